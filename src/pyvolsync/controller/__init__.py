@@ -1,0 +1,1 @@
+"""The operator: reconcilers for ReplicationSource, ReplicationDestination and the populator."""

@@ -1,0 +1,403 @@
+"""The contract between the operator and the in-pod mover, in one place both sides import.
+
+The operator starts a mover Job with environment variables and reads back what happened from the
+pod's termination message; the mover reads the same variables and writes that message. Keeping the
+names, the operations, the result document and the exit codes here means neither side can drift
+from the other. The environment names are upstream VolSync's, so Jobs and repositories stay
+interchangeable. This module imports only the standard library: the mover image depends on it.
+
+The result document is JSON, capped at ``TERMINATION_MESSAGE_LIMIT`` bytes (Kubernetes truncates a
+termination message beyond 4 KiB). ``MoverResult.to_json`` shortens warnings first, then messages,
+so the document always stays valid JSON; ``MoverResult.from_json`` ignores fields it does not know,
+so an older operator can read a newer mover's result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+SCHEMA_VERSION = 1
+TERMINATION_MESSAGE_LIMIT = 4096
+DEFAULT_RESULT_PATH = "/dev/termination-log"
+RESTIC_HOST = "volsync"
+"""The ``--host`` of every snapshot, as upstream, so repositories stay interchangeable."""
+
+
+class EnvVar(enum.StrEnum):
+    """Environment variables the mover reads (upstream's names, then pyvolsync's own)."""
+
+    DATA_DIR = "DATA_DIR"
+    RESTIC_REPOSITORY = "RESTIC_REPOSITORY"
+    RESTIC_PASSWORD = "RESTIC_PASSWORD"
+    RESTIC_CACHE_DIR = "RESTIC_CACHE_DIR"
+    FORGET_OPTIONS = "FORGET_OPTIONS"
+    RESTORE_AS_OF = "RESTORE_AS_OF"
+    SELECT_PREVIOUS = "SELECT_PREVIOUS"
+    RESTORE_OPTIONS = "RESTORE_OPTIONS"
+    PRIVILEGED_MOVER = "PRIVILEGED_MOVER"
+    CUSTOM_CA = "CUSTOM_CA"
+    CHECK_READ_DATA_SUBSET = "CHECK_READ_DATA_SUBSET"
+    RESULT_PATH = "PYVOLSYNC_RESULT_PATH"
+    PROGRESS_INTERVAL = "PYVOLSYNC_PROGRESS_INTERVAL"
+    PROBE_TIMEOUT = "PYVOLSYNC_PROBE_TIMEOUT"
+    TERMINATION_GRACE = "PYVOLSYNC_TERMINATION_GRACE"
+
+
+MANDATORY_ENV = (
+    EnvVar.DATA_DIR,
+    EnvVar.RESTIC_REPOSITORY,
+    EnvVar.RESTIC_PASSWORD,
+    EnvVar.RESTIC_CACHE_DIR,
+)
+
+KEEP_COUNT_FLAGS = (
+    "--keep-last",
+    "--keep-hourly",
+    "--keep-daily",
+    "--keep-weekly",
+    "--keep-monthly",
+    "--keep-yearly",
+)
+"""``FORGET_OPTIONS`` flags that take a count of snapshots."""
+
+KEEP_DURATION_FLAGS = (
+    "--keep-within",
+    "--keep-within-hourly",
+    "--keep-within-daily",
+    "--keep-within-weekly",
+    "--keep-within-monthly",
+    "--keep-within-yearly",
+)
+"""``FORGET_OPTIONS`` flags that take a restic duration such as ``2y5m7d3h``."""
+
+
+class Operation(enum.StrEnum):
+    """What the mover is asked to do, given as command-line arguments in this order."""
+
+    UNLOCK = "unlock"
+    BACKUP = "backup"
+    PRUNE = "prune"
+    RESTORE = "restore"
+    CHECK = "check"
+
+
+class Outcome(enum.StrEnum):
+    """How an operation, or the whole run, ended."""
+
+    SUCCEEDED = "succeeded"
+    SUCCEEDED_WITH_WARNINGS = "succeeded-with-warnings"
+    SOURCE_EMPTY = "source-empty"
+    NO_ELIGIBLE_SNAPSHOT = "no-eligible-snapshot"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+    @property
+    def ok(self) -> bool:
+        """Return True unless the outcome is a failure."""
+        return self is not Outcome.FAILED
+
+
+class ErrorKind(enum.StrEnum):
+    """Why an operation failed; the operator turns it into a condition reason and a retry policy."""
+
+    REPOSITORY_LOCKED = "repository-locked"
+    WRONG_PASSWORD = "wrong-password"
+    REPOSITORY_MISSING = "repository-missing"
+    REPOSITORY_UNREACHABLE = "repository-unreachable"
+    REPOSITORY_DAMAGED = "repository-damaged"
+    NO_SPACE = "no-space"
+    INVALID_CONFIGURATION = "invalid-configuration"
+    RESTIC_FAILED = "restic-failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def retriable(self) -> bool:
+        """Return True when running the same Job again later may succeed without a user's fix."""
+        return self in _RETRIABLE_KINDS
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Return the mover's process exit code for a run that failed with this kind."""
+        return _EXIT_CODE_BY_KIND.get(self, ExitCode.FAILED)
+
+
+_RETRIABLE_KINDS = frozenset(
+    {
+        ErrorKind.REPOSITORY_LOCKED,
+        ErrorKind.REPOSITORY_UNREACHABLE,
+        ErrorKind.RESTIC_FAILED,
+        ErrorKind.CANCELLED,
+    }
+)
+
+
+class ExitCode(enum.IntEnum):
+    """The mover's process exit codes (the result document carries the details)."""
+
+    OK = 0
+    """Every operation ended well, including source-empty and no-eligible-snapshot."""
+    FAILED = 1
+    """restic failed, the repository is damaged or the volume is full."""
+    INVALID_CONFIGURATION = 2
+    """A bad environment variable or argument; nothing was run."""
+    REPOSITORY = 3
+    """The repository is missing, locked, unreachable or the password is wrong (as upstream)."""
+    CANCELLED = 143
+    """SIGTERM: restic was stopped and given time to release its lock."""
+
+
+_EXIT_CODE_BY_KIND = {
+    ErrorKind.INVALID_CONFIGURATION: ExitCode.INVALID_CONFIGURATION,
+    ErrorKind.REPOSITORY_LOCKED: ExitCode.REPOSITORY,
+    ErrorKind.WRONG_PASSWORD: ExitCode.REPOSITORY,
+    ErrorKind.REPOSITORY_MISSING: ExitCode.REPOSITORY,
+    ErrorKind.REPOSITORY_UNREACHABLE: ExitCode.REPOSITORY,
+    ErrorKind.CANCELLED: ExitCode.CANCELLED,
+}
+
+
+class ResultDocumentError(ValueError):
+    """A termination message that is not a mover result document."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OperationResult:
+    """What one operation did. Counters are zero when they do not apply."""
+
+    operation: Operation
+    outcome: Outcome
+    error_kind: ErrorKind | None = None
+    message: str = ""
+    duration_seconds: float = 0.0
+    snapshot_id: str = ""
+    files_new: int = 0
+    files_changed: int = 0
+    files_unmodified: int = 0
+    bytes_added: int = 0
+    bytes_processed: int = 0
+    files_restored: int = 0
+    bytes_restored: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MoverResult:
+    """The termination message of a mover run: overall outcome plus one entry per operation.
+
+    The counters and ``snapshot_id`` at the top are the backup's (or the restore's) so the
+    operator need not search ``operations``; ``warnings`` collects every operation's warnings.
+    """
+
+    outcome: Outcome
+    error_kind: ErrorKind | None = None
+    message: str = ""
+    restic_version: str = ""
+    started_at: str = ""
+    duration_seconds: float = 0.0
+    snapshot_id: str = ""
+    files_new: int = 0
+    files_changed: int = 0
+    files_unmodified: int = 0
+    bytes_added: int = 0
+    bytes_processed: int = 0
+    files_restored: int = 0
+    bytes_restored: int = 0
+    warnings: tuple[str, ...] = ()
+    operations: tuple[OperationResult, ...] = ()
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """Return the process exit code that goes with this result."""
+        if self.outcome.ok:
+            return ExitCode.OK
+        return self.error_kind.exit_code if self.error_kind else ExitCode.FAILED
+
+    def redacted(self, mask: Callable[[str], str]) -> MoverResult:
+        """Return a copy whose free texts (messages, warnings) went through ``mask``."""
+        operations = tuple(
+            dataclasses.replace(
+                item, message=mask(item.message), warnings=tuple(map(mask, item.warnings))
+            )
+            for item in self.operations
+        )
+        return dataclasses.replace(
+            self,
+            message=mask(self.message),
+            warnings=tuple(map(mask, self.warnings)),
+            operations=operations,
+        )
+
+    def to_json(self, *, limit: int = TERMINATION_MESSAGE_LIMIT) -> str:
+        """Return the document as JSON of at most ``limit`` UTF-8 bytes, shortening texts to fit."""
+        return _fit(_result_to_dict(self), limit=limit)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> MoverResult:
+        """Parse a termination message; raise ResultDocumentError if it is not a result document.
+
+        Unknown fields are ignored and malformed optional fields fall back to their defaults, so a
+        document from a newer mover still parses.
+        """
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            raise ResultDocumentError(f"not JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise ResultDocumentError("not a JSON object")
+        return _result_from_dict(document)
+
+
+def _operation_to_dict(item: OperationResult) -> dict[str, Any]:
+    document = dataclasses.asdict(item)
+    document["warnings"] = list(item.warnings)
+    return document
+
+
+def _result_to_dict(result: MoverResult) -> dict[str, Any]:
+    document = {
+        field.name: getattr(result, field.name)
+        for field in dataclasses.fields(result)
+        if field.name not in ("operations", "warnings")
+    }
+    document["warnings"] = list(result.warnings)
+    document["operations"] = [_operation_to_dict(item) for item in result.operations]
+    return document
+
+
+def _field_values(cls: type[Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the fields of ``cls`` found in ``document`` with the right scalar type."""
+    expected: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float)}
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        value = document.get(field.name)
+        wanted = expected.get(str(field.type))
+        if wanted is not None and isinstance(value, wanted) and not isinstance(value, bool):
+            values[field.name] = value
+    return values
+
+
+EnumType = TypeVar("EnumType", bound=enum.Enum)
+
+
+def _enum_or_none(kind: type[EnumType], value: object) -> EnumType | None:
+    try:
+        return kind(value)
+    except ValueError:
+        return None
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def _operation_from_dict(document: Mapping[str, Any]) -> OperationResult | None:
+    operation = _enum_or_none(Operation, document.get("operation"))
+    outcome = _enum_or_none(Outcome, document.get("outcome"))
+    if operation is None or outcome is None:
+        return None
+    return OperationResult(
+        **_field_values(OperationResult, document),
+        operation=operation,
+        outcome=outcome,
+        error_kind=_enum_or_none(ErrorKind, document.get("error_kind")),
+        warnings=_texts(document.get("warnings")),
+    )
+
+
+def _result_from_dict(document: Mapping[str, Any]) -> MoverResult:
+    outcome = _enum_or_none(Outcome, document.get("outcome"))
+    if outcome is None:
+        raise ResultDocumentError(f"unknown outcome {document.get('outcome')!r}")
+    raw_operations = document.get("operations")
+    operations = [
+        _operation_from_dict(item)
+        for item in (raw_operations if isinstance(raw_operations, list) else [])
+        if isinstance(item, dict)
+    ]
+    return MoverResult(
+        **_field_values(MoverResult, document),
+        outcome=outcome,
+        error_kind=_enum_or_none(ErrorKind, document.get("error_kind")),
+        warnings=_texts(document.get("warnings")),
+        operations=tuple(item for item in operations if item is not None),
+    )
+
+
+def _encoded_size(document: Mapping[str, Any]) -> int:
+    return len(_dumps(document).encode())
+
+
+def _dumps(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: max(length - 3, 0)] + "..."
+
+
+def _fit(document: dict[str, Any], *, limit: int) -> str:
+    """Shrink ``document`` in place until its JSON fits ``limit`` bytes and return the JSON."""
+    for step in _SHRINK_STEPS:
+        if _encoded_size(document) <= limit:
+            break
+        step(document, limit)
+    text = _dumps(document)
+    if len(text.encode()) > limit:
+        minimal = {key: document[key] for key in ("schema_version", "outcome", "error_kind")}
+        text = _dumps(minimal)
+    return text
+
+
+def _clear_operation_warnings(document: dict[str, Any], limit: int) -> None:
+    """Operation warnings repeat the top-level list, so they go first."""
+    for item in document["operations"]:
+        item["warnings"] = []
+
+
+def _shorten_warnings(document: dict[str, Any], limit: int) -> None:
+    document["warnings"] = [_shorten(text, 240) for text in document["warnings"]]
+
+
+def _drop_warnings(document: dict[str, Any], limit: int) -> None:
+    warnings = list(document["warnings"])
+    total = len(warnings)
+    while warnings:
+        warnings.pop()
+        document["warnings"] = [*warnings, f"... and {total - len(warnings)} more warnings"]
+        if _encoded_size(document) <= limit:
+            return
+
+
+def _shorten_messages(length: int) -> Callable[[dict[str, Any], int], None]:
+    def shorten(document: dict[str, Any], limit: int) -> None:
+        document["message"] = _shorten(document["message"], length * 4)
+        for item in document["operations"]:
+            if "message" in item:
+                item["message"] = _shorten(item["message"], length)
+
+    return shorten
+
+
+def _drop_operations(document: dict[str, Any], limit: int) -> None:
+    document["operations"] = [
+        {"operation": item["operation"], "outcome": item["outcome"]}
+        for item in document["operations"]
+    ]
+
+
+_SHRINK_STEPS: Sequence[Callable[[dict[str, Any], int], None]] = (
+    _clear_operation_warnings,
+    _shorten_warnings,
+    _shorten_messages(400),
+    _drop_warnings,
+    _shorten_messages(100),
+    _drop_operations,
+    _shorten_messages(40),
+)

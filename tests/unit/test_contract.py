@@ -1,0 +1,139 @@
+"""The operator <-> mover contract: results round-trip, fit 4 KiB and parse leniently."""
+
+import json
+
+import pytest
+
+from pyvolsync import contract
+
+
+def _backup_result(**overrides: object) -> contract.MoverResult:
+    operation = contract.OperationResult(
+        operation=contract.Operation.BACKUP,
+        outcome=contract.Outcome.SUCCEEDED_WITH_WARNINGS,
+        snapshot_id="1a2b3c4d" * 8,
+        files_new=3,
+        bytes_added=4096,
+        warnings=("cannot read /data/secret",),
+    )
+    values: dict[str, object] = {
+        "outcome": contract.Outcome.SUCCEEDED_WITH_WARNINGS,
+        "restic_version": "0.18.1",
+        "snapshot_id": operation.snapshot_id,
+        "files_new": 3,
+        "bytes_added": 4096,
+        "warnings": operation.warnings,
+        "operations": (operation,),
+    }
+    values.update(overrides)
+    return contract.MoverResult(**values)  # type: ignore[arg-type]
+
+
+def test_result_round_trips_through_json() -> None:
+    result = _backup_result()
+
+    assert contract.MoverResult.from_json(result.to_json()) == result
+
+
+def test_result_document_uses_the_documented_field_names() -> None:
+    document = json.loads(_backup_result().to_json())
+
+    assert document["schema_version"] == contract.SCHEMA_VERSION
+    assert document["outcome"] == "succeeded-with-warnings"
+    assert document["error_kind"] is None
+    assert document["operations"][0]["operation"] == "backup"
+    assert document["operations"][0]["snapshot_id"] == "1a2b3c4d" * 8
+
+
+def test_unknown_fields_and_bad_values_are_ignored() -> None:
+    document = json.loads(_backup_result().to_json())
+    document["from_a_newer_mover"] = {"nested": True}
+    document["files_new"] = "three"
+    document["error_kind"] = "a-kind-from-the-future"
+    document["operations"].append({"operation": "teleport", "outcome": "succeeded"})
+
+    parsed = contract.MoverResult.from_json(json.dumps(document))
+
+    assert parsed.files_new == 0
+    assert parsed.error_kind is None
+    assert [item.operation for item in parsed.operations] == [contract.Operation.BACKUP]
+
+
+@pytest.mark.parametrize("text", ["", "[]", '{"outcome": "exploded"}', "{not json"])
+def test_a_document_that_is_not_a_result_is_rejected(text: str) -> None:
+    with pytest.raises(contract.ResultDocumentError):
+        contract.MoverResult.from_json(text)
+
+
+def test_many_long_warnings_are_cut_to_fit_and_counted() -> None:
+    warnings = tuple(f"cannot read /data/{'x' * 300}/{number}" for number in range(200))
+    result = _backup_result(warnings=warnings, message="m" * 5000)
+
+    text = result.to_json()
+    parsed = contract.MoverResult.from_json(text)
+
+    assert len(text.encode()) <= contract.TERMINATION_MESSAGE_LIMIT
+    assert parsed.warnings[-1].endswith("more warnings")
+    assert parsed.snapshot_id == result.snapshot_id
+    assert parsed.outcome is contract.Outcome.SUCCEEDED_WITH_WARNINGS
+
+
+def test_multibyte_text_is_measured_in_bytes() -> None:
+    result = _backup_result(warnings=tuple("ファイル" * 100 for _ in range(20)))
+
+    assert len(result.to_json().encode()) <= contract.TERMINATION_MESSAGE_LIMIT
+
+
+def test_even_a_tiny_limit_gives_valid_json_with_the_outcome() -> None:
+    result = _backup_result(outcome=contract.Outcome.FAILED, error_kind=contract.ErrorKind.NO_SPACE)
+
+    parsed = contract.MoverResult.from_json(result.to_json(limit=200))
+
+    assert parsed.outcome is contract.Outcome.FAILED
+    assert parsed.error_kind is contract.ErrorKind.NO_SPACE
+
+
+def test_redacted_masks_every_free_text() -> None:
+    result = _backup_result(message="password hunter2 rejected")
+
+    redacted = result.redacted(lambda text: text.replace("secret", "***").replace("hunter2", "***"))
+
+    assert "hunter2" not in redacted.to_json()
+    assert "secret" not in redacted.to_json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        (contract.ErrorKind.INVALID_CONFIGURATION, contract.ExitCode.INVALID_CONFIGURATION),
+        (contract.ErrorKind.REPOSITORY_LOCKED, contract.ExitCode.REPOSITORY),
+        (contract.ErrorKind.WRONG_PASSWORD, contract.ExitCode.REPOSITORY),
+        (contract.ErrorKind.CANCELLED, contract.ExitCode.CANCELLED),
+        (contract.ErrorKind.NO_SPACE, contract.ExitCode.FAILED),
+    ],
+)
+def test_failed_results_map_to_exit_codes(
+    kind: contract.ErrorKind, code: contract.ExitCode
+) -> None:
+    result = contract.MoverResult(outcome=contract.Outcome.FAILED, error_kind=kind)
+
+    assert result.exit_code is code
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [contract.Outcome.SOURCE_EMPTY, contract.Outcome.NO_ELIGIBLE_SNAPSHOT],
+)
+def test_empty_outcomes_exit_zero(outcome: contract.Outcome) -> None:
+    assert contract.MoverResult(outcome=outcome).exit_code is contract.ExitCode.OK
+
+
+def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
+    retriable = {kind for kind in contract.ErrorKind if kind.retriable}
+
+    assert retriable == {
+        contract.ErrorKind.REPOSITORY_LOCKED,
+        contract.ErrorKind.REPOSITORY_UNREACHABLE,
+        contract.ErrorKind.RESTIC_FAILED,
+        contract.ErrorKind.CANCELLED,
+    }

@@ -165,14 +165,9 @@ class ResultDocumentError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class OperationResult:
-    """What one operation did. Counters are zero when they do not apply."""
+class Transfer:
+    """The snapshot a backup saved or a restore read, and restic's counters; zero if not run."""
 
-    operation: Operation
-    outcome: Outcome
-    error_kind: ErrorKind | None = None
-    message: str = ""
-    duration_seconds: float = 0.0
     snapshot_id: str = ""
     files_new: int = 0
     files_changed: int = 0
@@ -181,11 +176,22 @@ class OperationResult:
     bytes_processed: int = 0
     files_restored: int = 0
     bytes_restored: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OperationResult(Transfer):
+    """What one operation did."""
+
+    operation: Operation
+    outcome: Outcome
+    error_kind: ErrorKind | None = None
+    message: str = ""
+    duration_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MoverResult:
+class MoverResult(Transfer):
     """The termination message of a mover run: overall outcome plus one entry per operation.
 
     The counters and ``snapshot_id`` at the top are the backup's (or the restore's) so the
@@ -198,14 +204,6 @@ class MoverResult:
     restic_version: str = ""
     started_at: str = ""
     duration_seconds: float = 0.0
-    snapshot_id: str = ""
-    files_new: int = 0
-    files_changed: int = 0
-    files_unmodified: int = 0
-    bytes_added: int = 0
-    bytes_processed: int = 0
-    files_restored: int = 0
-    bytes_restored: int = 0
     warnings: tuple[str, ...] = ()
     operations: tuple[OperationResult, ...] = ()
     schema_version: int = SCHEMA_VERSION

@@ -13,6 +13,7 @@ RESTIC_DIR = $(PYVOLSYNC_CACHE)/restic-$(RESTIC_VERSION)
 TOOLS_PATH = $(RESTIC_DIR):$(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: venv restic tools lint test test-fast demo bench bench-mover crds
+.PHONY: localcluster-bin cluster-up cluster-down
 
 venv:
 	@./scripts/ensure-venv.sh
@@ -22,19 +23,31 @@ restic:
 
 tools: venv restic
 
+# kube-apiserver, kube-controller-manager, kubectl, etcd and kustomize built from Go modules into
+# $(PYVOLSYNC_CACHE); only what is missing is built (20-40 min cold, see docs/localcluster.md).
+localcluster-bin:
+	@./localcluster/build/build.sh >/dev/null
+
+# A local cluster in .localcluster/ (admin kubeconfig: .localcluster/kubeconfig).
+cluster-up: venv localcluster-bin
+	$(PY) -m localcluster up --dir .localcluster
+
+cluster-down: venv
+	$(PY) -m localcluster down --dir .localcluster
+
 lint: venv
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench localcluster
+	$(VENV)/bin/ruff format --check src tests bench localcluster
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: tools lint
+test: tools localcluster-bin lint
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest
 
 test-fast: tools
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster"
 
-demo: tools
+demo: tools localcluster-bin
 	PATH="$(TOOLS_PATH)" $(PY) -m pyvolsync.demo
 
 bench-mover: tools

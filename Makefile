@@ -48,10 +48,10 @@ test-fast: tools
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster"
 
 demo: tools localcluster-bin
-	PATH="$(TOOLS_PATH)" $(PY) -m pyvolsync.demo
+	PATH="$(TOOLS_PATH)" $(PY) -m demo
 
 bench-mover: tools
-	PATH="$(TOOLS_PATH)" $(PY) bench/mover.py
+	PATH="$(TOOLS_PATH)" $(PY) -m bench.mover $(BENCH_ARGS)
 
 bench: bench-mover
 

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m demo`` (what ``make demo`` runs from the repository root)."""
+
+from demo import story
+
+raise SystemExit(story.main())

@@ -1,0 +1,109 @@
+"""Starting and stopping the local cluster leaves nothing running behind.
+
+Leaked etcd or apiserver processes would pile up across test runs on a two-core machine, so
+both ways of running the cluster are checked end to end: the pytest fixture (in a nested pytest
+session) and the `python -m localcluster up/down` commands behind `make cluster-up/down`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from localcluster import controlplane, processes
+
+pytestmark = pytest.mark.cluster
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+NESTED_TEST = textwrap.dedent(
+    """
+    import json
+    import os
+    import pathlib
+
+
+    def test_record_the_cluster(cluster):
+        entries = [[entry.name, entry.pid, entry.start_time] for entry in cluster.running()]
+        record = {"entries": entries, "directory": str(cluster.directory)}
+        pathlib.Path(os.environ["CLUSTER_RECORD"]).write_text(json.dumps(record))
+    """
+)
+
+
+def _python_environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = str(REPOSITORY_ROOT)
+    return environment
+
+
+def _run(command: list[str], *, environment: dict[str, str], cwd: Path) -> str:
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=300, check=False
+    )
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_fixture_teardown_stops_every_process(tmp_path: Path) -> None:
+    (tmp_path / "test_nested.py").write_text(NESTED_TEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    environment = _python_environment() | {"CLUSTER_RECORD": str(tmp_path / "record.json")}
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "localcluster.testing",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={tmp_path / 'nested'}",
+            "test_nested.py",
+        ],
+        environment=environment,
+        cwd=tmp_path,
+    )
+    record = json.loads((tmp_path / "record.json").read_text())
+    names = {name for name, _, _ in record["entries"]}
+    assert {"etcd", "kube-apiserver", "kube-controller-manager"} <= names
+    survivors = [entry for entry in record["entries"] if processes.Recorded(*entry).alive()]
+    assert survivors == []
+    assert sorted(path.name for path in Path(record["directory"]).iterdir()) == ["logs"]
+
+
+def test_up_then_down_from_separate_commands(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    environment = _python_environment()
+    command = [sys.executable, "-m", "localcluster"]
+    output = _run([*command, "up", "--dir", str(state)], environment=environment, cwd=tmp_path)
+    assert f"export KUBECONFIG={state / 'kubeconfig'}" in output
+    plane = controlplane.ControlPlane(state)
+    started = plane.running()
+    try:
+        assert {"etcd", "kube-apiserver", "kube-controller-manager"} <= {e.name for e in started}
+        namespaces = plane.kubectl("get", "namespaces", "-o", "name").stdout.split()
+        assert "namespace/default" in namespaces
+        again = subprocess.run(
+            [*command, "up", "--dir", str(state)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+        assert "kube-apiserver" in _run(
+            [*command, "status", "--dir", str(state)], environment=environment, cwd=tmp_path
+        )
+    finally:
+        _run([*command, "down", "--dir", str(state)], environment=environment, cwd=tmp_path)
+    assert [entry for entry in started if entry.alive()] == []
+    assert sorted(path.name for path in state.iterdir()) == ["logs"]

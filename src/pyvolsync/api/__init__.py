@@ -1,0 +1,6 @@
+"""The VolSync-compatible API: typed models, defaults, validation and CRD generation.
+
+`source` and `destination` hold the ReplicationSource / ReplicationDestination models,
+`common` what they share, `defaults` the effective values of unset fields, `validation` the
+rules the schema cannot express, and `crdgen` turns the models into deploy/crds/.
+"""

@@ -1,0 +1,16 @@
+"""Where the two custom resources live in the Kubernetes API: group, version, kinds, plurals.
+
+Upstream VolSync serves `volsync.backube/v1alpha1`; pyvolsync serves the very same resources so
+that existing manifests, RBAC rules and admission policies keep working unchanged.
+"""
+
+from __future__ import annotations
+
+GROUP = "volsync.backube"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+SOURCE_KIND = "ReplicationSource"
+SOURCE_PLURAL = "replicationsources"
+DESTINATION_KIND = "ReplicationDestination"
+DESTINATION_PLURAL = "replicationdestinations"

@@ -99,6 +99,31 @@ class MoverConfig(wire.FrozenWireModel):
     """Extra volumes mounted into the mover pod."""
 
 
+class ResticSpecBase(MoverConfig):
+    """Restic settings shared by sources and destinations."""
+
+    repository: wire.Str | None = None
+    """Secret in this namespace with RESTIC_REPOSITORY, RESTIC_PASSWORD and backend keys."""
+    custom_ca: CustomCA | None = None
+    """CA certificate to trust when talking to the repository."""
+    copy_method: CopyMethod | None = None
+    """Direct uses the volume itself; Clone/Snapshot copy a source first (None means Direct)."""
+    capacity: wire.Quantity | None = None
+    """Size of the volume the operator creates (a source's copy, a destination's target)."""
+    storage_class_name: wire.Str | None = None
+    """StorageClass of the volume the operator creates."""
+    access_modes: AccessModes | None = None
+    """Access modes of the volume the operator creates."""
+    volume_snapshot_class_name: wire.Str | None = None
+    """VolumeSnapshotClass for copyMethod Snapshot; defaults to the cluster default."""
+    cache_capacity: wire.Quantity | None = None
+    """Size of the restic cache volume (default 1Gi)."""
+    cache_storage_class_name: wire.Str | None = None
+    """StorageClass of the cache volume; defaults to storageClassName, then the cluster default."""
+    cache_access_modes: list[wire.Str] | None = None
+    """Access modes of the cache volume; default to accessModes, then the data volume's."""
+
+
 class ExternalSpec(wire.FrozenWireModel):
     """A replication handled by another controller; VolSync-compatible operators leave it be."""
 

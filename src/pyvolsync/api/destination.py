@@ -15,33 +15,13 @@ import pydantic
 from pyvolsync.api import common, resources, wire
 
 
-class ResticDestinationSpec(common.MoverConfig):
+class ResticDestinationSpec(common.ResticSpecBase):
     """Restore with restic."""
 
-    repository: wire.Str | None = None
-    """Secret in this namespace with RESTIC_REPOSITORY, RESTIC_PASSWORD and backend keys."""
-    custom_ca: common.CustomCA | None = None
-    """CA certificate to trust when talking to the repository."""
-    copy_method: common.CopyMethod | None = None
-    """What to publish as latestImage: Direct (the volume itself) or Snapshot (a snapshot of it)."""
-    capacity: wire.Quantity | None = None
-    """Size of the volume to create; required without destinationPVC."""
-    storage_class_name: wire.Str | None = None
-    """StorageClass of the volume to create; defaults to the cluster default."""
-    access_modes: common.AccessModes | None = None
-    """Access modes of the volume to create; required without destinationPVC."""
-    volume_snapshot_class_name: wire.Str | None = None
-    """VolumeSnapshotClass for copyMethod Snapshot; defaults to the cluster default."""
     destination_pvc: wire.Str | None = None
     """Existing PersistentVolumeClaim to restore into, instead of a created one."""
     cleanup_temp_pvc: wire.Bool | None = None
     """Delete the created volume after each successful restore (not destinationPVC)."""
-    cache_capacity: wire.Quantity | None = None
-    """Size of the restic cache volume (default 1Gi)."""
-    cache_storage_class_name: wire.Str | None = None
-    """StorageClass of the cache volume; defaults to storageClassName, then the cluster default."""
-    cache_access_modes: list[wire.Str] | None = None
-    """Access modes of the cache volume; default to accessModes, then the volume's."""
     cleanup_cache_pvc: wire.Bool | None = None
     """Delete the cache volume after each restore."""
     previous: wire.Int32 | None = None

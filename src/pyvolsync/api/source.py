@@ -34,33 +34,13 @@ class ResticRetainPolicy(wire.FrozenWireModel):
     """Keep this many most recent snapshots (a number, or "unlimited")."""
 
 
-class ResticSourceSpec(common.MoverConfig):
+class ResticSourceSpec(common.ResticSpecBase):
     """Back up with restic."""
 
-    repository: wire.Str | None = None
-    """Secret in this namespace with RESTIC_REPOSITORY, RESTIC_PASSWORD and backend keys."""
-    custom_ca: common.CustomCA | None = None
-    """CA certificate to trust when talking to the repository."""
-    copy_method: common.CopyMethod | None = None
-    """How to get a consistent view of the source: Direct (the live volume), Clone or Snapshot."""
-    capacity: wire.Quantity | None = None
-    """Size of the point-in-time copy; defaults to the source's size."""
-    storage_class_name: wire.Str | None = None
-    """StorageClass of the point-in-time copy; defaults to the source's."""
-    access_modes: common.AccessModes | None = None
-    """Access modes of the point-in-time copy; default to the source's."""
-    volume_snapshot_class_name: wire.Str | None = None
-    """VolumeSnapshotClass for copyMethod Snapshot; defaults to the cluster default."""
     prune_interval_days: wire.Int32 | None = None
     """Days between `restic prune` runs (default 7)."""
     retain: ResticRetainPolicy | None = None
     """Snapshots to keep; without one only the latest is kept."""
-    cache_capacity: wire.Quantity | None = None
-    """Size of the restic cache volume (default 1Gi)."""
-    cache_storage_class_name: wire.Str | None = None
-    """StorageClass of the cache volume; defaults to storageClassName, then the cluster default."""
-    cache_access_modes: list[wire.Str] | None = None
-    """Access modes of the cache volume; default to accessModes, then the source's."""
     unlock: wire.Str | None = None
     """Run `restic unlock` once before the next backup each time this value changes."""
 

@@ -156,30 +156,35 @@ class MoverStatus(wire.WireModel):
 
 
 class SyncResult(wire.WireModel):
-    """What the latest finished sync did, as the mover reported it (a pyvolsync addition)."""
+    """What the latest finished sync did, as the mover reported it (a pyvolsync addition).
+
+    The values mirror the mover's result document (pyvolsync.contract.MoverResult).
+    """
 
     outcome: wire.Str | None = None
-    """How it ended, e.g. Succeeded, SucceededWithWarnings, SourceEmpty, NoSnapshot, Failed."""
+    """How it ended, e.g. succeeded, succeeded-with-warnings, source-empty, failed."""
     error_kind: wire.Str | None = None
-    """For a failure, its kind, e.g. RepositoryLocked, WrongPassword, RepositoryUnreachable."""
+    """For a failure, why: e.g. repository-locked, wrong-password, repository-unreachable."""
     message: wire.Str | None = None
     """One line for humans saying what happened and, on failure, what to do."""
     snapshot_id: wire.Str | None = None
     """The restic snapshot written by a backup or read by a restore."""
-    snapshot_time: wire.Time | None = None
-    """When that snapshot was taken."""
     files_new: wire.Int64 | None = None
     """Files a backup found new."""
     files_changed: wire.Int64 | None = None
     """Files a backup found changed."""
     files_unmodified: wire.Int64 | None = None
     """Files a backup found unchanged."""
-    files_processed: wire.Int64 | None = None
-    """Files backed up or restored in total."""
     bytes_added: wire.Int64 | None = None
     """Bytes a backup added to the repository (before compression)."""
     bytes_processed: wire.Int64 | None = None
-    """Bytes backed up or restored in total."""
+    """Bytes a backup read from the volume."""
+    files_restored: wire.Int64 | None = None
+    """Files a restore wrote."""
+    bytes_restored: wire.Int64 | None = None
+    """Bytes a restore wrote."""
+    warnings: list[wire.Str] | None = None
+    """Warnings of a sync that succeeded anyway (e.g. files that could not be read)."""
 
 
 class SyncProgress(wire.WireModel):

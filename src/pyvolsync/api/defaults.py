@@ -1,0 +1,119 @@
+"""The effective value of every optional spec field, in one place.
+
+Upstream's CRDs apply no defaults: an unset field stays unset in the object, and the controller
+decides what it means. pyvolsync does the same, and this module is where it decides, so the
+operator, the CLI and the docs (docs/api.md) agree. Every helper is pure: given a spec (and for
+time-based rules, the status and the current time), it returns the value upstream would use.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from pyvolsync.api import common, destination, source, wire
+
+CACHE_CAPACITY = "1Gi"
+PRUNE_INTERVAL_DAYS = 7
+PREVIOUS = 0
+# `restic forget` options when no retention is given, or an empty one.
+DEFAULT_FORGET_OPTIONS: tuple[str, ...] = ("--keep-last", "1")
+# `restic restore` options when enableFileDeletion is true.
+DELETE_RESTORE_OPTIONS: tuple[str, ...] = ("--delete",)
+
+ResticSpec = source.ResticSourceSpec | destination.ResticDestinationSpec
+
+
+def forget_options(retain: source.ResticRetainPolicy | None) -> tuple[str, ...]:
+    """Return the `restic forget` --keep-* arguments for a retention policy.
+
+    The order is upstream's (hourly, daily, weekly, monthly, yearly, within, last) and a count
+    is passed as written, zero included; no policy, or one with nothing set, keeps the last one.
+    Each value is one argument, never split on spaces.
+    """
+    if retain is None:
+        return DEFAULT_FORGET_OPTIONS
+    table: tuple[tuple[str, int | str | None], ...] = (
+        ("--keep-hourly", retain.hourly),
+        ("--keep-daily", retain.daily),
+        ("--keep-weekly", retain.weekly),
+        ("--keep-monthly", retain.monthly),
+        ("--keep-yearly", retain.yearly),
+        ("--keep-within", retain.within),
+        ("--keep-last", retain.last),
+    )
+    options = tuple(
+        part for flag, value in table if value is not None for part in (flag, str(value))
+    )
+    return options or DEFAULT_FORGET_OPTIONS
+
+
+def copy_method(spec: ResticSpec) -> common.CopyMethod | None:
+    """Return the copy method with upstream's deprecated "None" read as "Direct"."""
+    return "Direct" if spec.copy_method == "None" else spec.copy_method
+
+
+def cache_capacity(spec: ResticSpec) -> wire.Quantity:
+    """Return the size of the restic cache volume (1Gi unless cacheCapacity says otherwise)."""
+    return spec.cache_capacity if spec.cache_capacity is not None else CACHE_CAPACITY
+
+
+def cache_storage_class_name(spec: ResticSpec) -> str | None:
+    """Return the cache volume's StorageClass: cacheStorageClassName, else storageClassName.
+
+    None means the cluster's default StorageClass (upstream's code; its docs say otherwise).
+    """
+    if spec.cache_storage_class_name is not None:
+        return spec.cache_storage_class_name
+    return spec.storage_class_name
+
+
+def cache_access_modes(spec: ResticSpec, *, data_access_modes: list[str]) -> list[str]:
+    """Return the cache volume's access modes: cacheAccessModes, accessModes, else the data's."""
+    if spec.cache_access_modes:
+        return list(spec.cache_access_modes)
+    if spec.access_modes:
+        return list(spec.access_modes)
+    return list(data_access_modes)
+
+
+def prune_interval(spec: source.ResticSourceSpec) -> datetime.timedelta:
+    """Return the time between prunes (pruneIntervalDays, 7 days when unset)."""
+    days = spec.prune_interval_days
+    return datetime.timedelta(days=PRUNE_INTERVAL_DAYS if days is None else days)
+
+
+def prune_due(
+    spec: source.ResticSourceSpec,
+    *,
+    last_pruned: datetime.datetime | None,
+    created: datetime.datetime,
+    now: datetime.datetime,
+) -> bool:
+    """Return whether a prune is due: `now` is past the last prune (or creation) + interval."""
+    base = last_pruned if last_pruned is not None else created
+    return now > base + prune_interval(spec)
+
+
+def unlock_due(spec: source.ResticSourceSpec, *, last_unlocked: str | None) -> bool:
+    """Return whether `restic unlock` should run: unlock is set and differs from the last one."""
+    return bool(spec.unlock) and spec.unlock != (last_unlocked or "")
+
+
+def previous(spec: destination.ResticDestinationSpec) -> int:
+    """Return how many snapshots to skip back from the newest eligible one (0 when unset)."""
+    return PREVIOUS if spec.previous is None else spec.previous
+
+
+def restore_as_of(spec: destination.ResticDestinationSpec) -> str:
+    """Return the restore cut-off time as written, or "" for no cut-off (RESTORE_AS_OF)."""
+    return spec.restore_as_of or ""
+
+
+def restore_options(spec: destination.ResticDestinationSpec) -> tuple[str, ...]:
+    """Return the extra `restic restore` arguments (--delete when enableFileDeletion is true)."""
+    return DELETE_RESTORE_OPTIONS if spec.enable_file_deletion else ()
+
+
+def paused(spec: source.ReplicationSourceSpec | destination.ReplicationDestinationSpec) -> bool:
+    """Return whether the object is paused (false when unset)."""
+    return bool(spec.paused)

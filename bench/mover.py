@@ -1,0 +1,327 @@
+"""``make bench-mover``: what ``pyvolsync-mover`` costs on top of bare restic, side by side.
+
+The mover only orchestrates restic, so its cost should vanish next to restic's own work. This
+benchmark checks that claim on one generated data set, in one run: a first full backup, an
+unchanged incremental backup and a full restore, each by bare restic and by the mover, on fresh
+copies of one template repository. The sides alternate which goes first on every repeat, each
+timed step starts from a synced (and, when the kernel allows, dropped) page cache, and the
+figures are medians. Every restore is verified against the data set's manifest digest, so a
+fast but wrong restore cannot win. The wrapper's own peak RSS is measured by ``rsslauncher``.
+
+Targets (issue 2): full backup and restore within 3% of bare restic, an unchanged incremental
+within 0.3 s of it, and the wrapper's peak RSS under 60 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from demo import moverrun, tree, volumes
+from rich import box
+from rich import console as rich_console
+from rich import table as rich_table
+
+from bench import datasets, machine, sides, stats
+
+FULL = "full backup"
+INCREMENTAL = "unchanged incremental"
+RESTORE = "full restore"
+RESTORE_SYNCED = "full restore, bare + sync -f"
+TARGETS = {
+    FULL: stats.Target(max_ratio=1.03),
+    INCREMENTAL: stats.Target(max_extra_seconds=0.3),
+    RESTORE: stats.Target(max_ratio=1.03),
+    RESTORE_SYNCED: stats.Target(),
+}
+RSS_LIMIT_BYTES = 60 * stats.MEGABYTE
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+RESULTS = Path(__file__).with_name("results") / "mover.json"
+
+
+@dataclasses.dataclass(kw_only=True)
+class Bench:
+    """One benchmark run: the data set, both sides, and the timings collected so far."""
+
+    dataset: datasets.Dataset
+    work: Path
+    bare: sides.Bare
+    wrapper: sides.Wrapper
+    drop_caches: bool
+    verify: bool
+    console: rich_console.Console
+    timings: dict[str, dict[str, list[sides.Timing]]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def template(self) -> Path:
+        return self.work / "template-repository"
+
+    @property
+    def mount_point(self) -> Path:
+        return self.bare.mount_point
+
+    def repeat(self, index: int) -> None:
+        """Run every step once on both sides; odd repeats let the wrapper go first."""
+        order = (self.bare, self.wrapper) if index % 2 == 0 else (self.wrapper, self.bare)
+        for side in order:
+            side.reset(self.template)
+        with volumes.mounted(self.dataset.tree, mount_point=self.mount_point):
+            for step in (FULL, INCREMENTAL):
+                for side in order:
+                    self.timed(step, side, side.backup, index=index)
+        for side in order:
+            self.restore(side, index=index)
+
+    def timed(
+        self, step: str, side: sides.Side, action: Callable[[], sides.Timing], *, index: int
+    ) -> sides.Timing:
+        """Settle the page cache, run ``action``, record and print its timing."""
+        settle(drop_caches=self.drop_caches)
+        timing = action()
+        self.timings.setdefault(step, {}).setdefault(side.name, []).append(timing)
+        rss = f"  peak RSS {timing.peak_rss_bytes / 2**20:.1f} MiB" if timing.peak_rss_bytes else ""
+        self.console.print(
+            f"  repeat {index + 1}  {step:<22} {side.name:<16} {timing.seconds:8.2f} s{rss}"
+        )
+        return timing
+
+    def restore(self, side: sides.Bare | sides.Wrapper, *, index: int) -> None:
+        """Restore onto an empty volume mounted at the data path, then verify and remove it."""
+        volume = self.work / "restore-volume"
+        volume.mkdir()
+        try:
+            with volumes.mounted(volume, mount_point=self.mount_point):
+                timing = self.timed(RESTORE, side, side.restore, index=index)
+            # The mover syncs the restored volume itself; bare restic does not, so this row
+            # adds bare's separately timed `sync -f` to its restore.
+            synced = sides.Timing(seconds=timing.seconds + (timing.sync_seconds or 0.0))
+            self.timings.setdefault(RESTORE_SYNCED, {}).setdefault(side.name, []).append(synced)
+            if self.verify and tree.digest(tree.manifest(volume)) != self.dataset.digest:
+                raise sides.RunError(f"{side.name} restored a tree that differs from the data set")
+        finally:
+            shutil.rmtree(volume)
+
+
+def settle(*, drop_caches: bool) -> None:
+    """Flush dirty pages (so no step pays for an earlier one's writes) and maybe drop caches."""
+    os.sync()
+    if drop_caches:
+        DROP_CACHES.write_text("3\n")
+
+
+def can_drop_caches() -> bool:
+    """Return True when this process may drop the kernel's page cache (root, writable /proc)."""
+    try:
+        settle(drop_caches=True)
+    except OSError:
+        return False
+    return True
+
+
+def parse(arguments: Sequence[str] | None) -> argparse.Namespace:
+    """Return the command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.mover", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--size", type=datasets.parse_size, default="1G", help="data set size")
+    parser.add_argument("--files", type=int, default=50_000, help="number of files")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats; figures are medians")
+    parser.add_argument(
+        "--cache",
+        choices=("auto", "drop", "warm"),
+        default="auto",
+        help="drop the page cache before each timed step (auto: when permitted) or keep it warm",
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip verifying restores")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
+    return parser.parse_args(arguments)
+
+
+def main(arguments: Sequence[str] | None = None) -> int:
+    """Run the benchmark; return 0 when every run succeeded (targets are reported, not enforced)."""
+    options = parse(arguments)
+    console = rich_console.Console(highlight=False)
+    restic = shutil.which("restic")
+    if restic is None:
+        console.print("[red]restic is not on PATH[/]; run `make bench-mover` (it builds restic)")
+        return 2
+    try:
+        moverrun.program()
+        document = run(options, restic=restic, console=console)
+    except (sides.RunError, FileNotFoundError) as error:
+        console.print(f"[bold red]benchmark failed:[/] {error}", markup=True)
+        return 1
+    options.json.parent.mkdir(parents=True, exist_ok=True)
+    options.json.write_text(json.dumps(document, indent=2) + "\n")
+    console.print(f"results written to {options.json}")
+    return 0
+
+
+def run(
+    options: argparse.Namespace, *, restic: str, console: rich_console.Console
+) -> dict[str, Any]:
+    """Prepare the data set, run every repeat, and return the results document."""
+    drop = options.cache == "drop" or (options.cache == "auto" and can_drop_caches())
+    dataset = prepare_dataset(options, console=console)
+    described = machine.describe(restic=restic)
+    console.print(
+        f"{described['restic']}; {described['cpus']} CPUs ({described['cpu_model']}); "
+        f"page cache {'dropped' if drop else 'warm'} before each step; {options.repeat} repeats"
+    )
+    cache = datasets.cache_root()
+    with tempfile.TemporaryDirectory(dir=cache, prefix="bench-work-") as work:
+        bench = new_bench(Path(work), dataset=dataset, restic=restic, console=console)
+        bench = dataclasses.replace(bench, drop_caches=drop, verify=not options.no_verify)
+        initialise(bench.template, restic=restic, password=bench.bare.password)
+        for index in range(options.repeat):
+            bench.repeat(index)
+    comparisons = [compare(step, bench.timings[step], dataset=dataset) for step in TARGETS]
+    document = results(options, comparisons=comparisons, bench=bench, described=described)
+    console.print(render(comparisons, document=document))
+    return document
+
+
+def prepare_dataset(
+    options: argparse.Namespace, *, console: rich_console.Console
+) -> datasets.Dataset:
+    """Return the data set, generated on first use; check it is intact (this also warms it)."""
+    cache = datasets.cache_root()
+    cache.mkdir(parents=True, exist_ok=True)
+    name = f"{options.size / 2**20:.0f} MiB in {options.files} files"
+    if datasets.load(datasets.location(total_bytes=options.size, files=options.files, cache=cache)):
+        console.print(f"Using the cached data set ({name})")
+    else:
+        console.print(f"Generating the data set ({name}); it is cached for later runs")
+    dataset = datasets.ensure(total_bytes=options.size, files=options.files, cache=cache)
+    if tree.digest(tree.manifest(dataset.tree)) != dataset.digest:
+        shutil.rmtree(dataset.root)
+        raise sides.RunError(f"the cached data set at {dataset.root} was damaged; rerun")
+    return dataset
+
+
+def new_bench(
+    work: Path, *, dataset: datasets.Dataset, restic: str, console: rich_console.Console
+) -> Bench:
+    """Return a benchmark whose two sides share a password, a mount point and restic."""
+    shared: dict[str, Any] = {
+        "mount_point": work / "mnt" / "data",
+        "restic": restic,
+        "password": secrets.token_urlsafe(24),
+    }
+    return Bench(
+        dataset=dataset,
+        work=work,
+        bare=sides.Bare(name="bare restic", home=work / "bare", **shared),
+        wrapper=sides.Wrapper(name="pyvolsync-mover", home=work / "wrapper", **shared),
+        drop_caches=False,
+        verify=True,
+        console=console,
+    )
+
+
+def initialise(repository: Path, *, restic: str, password: str) -> None:
+    """Create the template repository that every side's repository is copied from."""
+    settings = {"RESTIC_REPOSITORY": str(repository), "RESTIC_PASSWORD": password}
+    subprocess.run(
+        [restic, "init"],
+        env=moverrun.environment(settings),
+        check=True,
+        capture_output=True,
+    )
+
+
+def compare(
+    step: str, timings: dict[str, list[sides.Timing]], *, dataset: datasets.Dataset
+) -> stats.Comparison:
+    """Return the comparison of one step between the two sides' timings."""
+    return stats.Comparison(
+        step=step,
+        bare_seconds=tuple(timing.seconds for timing in timings["bare restic"]),
+        wrapper_seconds=tuple(timing.seconds for timing in timings["pyvolsync-mover"]),
+        data_bytes=dataset.bytes,
+        target=TARGETS[step],
+    )
+
+
+def results(
+    options: argparse.Namespace,
+    *,
+    comparisons: Sequence[stats.Comparison],
+    bench: Bench,
+    described: dict[str, Any],
+) -> dict[str, Any]:
+    """Return the JSON results document."""
+    by_step = {
+        step: max(timing.peak_rss_bytes or 0 for timing in per_side.get("pyvolsync-mover", []))
+        for step, per_side in bench.timings.items()
+        if per_side.get("pyvolsync-mover")
+    }
+    peak = max(by_step.values(), default=0)
+    return {
+        "benchmark": "mover",
+        "command": shlex.join(["python", "-m", "bench.mover", *(sys.argv[1:])]),
+        "machine": described,
+        "dataset": {"files": bench.dataset.files, "bytes": bench.dataset.bytes},
+        "page_cache": "dropped before each step" if bench.drop_caches else "warm",
+        "repeat": options.repeat,
+        "restores_verified": bench.verify,
+        "comparisons": [comparison.to_dict() for comparison in comparisons],
+        "wrapper_peak_rss_bytes": peak,
+        "wrapper_peak_rss_bytes_by_step": by_step,
+        "wrapper_peak_rss_limit_bytes": RSS_LIMIT_BYTES,
+        "wrapper_peak_rss_met": 0 < peak < RSS_LIMIT_BYTES,
+        "all_targets_met": all(item.met for item in comparisons) and 0 < peak < RSS_LIMIT_BYTES,
+    }
+
+
+def render(
+    comparisons: Sequence[stats.Comparison], *, document: dict[str, Any]
+) -> rich_table.Table:
+    """Return the results table."""
+    dataset = document["dataset"]
+    table = rich_table.Table(
+        title=f"pyvolsync-mover vs bare restic: {dataset['bytes'] / 2**20:.0f} MiB in "
+        f"{dataset['files']} files, median of {document['repeat']}",
+        box=box.SIMPLE_HEAVY,
+        caption=rss_line(document),
+    )
+    for header in ("step", "bare", "mover", "ratio", "extra", "bare MB/s", "mover MB/s", "target"):
+        table.add_column(header, justify="left" if header in ("step", "target") else "right")
+    for item in comparisons:
+        verdict = ("[green]met[/]" if item.met else "[red]missed[/]") if str(item.target) else ""
+        table.add_row(
+            item.step,
+            f"{item.bare_median:.2f} s",
+            f"{item.wrapper_median:.2f} s",
+            f"{item.ratio:.3f}",
+            f"{item.extra_seconds:+.2f} s",
+            f"{stats.throughput(item.data_bytes, item.bare_median):.1f}",
+            f"{stats.throughput(item.data_bytes, item.wrapper_median):.1f}",
+            f"{item.target or 'reference'} {verdict}",
+        )
+    return table
+
+
+def rss_line(document: dict[str, Any]) -> str:
+    """Return the caption about the wrapper's peak memory."""
+    peak = document["wrapper_peak_rss_bytes"]
+    verdict = "met" if document["wrapper_peak_rss_met"] else "missed"
+    return (
+        f"pyvolsync-mover's own peak RSS (restic excluded): {peak / 2**20:.1f} MiB "
+        f"({peak / stats.MEGABYTE:.1f} MB); target < 60 MB: {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

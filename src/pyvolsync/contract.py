@@ -251,16 +251,19 @@ class MoverResult(Transfer):
 
 
 def _operation_to_dict(item: OperationResult) -> dict[str, Any]:
-    document = dataclasses.asdict(item)
+    document = {"operation": item.operation, "outcome": item.outcome, **dataclasses.asdict(item)}
     document["warnings"] = list(item.warnings)
     return document
 
 
+_LEADING_FIELDS = ("schema_version", "outcome", "error_kind", "message")
+
+
 def _result_to_dict(result: MoverResult) -> dict[str, Any]:
+    names = [field.name for field in dataclasses.fields(result)]
+    ordered = [*_LEADING_FIELDS, *(name for name in names if name not in _LEADING_FIELDS)]
     document = {
-        field.name: getattr(result, field.name)
-        for field in dataclasses.fields(result)
-        if field.name not in ("operations", "warnings")
+        name: getattr(result, name) for name in ordered if name not in ("operations", "warnings")
     }
     document["warnings"] = list(result.warnings)
     document["operations"] = [_operation_to_dict(item) for item in result.operations]

@@ -1,0 +1,146 @@
+"""The mover's settings, read once from the environment and validated before restic runs.
+
+Upstream's variable names and meanings are kept (``contract.EnvVar``); a missing or malformed
+value is a ConfigurationError that names the variable, so a Job fails before it touches the
+repository rather than half-way through. pyvolsync's own knobs (progress interval, probe timeout,
+termination grace) have defaults that suit a pod.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import os
+import re
+from collections.abc import Mapping
+
+from pyvolsync import contract
+from pyvolsync.mover import errors, retention, selection
+
+logger = logging.getLogger(__name__)
+
+_SUBSET = re.compile(
+    r"(?P<part>[0-9]+)/(?P<total>[0-9]+)|(?P<percent>[0-9]+(?:\.[0-9]+)?)%|[0-9]+[KMGT]"
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MoverConfig:
+    """Everything the operations need to know, already validated."""
+
+    data_dir: str
+    custom_ca: str | None = None
+    forget_flags: tuple[str, ...] = ()
+    restore_as_of: datetime.datetime | None = None
+    select_previous: int = 0
+    restore_delete: bool = False
+    check_read_data_subset: str | None = None
+    progress_interval: float = 10.0
+    probe_timeout: float = 60.0
+    termination_grace: float = 20.0
+
+
+def _variable(environ: Mapping[str, str], name: contract.EnvVar) -> str:
+    return environ.get(name, "").strip()
+
+
+def _check_mandatory(environ: Mapping[str, str]) -> None:
+    for name in contract.MANDATORY_ENV:
+        if not environ.get(name):
+            raise errors.ConfigurationError(f"{name} must be set (and not empty)")
+    if contract.EnvVar.PRIVILEGED_MOVER not in environ:
+        logger.warning(
+            "%s is not set; upstream requires it, pyvolsync does not use it", "PRIVILEGED_MOVER"
+        )
+
+
+def _data_dir(environ: Mapping[str, str]) -> str:
+    data_dir = os.path.normpath(_variable(environ, contract.EnvVar.DATA_DIR))
+    if not os.path.isabs(data_dir) or not os.path.isdir(data_dir):
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.DATA_DIR}={data_dir!r} must be the absolute path of a directory"
+        )
+    return data_dir
+
+
+def _seconds(environ: Mapping[str, str], name: contract.EnvVar, default: float) -> float:
+    text = _variable(environ, name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise errors.ConfigurationError(f"{name}={text!r} must be a number of seconds >= 0")
+    return value
+
+
+def _restore_as_of(environ: Mapping[str, str]) -> datetime.datetime | None:
+    text = _variable(environ, contract.EnvVar.RESTORE_AS_OF)
+    if not text:
+        return None
+    try:
+        return selection.parse_rfc3339(text)
+    except ValueError as error:
+        raise errors.ConfigurationError(f"{contract.EnvVar.RESTORE_AS_OF}: {error}") from None
+
+
+def _select_previous(environ: Mapping[str, str]) -> int:
+    text = _variable(environ, contract.EnvVar.SELECT_PREVIOUS)
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.SELECT_PREVIOUS}={text!r} must be a whole number >= 0"
+        )
+    return int(text)
+
+
+def _restore_delete(environ: Mapping[str, str]) -> bool:
+    tokens = _variable(environ, contract.EnvVar.RESTORE_OPTIONS).split()
+    for token in tokens:
+        if token != "--delete":
+            raise errors.ConfigurationError(
+                f"{contract.EnvVar.RESTORE_OPTIONS}: {token!r} is not accepted; the only "
+                "restore option is --delete"
+            )
+    return bool(tokens)
+
+
+def _check_subset(environ: Mapping[str, str]) -> str | None:
+    text = _variable(environ, contract.EnvVar.CHECK_READ_DATA_SUBSET)
+    if not text:
+        return None
+    match = _SUBSET.fullmatch(text)
+    valid = match is not None
+    if match and match.group("part"):
+        valid = 0 < int(match.group("part")) <= int(match.group("total"))
+    if match and match.group("percent"):
+        valid = 0 < float(match.group("percent")) <= 100
+    if not valid:
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.CHECK_READ_DATA_SUBSET}={text!r} must be n/t (1 <= n <= t), "
+            "a percentage such as 10% or a size such as 500M"
+        )
+    return text
+
+
+def from_environ(environ: Mapping[str, str]) -> MoverConfig:
+    """Return the validated configuration; raise ConfigurationError naming the bad variable."""
+    _check_mandatory(environ)
+    return MoverConfig(
+        data_dir=_data_dir(environ),
+        custom_ca=_variable(environ, contract.EnvVar.CUSTOM_CA) or None,
+        forget_flags=retention.parse_forget_options(
+            _variable(environ, contract.EnvVar.FORGET_OPTIONS)
+        ),
+        restore_as_of=_restore_as_of(environ),
+        select_previous=_select_previous(environ),
+        restore_delete=_restore_delete(environ),
+        check_read_data_subset=_check_subset(environ),
+        progress_interval=_seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
+        probe_timeout=_seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
+        termination_grace=_seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),
+    )

@@ -1,0 +1,95 @@
+"""Choosing the snapshot to restore, in Python, from ``restic snapshots --json``.
+
+Upstream's script greps ``/data`` out of restic's human table, which also matches other paths and
+other hosts, collides on snapshots taken in the same second and restores the *oldest* snapshot
+for a negative ``previous``. Here the rule is explicit: snapshots of host ``volsync`` whose only
+path is exactly ``DATA_DIR``, newest first (ties broken by ID), the newest at or before
+``RESTORE_AS_OF``, then ``SELECT_PREVIOUS`` older than that.
+
+Snapshot times are compared with ``RESTORE_AS_OF`` at whole seconds, as upstream does, so a time
+copied from the ``restic snapshots`` table selects that snapshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import re
+
+from pyvolsync import contract
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """The fields of a restic snapshot that selection needs."""
+
+    id: str
+    time: datetime.datetime
+    hostname: str
+    paths: tuple[str, ...]
+
+    @property
+    def short_id(self) -> str:
+        """Return the 8-character ID restic prints."""
+        return self.id[:8]
+
+
+def parse_rfc3339(text: str) -> datetime.datetime:
+    """Return the aware datetime of an RFC 3339 time; raise ValueError if ``text`` is not one."""
+    if not _RFC3339.fullmatch(text.strip()):
+        raise ValueError(f"{text!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
+    normalized = text.strip().upper().replace("Z", "+00:00")
+    whole, _, rest = normalized.partition(".")
+    if rest:
+        digits = re.match(r"[0-9]+", rest)
+        fraction = digits.group(0) if digits else ""
+        normalized = f"{whole}.{fraction[:6].ljust(6, '0')}{rest[len(fraction) :]}"
+    return datetime.datetime.fromisoformat(normalized)
+
+
+def parse_snapshots(text: str) -> list[Snapshot]:
+    """Return the snapshots listed by ``restic snapshots --json``; raise ValueError if malformed."""
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("restic snapshots --json did not return a list")
+    return [
+        Snapshot(
+            id=str(item["id"]),
+            time=parse_rfc3339(str(item["time"])),
+            hostname=str(item.get("hostname", "")),
+            paths=tuple(item.get("paths") or ()),
+        )
+        for item in document
+    ]
+
+
+def eligible(snapshots: list[Snapshot], *, data_dir: str) -> list[Snapshot]:
+    """Return the mover's snapshots of exactly ``data_dir``, newest first (ties by ID)."""
+    matching = [
+        snapshot
+        for snapshot in snapshots
+        if snapshot.hostname == contract.RESTIC_HOST and snapshot.paths == (data_dir,)
+    ]
+    return sorted(matching, key=lambda snapshot: (snapshot.time, snapshot.id), reverse=True)
+
+
+def select(
+    snapshots: list[Snapshot],
+    *,
+    data_dir: str,
+    as_of: datetime.datetime | None,
+    previous: int,
+) -> Snapshot | None:
+    """Return the snapshot to restore, or None when no snapshot is eligible."""
+    candidates = eligible(snapshots, data_dir=data_dir)
+    if as_of is not None:
+        candidates = [
+            snapshot for snapshot in candidates if snapshot.time.replace(microsecond=0) <= as_of
+        ]
+    return candidates[previous] if previous < len(candidates) else None

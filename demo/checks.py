@@ -32,10 +32,8 @@ def all_checks(evidence: Evidence) -> tuple[report.Check, ...]:
     """Return every check of the demo, in the order a person would make them."""
     return (
         every_step_succeeded(evidence),
-        identical("latest restore = volume at backup 2", evidence.after, evidence.restored_latest),
-        identical(
-            "previous restore = volume at backup 1", evidence.before, evidence.restored_previous
-        ),
+        identical("latest restore = volume now", evidence.after, evidence.restored_latest),
+        identical("previous restore = volume before", evidence.before, evidence.restored_previous),
         differ_by_the_change(evidence),
         incremental_stored_only_the_change(evidence),
         restores_read_the_right_snapshots(evidence),
@@ -57,19 +55,24 @@ def every_step_succeeded(evidence: Evidence) -> report.Check:
 def identical(name: str, expected: tree.Manifest, actual: tree.Manifest) -> report.Check:
     """The two trees have equal bytes, modes, mtimes and symlink targets."""
     if tree.digest(expected) == tree.digest(actual):
-        detail = f"{len(actual)} entries, sha256 {tree.digest(actual)[:16]}…"
+        detail = f"{len(actual)} entries, sha256 {tree.digest(actual)[:12]}…"
         return report.Check(name=name, passed=True, detail=detail)
     return report.Check(name=name, passed=False, detail=describe(tree.difference(expected, actual)))
 
 
-def describe(difference: tree.Difference, *, most: int = 3) -> str:
-    """Return a short account of a difference, naming a few paths of each kind."""
+def describe(
+    difference: tree.Difference,
+    *,
+    labels: tuple[str, str, str] = ("missing", "unexpected", "different"),
+    most: int = 2,
+) -> str:
+    """Return a short account of a difference, naming a few paths of each kind.
+
+    ``labels`` name the removed, added and changed paths.
+    """
     parts = []
-    for label, paths in (
-        ("missing", difference.removed),
-        ("unexpected", difference.added),
-        ("different", difference.changed),
-    ):
+    kinds = (difference.removed, difference.added, difference.changed)
+    for label, paths in zip(labels, kinds, strict=True):
         if paths:
             shown = ", ".join(sorted(paths)[:most])
             parts.append(f"{len(paths)} {label} ({shown}{', …' if len(paths) > most else ''})")
@@ -87,16 +90,18 @@ def differ_by_the_change(evidence: Evidence) -> report.Check:
     return report.Check(
         name="previous → latest = the change",
         passed=found == expected,
-        detail=describe(found),
+        detail=describe(found, labels=("removed", "added", "changed"), most=1),
     )
 
 
 def incremental_stored_only_the_change(evidence: Evidence) -> report.Check:
-    """The second backup saw one new file and one changed file, and skipped the rest."""
-    step = evidence.step("backup 2")
+    """The incremental backup saw one new file and one changed file, and skipped the rest."""
+    step = evidence.step("incremental")
     result = step.run.result if step else None
     if result is None:
-        return report.Check(name="backup 2 was incremental", passed=False, detail="no result")
+        return report.Check(
+            name="incremental stored only the change", passed=False, detail="no result"
+        )
     passed = (
         result.files_new == len(evidence.change.added)
         and result.files_changed == len(evidence.change.changed)
@@ -106,18 +111,18 @@ def incremental_stored_only_the_change(evidence: Evidence) -> report.Check:
         f"{result.files_new} new, {result.files_changed} changed, "
         f"{result.files_unmodified} unchanged; {report.size(result.bytes_added)} added"
     )
-    return report.Check(name="backup 2 was incremental", passed=passed, detail=detail)
+    return report.Check(name="incremental stored only the change", passed=passed, detail=detail)
 
 
 def restores_read_the_right_snapshots(evidence: Evidence) -> report.Check:
-    """The latest restore read backup 2's snapshot and the previous one read backup 1's."""
-    pairs = (("restore latest", "backup 2"), ("restore previous", "backup 1"))
-    snapshots = [
-        (snapshot(evidence, restored), snapshot(evidence, saved)) for restored, saved in pairs
-    ]
-    passed = all(restored and restored == saved for restored, saved in snapshots)
+    """The latest restore read the incremental's snapshot and the previous one the full's."""
+    pairs = (("restore latest", "incremental"), ("restore previous", "full"))
+    found = [(snapshot(evidence, restore), snapshot(evidence, backup)) for restore, backup in pairs]
+    passed = all(restored and restored == saved for restored, saved in found)
     detail = ", ".join(
-        f"{restored[:8] or '?'} = {saved[:8] or '?'}" for restored, saved in snapshots
+        f"{restore.split()[1]} read {restored[:8] or '?'}"
+        + ("" if restored == saved else f" (expected {saved[:8] or '?'})")
+        for (restore, _), (restored, saved) in zip(pairs, found, strict=True)
     )
     return report.Check(name="restores chose the right snapshots", passed=passed, detail=detail)
 

@@ -25,6 +25,8 @@ class Step:
 
     name: str
     run: moverrun.MoverRun
+    note: str = ""
+    """The setting that makes this step special (``SELECT_PREVIOUS=1``), if any."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,7 +92,8 @@ def announce(step: Step, console: rich_console.Console) -> Step:
     result = step.run.result
     snapshot = f"snapshot {result.snapshot_id[:8]}, " if result and result.snapshot_id else ""
     console.print(
-        f"{mark(step.run.succeeded)} {step.name}: {outcome_text(step)}, "
+        f"{mark(step.run.succeeded)} {step.name}{f' ({step.note})' if step.note else ''}: "
+        f"{outcome_text(step)}, "
         f"{snapshot}{step.run.seconds:.1f} s"
     )
     return step
@@ -111,30 +114,38 @@ def files_and_data(result: contract.MoverResult | None) -> tuple[str, str]:
         return "", ""
     if result.files_restored or result.bytes_restored:
         return f"{result.files_restored} restored", size(result.bytes_restored)
-    files = (
-        f"{result.files_new} new, {result.files_changed} changed, {result.files_unmodified} same"
+    counts = (
+        (result.files_new, "new"),
+        (result.files_changed, "changed"),
+        (result.files_unmodified, "same"),
     )
-    return files, f"{size(result.bytes_added)} added of {size(result.bytes_processed)}"
+    files = ", ".join(f"{count} {label}" for count, label in counts if count)
+    return files, size(result.bytes_added)
 
 
 def steps_table(outcome: Outcome) -> rich_table.Table:
-    """Return the table of what the mover did."""
-    table = rich_table.Table(title="What the mover did", box=box.SIMPLE_HEAVY)
-    for header in ("step", "outcome", "snapshot", "files", "data", "time"):
-        table.add_column(header, justify="right" if header == "time" else "left")
+    """Return the table of what the mover did, from its result documents."""
+    table = rich_table.Table(title="What the mover did", box=box.SIMPLE, pad_edge=False)
+    for header in ("step", "snapshot", "files", "data added / restored", "time"):
+        table.add_column(
+            header, justify="left" if header[0] in "sf" else "right", no_wrap=header[0] == "s"
+        )
     for step in outcome.steps:
         result = step.run.result
         files, data = files_and_data(result)
-        snapshot = result.snapshot_id[:8] if result else ""
         table.add_row(
-            step.name, outcome_text(step), snapshot, files, data, f"{step.run.seconds:.1f} s"
+            f"{mark(step.run.succeeded)} {step.name}",
+            result.snapshot_id[:8] if result else "",
+            files,
+            data,
+            f"{step.run.seconds:.1f} s",
         )
     return table
 
 
 def checks_table(outcome: Outcome) -> rich_table.Table:
     """Return the table of checks."""
-    table = rich_table.Table(title="Verification", box=box.SIMPLE_HEAVY)
+    table = rich_table.Table(title="Verification", box=box.SIMPLE, pad_edge=False)
     for header in ("", "check", "evidence"):
         table.add_column(header)
     for check in outcome.checks:

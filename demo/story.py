@@ -99,13 +99,11 @@ def story(mover: Mover, *, seed: int, console: rich_console.Console) -> report.O
     console.print(
         f"Generated an app volume: {len(before)} entries, {report.size(tree.total_bytes(before))}"
     )
-    steps = [report.announce(mover.run("backup 1 (full)", "backup", volume=SOURCE), console)]
+    steps = [report.announce(mover.run("full backup", "backup", volume=SOURCE), console)]
     change = sampledata.apply_change(source, seed=seed)
     after = tree.manifest(source)
     console.print("Changed the app volume: 1 file added, 1 changed, 1 removed")
-    steps.append(
-        report.announce(mover.run("backup 2 (incremental)", "backup", volume=SOURCE), console)
-    )
+    steps.append(report.announce(mover.run("incremental backup", "backup", volume=SOURCE), console))
     restored = [restore(mover, previous, console=console, steps=steps) for previous in (0, 1)]
     evidence = checks.Evidence(
         steps=tuple(steps),
@@ -127,10 +125,11 @@ def restore(
     volume = f"restore-{label}"
     mover.volume(volume).mkdir()
     step = mover.run(
-        f"restore {label} (SELECT_PREVIOUS={previous})",
+        f"restore {label}",
         "restore",
         volume=volume,
         **{contract.EnvVar.SELECT_PREVIOUS.value: str(previous)},
     )
-    steps.append(report.announce(step, console))
+    note = f"{contract.EnvVar.SELECT_PREVIOUS}={previous}"
+    steps.append(report.announce(dataclasses.replace(step, note=note), console))
     return tree.manifest(mover.volume(volume))

@@ -1,0 +1,78 @@
+"""restic's exit codes and failure text become the contract's error kinds."""
+
+import pytest
+
+from pyvolsync import contract
+from pyvolsync.mover import errors, runner
+
+Kind = contract.ErrorKind
+
+
+@pytest.mark.parametrize(
+    ("code", "meaning"),
+    [
+        (0, runner.ResticExit.SUCCESS),
+        (1, runner.ResticExit.FAILURE),
+        (2, runner.ResticExit.FAILURE),
+        (3, runner.ResticExit.INCOMPLETE),
+        (10, runner.ResticExit.REPOSITORY_MISSING),
+        (11, runner.ResticExit.REPOSITORY_LOCKED),
+        (12, runner.ResticExit.WRONG_PASSWORD),
+        (130, runner.ResticExit.INTERRUPTED),
+        (77, runner.ResticExit.FAILURE),
+        (-9, runner.ResticExit.FAILURE),
+    ],
+)
+def test_unknown_exit_codes_are_failures(code: int, meaning: runner.ResticExit) -> None:
+    assert runner.interpret(code) is meaning
+
+
+def _completed(code: int, *stderr: str, timed_out: bool = False) -> runner.Completed:
+    return runner.Completed(
+        argv=("restic", "backup"),
+        returncode=code,
+        duration=1.0,
+        stderr_tail=stderr,
+        timeout=5.0,
+        timed_out=timed_out,
+    )
+
+
+@pytest.mark.parametrize(
+    ("completed", "kind"),
+    [
+        (_completed(10), Kind.REPOSITORY_MISSING),
+        (_completed(11), Kind.REPOSITORY_LOCKED),
+        (_completed(12), Kind.WRONG_PASSWORD),
+        (_completed(1, "write /cache/x: no space left on device"), Kind.NO_SPACE),
+        (
+            _completed(1, 'Head "https://s3/x": dial tcp: lookup s3: no such host'),
+            Kind.REPOSITORY_UNREACHABLE,
+        ),
+        (_completed(1, "connect: connection refused"), Kind.REPOSITORY_UNREACHABLE),
+        (_completed(-15, timed_out=True), Kind.REPOSITORY_UNREACHABLE),
+        (_completed(1, "Fatal: something else"), Kind.RESTIC_FAILED),
+        (_completed(130), Kind.RESTIC_FAILED),
+    ],
+)
+def test_failures_map_to_error_kinds(completed: runner.Completed, kind: contract.ErrorKind) -> None:
+    assert runner.failure_kind(completed) is kind
+
+
+def test_failure_messages_quote_restic_and_say_what_to_do() -> None:
+    error = runner.failure(_completed(11, "repository is already locked by PID 7"), action="backup")
+
+    assert isinstance(error, errors.RetriableError)
+    assert error.message.startswith("backup failed: repository is already locked by PID 7.")
+    assert "spec.restic.unlock" in error.message
+
+
+def test_a_wrong_password_is_permanent_and_names_the_secret_key() -> None:
+    error = runner.failure(_completed(12), action="opening the repository")
+
+    assert isinstance(error, errors.PermanentError)
+    assert "RESTIC_PASSWORD key" in error.message
+
+
+def test_a_timeout_says_how_long_restic_had() -> None:
+    assert "within 5 s" in runner.failure(_completed(-15, timed_out=True), action="probe").message

@@ -1,0 +1,1 @@
+"""The restic mover: volumes, identity and a Job running ``pyvolsync-mover restic``."""

@@ -1,0 +1,225 @@
+"""Reading and writing cluster objects as plain JSON-like dicts, through lightkube.
+
+The planners build objects as dicts (the exact shape that goes over the wire, easy to test and
+to compare); this module is where they meet the API. Objects are created, never updated in
+place (a Job's spec is fixed at creation); status goes through the status subresource with a
+merge patch, one per reconcile.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+import lightkube
+from lightkube import codecs, generic_resource
+from lightkube.core import exceptions as lightkube_exceptions
+from lightkube.resources import (
+    apps_v1,
+    batch_v1,
+    coordination_v1,
+    core_v1,
+    rbac_authorization_v1,
+    storage_v1,
+)
+from lightkube.types import CascadeType, PatchType
+
+from pyvolsync.api import resources
+from pyvolsync.kube import errors
+
+logger = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+FIELD_MANAGER = "pyvolsync"
+REPORTING_CONTROLLER = "volsync-controller"
+
+VolumeSnapshot = generic_resource.create_namespaced_resource(
+    "snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots"
+)
+ReplicationSource = generic_resource.create_namespaced_resource(
+    resources.GROUP, resources.VERSION, resources.SOURCE_KIND, resources.SOURCE_PLURAL
+)
+ReplicationDestination = generic_resource.create_namespaced_resource(
+    resources.GROUP, resources.VERSION, resources.DESTINATION_KIND, resources.DESTINATION_PLURAL
+)
+VolumePopulator = generic_resource.create_global_resource(
+    "populator.storage.k8s.io", "v1beta1", "VolumePopulator", "volumepopulators"
+)
+
+
+class Kind(enum.Enum):
+    """The kinds the operator reads or writes."""
+
+    JOB = batch_v1.Job
+    POD = core_v1.Pod
+    CLAIM = core_v1.PersistentVolumeClaim
+    VOLUME = core_v1.PersistentVolume
+    SECRET = core_v1.Secret
+    CONFIG_MAP = core_v1.ConfigMap
+    SERVICE_ACCOUNT = core_v1.ServiceAccount
+    NAMESPACE = core_v1.Namespace
+    ROLE = rbac_authorization_v1.Role
+    ROLE_BINDING = rbac_authorization_v1.RoleBinding
+    STORAGE_CLASS = storage_v1.StorageClass
+    LEASE = coordination_v1.Lease
+    DEPLOYMENT = apps_v1.Deployment
+    VOLUME_SNAPSHOT = VolumeSnapshot
+    REPLICATION_SOURCE = ReplicationSource
+    REPLICATION_DESTINATION = ReplicationDestination
+    VOLUME_POPULATOR = VolumePopulator
+
+
+def _to_dict(obj: Any) -> JsonObject:
+    result: JsonObject = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return result
+
+
+def _translate(error: lightkube_exceptions.ApiError) -> errors.KubeError:
+    status = error.status
+    return errors.from_status(int(status.code or 0), str(status.message or error))
+
+
+class Kube:
+    """The cluster, seen as dicts. One instance per operator process."""
+
+    def __init__(self, client: lightkube.AsyncClient, *, instance: str = "pyvolsync") -> None:
+        self.client = client
+        self.instance = instance
+
+    async def get(
+        self, kind: Kind, name: str, *, namespace: str | None = None
+    ) -> JsonObject | None:
+        """Return the object, or None when it does not exist."""
+        try:
+            return _to_dict(await self.client.get(kind.value, name, namespace=namespace))
+        except lightkube_exceptions.ApiError as error:
+            translated = _translate(error)
+            if isinstance(translated, errors.NotFoundError):
+                return None
+            raise translated from None
+
+    async def list(
+        self,
+        kind: Kind,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[JsonObject]:
+        """Return the objects of ``kind`` (in ``namespace``, or all) matching ``labels``."""
+        selector: dict[str, Any] | None = dict(labels) if labels else None
+        try:
+            found = self.client.list(kind.value, namespace=namespace or "*", labels=selector)
+            return [_to_dict(item) async for item in found]
+        except lightkube_exceptions.ApiError as error:
+            raise _translate(error) from None
+
+    async def create(self, obj: Mapping[str, Any]) -> JsonObject:
+        """Create ``obj``; when it exists already, return the existing one unchanged."""
+        model = codecs.from_dict(dict(obj))
+        try:
+            return _to_dict(await self.client.create(model, field_manager=FIELD_MANAGER))
+        except lightkube_exceptions.ApiError as error:
+            translated = _translate(error)
+            if not isinstance(translated, errors.ConflictError):
+                raise translated from None
+        existing = await self.get(
+            Kind(type(model)), obj["metadata"]["name"], namespace=obj["metadata"].get("namespace")
+        )
+        if existing is None:
+            raise errors.ConflictError(f"{obj['kind']} {obj['metadata']['name']} is being deleted")
+        return existing
+
+    async def delete(
+        self, kind: Kind, name: str, *, namespace: str | None = None, foreground: bool = False
+    ) -> None:
+        """Delete the object and, in the background, what it owns; absent is fine."""
+        cascade = CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND
+        try:
+            await self.client.delete(kind.value, name, namespace=namespace, cascade=cascade)
+        except lightkube_exceptions.ApiError as error:
+            translated = _translate(error)
+            if not isinstance(translated, errors.NotFoundError):
+                raise translated from None
+
+    async def patch(
+        self,
+        kind: Kind,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        namespace: str | None = None,
+        status: bool = False,
+    ) -> JsonObject:
+        """Apply a JSON merge patch to the object (or to its status subresource)."""
+        resource: Any = kind.value.Status if status else kind.value
+        try:
+            patched = await self.client.patch(
+                resource,
+                name,
+                dict(patch),
+                namespace=namespace,
+                patch_type=PatchType.MERGE,
+                field_manager=FIELD_MANAGER,
+            )
+        except lightkube_exceptions.ApiError as error:
+            raise _translate(error) from None
+        return _to_dict(patched)
+
+    async def pod_log(self, name: str, *, namespace: str, container: str) -> str:
+        """Return a container's log, or "" when it cannot be read (never an error)."""
+        try:
+            lines = [
+                line
+                async for line in self.client.log(name, namespace=namespace, container=container)
+            ]
+        except (lightkube_exceptions.ApiError, httpx2.HTTPError) as error:
+            logger.info("cannot read the log of pod %s/%s: %s", namespace, name, error)
+            return ""
+        return "".join(lines)
+
+    async def event(
+        self,
+        regarding: Mapping[str, Any],
+        *,
+        type_: str,
+        reason: str,
+        action: str,
+        note: str,
+        related: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record an event about ``regarding``; failing to record one is logged, not raised."""
+        meta = regarding["metadata"]
+        event: JsonObject = {
+            "apiVersion": "events.k8s.io/v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "eventTime": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "reportingController": REPORTING_CONTROLLER,
+            "reportingInstance": self.instance,
+            "action": action,
+            "reason": reason,
+            "type": type_,
+            "note": note[:1024],
+            "regarding": _reference(regarding),
+        }
+        if related is not None:
+            event["related"] = _reference(related)
+        try:
+            await self.client.create(codecs.from_dict(event))
+        except lightkube_exceptions.ApiError as error:
+            logger.warning("cannot record event %s for %s: %s", reason, meta["name"], error)
+
+
+def _reference(obj: Mapping[str, Any]) -> JsonObject:
+    meta = obj["metadata"]
+    return {
+        "apiVersion": obj.get("apiVersion", ""),
+        "kind": obj.get("kind", ""),
+        "name": meta["name"],
+        "namespace": meta.get("namespace", ""),
+        "uid": meta.get("uid", ""),
+    }

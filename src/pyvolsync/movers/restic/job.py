@@ -1,0 +1,313 @@
+"""The restic mover Job, planned once per iteration and never changed while it runs.
+
+The Job follows upstream's shape where clusters depend on it: the name ``volsync-src-<name>`` /
+``volsync-dst-<name>``, the ``app.kubernetes.io/created-by: volsync`` label on the Job and its
+pod, a first container with a ``volumeMounts`` list (the spec's admission policies patch it), the
+data volume at ``/data`` and the cache at ``/cache``, and upstream's environment contract. It
+differs where upstream hurts users: the operations (unlock, prune) are decided once and recorded
+in an annotation, retries are bounded (``backoffLimit``) and a configuration error fails the Job
+at once instead of being retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyvolsync import contract
+from pyvolsync.api import defaults, destination, source
+from pyvolsync.planning import metadata
+
+CONTAINER_NAME = "restic"
+DATA_MOUNT = "/data"
+CACHE_MOUNT = "/cache"
+CUSTOM_CA_MOUNT = "/customCA"
+CUSTOM_CA_FILE = "ca.crt"
+CREDENTIALS_MOUNT = "/credentials"
+REPOSITORY_VOLUME = "repository"
+REPOSITORY_MOUNT = "/repository"
+
+# Keys of the repository Secret passed to restic when present (upstream's list).
+OPTIONAL_SECRET_KEYS = (
+    "RESTIC_COMPRESSION", "RESTIC_PACK_SIZE", "RESTIC_READ_CONCURRENCY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
+    "AWS_PROFILE", "RESTIC_AWS_ASSUME_ROLE_ARN", "RESTIC_AWS_ASSUME_ROLE_SESSION_NAME",
+    "RESTIC_AWS_ASSUME_ROLE_EXTERNAL_ID", "RESTIC_AWS_ASSUME_ROLE_POLICY",
+    "RESTIC_AWS_ASSUME_ROLE_REGION", "RESTIC_AWS_ASSUME_ROLE_STS_ENDPOINT",
+    "ST_AUTH", "ST_USER", "ST_KEY",
+    "OS_AUTH_URL", "OS_REGION_NAME", "OS_USERNAME", "OS_USER_ID", "OS_PASSWORD", "OS_TENANT_ID",
+    "OS_TENANT_NAME", "OS_USER_DOMAIN_NAME", "OS_USER_DOMAIN_ID", "OS_PROJECT_NAME",
+    "OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID", "OS_TRUST_ID",
+    "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_NAME",
+    "OS_APPLICATION_CREDENTIAL_SECRET", "OS_STORAGE_URL", "OS_AUTH_TOKEN",
+    "B2_ACCOUNT_ID", "B2_ACCOUNT_KEY",
+    "AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY", "AZURE_ACCOUNT_SAS", "AZURE_ENDPOINT_SUFFIX",
+    "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE",
+    "GOOGLE_PROJECT_ID", "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD",
+)  # fmt: skip
+REQUIRED_SECRET_KEYS = (contract.EnvVar.RESTIC_REPOSITORY, contract.EnvVar.RESTIC_PASSWORD)
+GCS_CREDENTIALS_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
+# Mover exit codes after which running the same Job again cannot help.
+PERMANENT_EXIT_CODES = (int(contract.ExitCode.INVALID_CONFIGURATION),)
+
+JsonObject = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    """Operator settings that shape every mover Job."""
+
+    image: str
+    retries: int = 2
+    """Extra attempts the Job controller makes (with its own backoff) before the Job fails."""
+    repository_volume: Mapping[str, Any] | None = None
+    """A volume source mounted at /repository in Jobs that have no ``repository`` volume."""
+    proxy_environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    progress_interval_seconds: int = 10
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobPlan:
+    """Everything one mover Job needs besides the settings."""
+
+    owner: metadata.Owner
+    name: str
+    service_account: str
+    operations: tuple[contract.Operation, ...]
+    spec: defaults.ResticSpec
+    data_claim: str
+    data_read_only: bool
+    cache_claim: str
+    secret_name: str
+    secret_keys: frozenset[str]
+    privileged: bool
+    debug: bool = False
+    node_selector: Mapping[str, str] | None = None
+    tolerations: Sequence[Mapping[str, Any]] = ()
+
+
+def mover_job(plan: JobPlan, settings: JobSettings) -> JsonObject:
+    """Return the mover Job for ``plan``."""
+    pod_labels = {
+        metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE,
+        **(plan.spec.mover_pod_labels or {}),
+    }
+    annotations = {metadata.OPERATIONS_ANNOTATION: json.dumps([str(op) for op in plan.operations])}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata.object_metadata(
+            plan.owner, plan.name, temporary=True, annotations=annotations
+        ),
+        "spec": {
+            "backoffLimit": settings.retries,
+            "parallelism": 1,
+            "podFailurePolicy": _pod_failure_policy(),
+            "template": {
+                "metadata": {"name": plan.name, "labels": pod_labels},
+                "spec": _pod_spec(plan, settings),
+            },
+        },
+    }
+
+
+def planned_operations(job: Mapping[str, Any]) -> tuple[contract.Operation, ...]:
+    """Return the operations an existing mover Job was created to run."""
+    text = (job.get("metadata", {}).get("annotations") or {}).get(metadata.OPERATIONS_ANNOTATION)
+    try:
+        return tuple(contract.Operation(item) for item in json.loads(text or "[]"))
+    except (ValueError, TypeError):
+        return ()
+
+
+def _pod_failure_policy() -> JsonObject:
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {
+                    "containerName": CONTAINER_NAME,
+                    "operator": "In",
+                    "values": list(PERMANENT_EXIT_CODES),
+                },
+            }
+        ]
+    }
+
+
+def _pod_spec(plan: JobPlan, settings: JobSettings) -> JsonObject:
+    volumes, mounts = _volumes(plan, settings)
+    container: JsonObject = {
+        "name": CONTAINER_NAME,
+        "image": settings.image,
+        "command": ["pyvolsync-mover", "restic"],
+        "args": [str(op) for op in plan.operations],
+        "env": _environment(plan, settings),
+        "volumeMounts": mounts,
+        "securityContext": _container_security(privileged=plan.privileged),
+        "resources": dict(plan.spec.mover_resources or {}),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    pod: JsonObject = {
+        "restartPolicy": "Never",
+        "serviceAccountName": plan.service_account,
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if plan.spec.mover_security_context is not None:
+        pod["securityContext"] = dict(plan.spec.mover_security_context)
+    if plan.spec.mover_affinity is not None:
+        pod["affinity"] = dict(plan.spec.mover_affinity)
+    if plan.node_selector:
+        pod["nodeSelector"] = dict(plan.node_selector)
+    if plan.tolerations:
+        pod["tolerations"] = [dict(item) for item in plan.tolerations]
+    return pod
+
+
+def _container_security(*, privileged: bool) -> JsonObject:
+    security: JsonObject = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+    }
+    if privileged:
+        security["capabilities"]["add"] = ["DAC_OVERRIDE", "CHOWN", "FOWNER"]
+        security["runAsUser"] = 0
+    return security
+
+
+def _secret_env(secret: str, key: str, *, optional: bool) -> JsonObject:
+    return {
+        "name": key,
+        "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": optional}},
+    }
+
+
+def _environment(plan: JobPlan, settings: JobSettings) -> list[JsonObject]:
+    env = [{"name": name, "value": value} for name, value in _plain_environment(plan, settings)]
+    env += [_secret_env(plan.secret_name, key, optional=False) for key in REQUIRED_SECRET_KEYS]
+    optional = [key for key in OPTIONAL_SECRET_KEYS if key in plan.secret_keys]
+    optional += sorted(key for key in plan.secret_keys if key.startswith("RCLONE_"))
+    env += [_secret_env(plan.secret_name, key, optional=True) for key in optional]
+    for name, value in sorted(settings.proxy_environment.items()):
+        env += [{"name": name, "value": value}, {"name": name.lower(), "value": value}]
+    env += [{"name": name, "value": value} for name, value in _feature_environment(plan)]
+    return env
+
+
+def _plain_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str, str]]:
+    spec = plan.spec
+    forget, as_of, previous, restore = "", "", "0", ""
+    if isinstance(spec, source.ResticSourceSpec):
+        forget = " ".join(defaults.forget_options(spec.retain))
+    if isinstance(spec, destination.ResticDestinationSpec):
+        as_of = defaults.restore_as_of(spec)
+        previous = str(defaults.previous(spec))
+        restore = " ".join(defaults.restore_options(spec))
+    return [
+        (contract.EnvVar.FORGET_OPTIONS, forget),
+        (contract.EnvVar.DATA_DIR, DATA_MOUNT),
+        (contract.EnvVar.RESTIC_CACHE_DIR, CACHE_MOUNT),
+        (contract.EnvVar.RESTORE_AS_OF, as_of),
+        (contract.EnvVar.SELECT_PREVIOUS, previous),
+        (contract.EnvVar.RESTORE_OPTIONS, restore),
+        (contract.EnvVar.PROGRESS_INTERVAL, str(settings.progress_interval_seconds)),
+    ]
+
+
+def _feature_environment(plan: JobPlan) -> list[tuple[str, str]]:
+    env: list[tuple[str, str]] = []
+    if plan.debug:
+        env.append(("DEBUG_MOVER", "1"))
+    if _custom_ca(plan.spec) is not None:
+        env.append((contract.EnvVar.CUSTOM_CA, f"{CUSTOM_CA_MOUNT}/{CUSTOM_CA_FILE}"))
+    if GCS_CREDENTIALS_KEY in plan.secret_keys:
+        env.append((GCS_CREDENTIALS_KEY, f"{CREDENTIALS_MOUNT}/gcs.json"))
+    env.append((contract.EnvVar.PRIVILEGED_MOVER, "1" if plan.privileged else "0"))
+    return env
+
+
+def _custom_ca(spec: defaults.ResticSpec) -> JsonObject | None:
+    """Return the custom CA volume source, or None when no CA is configured (key unset)."""
+    ca = spec.custom_ca
+    if ca is None or not ca.key:
+        return None
+    items = [{"key": ca.key, "path": CUSTOM_CA_FILE}]
+    if ca.secret_name:
+        return {"secret": {"secretName": ca.secret_name, "items": items}}
+    if ca.config_map_name:
+        return {"configMap": {"name": ca.config_map_name, "items": items}}
+    return None
+
+
+def _volumes(plan: JobPlan, settings: JobSettings) -> tuple[list[JsonObject], list[JsonObject]]:
+    """Return the pod's volumes and the container's mounts, in upstream's order."""
+    pairs: list[tuple[JsonObject, JsonObject]] = [
+        (
+            {
+                "name": "data",
+                "persistentVolumeClaim": {
+                    "claimName": plan.data_claim,
+                    "readOnly": plan.data_read_only,
+                },
+            },
+            {"name": "data", "mountPath": DATA_MOUNT},
+        ),
+        (
+            {"name": "cache", "persistentVolumeClaim": {"claimName": plan.cache_claim}},
+            {"name": "cache", "mountPath": CACHE_MOUNT},
+        ),
+        (
+            {"name": "tempdir", "emptyDir": {"medium": "Memory"}},
+            {"name": "tempdir", "mountPath": "/tmp"},
+        ),
+    ]
+    custom_ca = _custom_ca(plan.spec)
+    if custom_ca is not None:
+        pairs.append(
+            (
+                {"name": "custom-ca", **custom_ca},
+                {"name": "custom-ca", "mountPath": CUSTOM_CA_MOUNT},
+            )
+        )
+    if GCS_CREDENTIALS_KEY in plan.secret_keys:
+        items = [{"key": GCS_CREDENTIALS_KEY, "path": "gcs.json"}]
+        pairs.append(
+            (
+                {
+                    "name": "gcs-credentials",
+                    "secret": {"secretName": plan.secret_name, "items": items},
+                },
+                {"name": "gcs-credentials", "mountPath": CREDENTIALS_MOUNT},
+            )
+        )
+    pairs += _mover_volumes(plan.spec)
+    if settings.repository_volume is not None and all(
+        volume["name"] != REPOSITORY_VOLUME for volume, _ in pairs
+    ):
+        pairs.append(
+            (
+                {"name": REPOSITORY_VOLUME, **settings.repository_volume},
+                {"name": REPOSITORY_VOLUME, "mountPath": REPOSITORY_MOUNT},
+            )
+        )
+    return [volume for volume, _ in pairs], [mount for _, mount in pairs]
+
+
+def _mover_volumes(spec: defaults.ResticSpec) -> list[tuple[JsonObject, JsonObject]]:
+    """Return ``moverVolumes`` as upstream mounts them: ``u-<path>`` at ``/mnt/<path>``."""
+    pairs: list[tuple[JsonObject, JsonObject]] = []
+    for item in spec.mover_volumes or []:
+        name = "u-" + item.mount_path.replace("/", "-")
+        sources = item.volume_source.to_dict()
+        pairs.append(
+            (
+                {"name": name, **sources},
+                {"name": name, "mountPath": f"/mnt/{item.mount_path}"},
+            )
+        )
+    return pairs

@@ -21,11 +21,6 @@ def version() -> tuple[str, ...]:
     return ("version",)
 
 
-def probe() -> tuple[str, ...]:
-    """Return the read-only probe whose exit code says whether the repository exists (10)."""
-    return ("cat", "config", "--no-lock")
-
-
 def init() -> tuple[str, ...]:
     """Return the command that creates the repository."""
     return ("init",)
@@ -69,7 +64,10 @@ def check(*, read_data_subset: str | None) -> tuple[str, ...]:
 
 
 def snapshots() -> tuple[str, ...]:
-    """Return the listing of the mover's snapshots as JSON (read-only, takes no lock)."""
+    """Return the listing of the mover's snapshots as JSON (read-only, takes no lock).
+
+    Its exit code also says whether the repository exists (10) or the password is wrong (12).
+    """
     return ("snapshots", "--json", "--no-lock", "--host", contract.RESTIC_HOST)
 
 

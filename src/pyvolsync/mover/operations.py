@@ -31,27 +31,23 @@ class Context:
     runner: runner.Runner
 
 
-def ensure_repository(context: Context, *, create: bool) -> None:
-    """Make sure the repository opens; create it only if ``create`` and restic says it is missing.
+def _create_repository(context: Context) -> None:
+    logger.info("No repository at RESTIC_REPOSITORY yet (restic exit code 10): creating it")
+    initialised = context.runner.run(commands.init(), echo=True)
+    if initialised.exit is not runner.ResticExit.SUCCESS:
+        raise runner.failure(initialised, action="creating the repository")
 
-    Raise MoverError when the repository is missing (and not to be created), locked, refused
-    the password or could not be read.
+
+def _unreadable(completed: runner.Completed, *, action: str) -> errors.MoverError:
+    """Return the error for a repository that could not be opened for ``action``.
+
+    A failure restic gives no exit code for is reported as unreachable: the repository is there
+    (or it would say 10) but cannot be read.
     """
-    completed = context.runner.run(
-        commands.probe(), quiet=True, timeout=context.config.probe_timeout or None
-    )
-    if completed.exit is runner.ResticExit.SUCCESS:
-        return
-    if completed.exit is runner.ResticExit.REPOSITORY_MISSING and create:
-        logger.info("No repository at RESTIC_REPOSITORY yet (restic exit code 10): creating it")
-        initialised = context.runner.run(commands.init(), echo=True)
-        if initialised.exit is not runner.ResticExit.SUCCESS:
-            raise runner.failure(initialised, action="creating the repository")
-        return
     kind = runner.failure_kind(completed)
     if kind is contract.ErrorKind.RESTIC_FAILED:
         kind = contract.ErrorKind.REPOSITORY_UNREACHABLE
-    raise errors.error(kind, f"opening the repository failed: {completed.reason}")
+    return errors.error(kind, f"{action} failed: {completed.reason}")
 
 
 def _source_is_empty(data_dir: str) -> bool:
@@ -98,14 +94,26 @@ def _with_counters(
     )
 
 
-def _run_backup(context: Context) -> tuple[runner.Completed, dict[str, Any]]:
+def _backup_once(context: Context) -> tuple[runner.Completed, dict[str, Any] | None]:
     data_dir = context.config.data_dir
     stream = progress.JsonStream("backup", interval=context.config.progress_interval)
     completed = context.runner.run(commands.backup(data_dir=data_dir), cwd=data_dir, on_line=stream)
-    saved = completed.exit in (runner.ResticExit.SUCCESS, runner.ResticExit.INCOMPLETE)
-    if not saved or stream.summary is None:
-        raise runner.failure(completed, action="backup")
     return completed, stream.summary
+
+
+def _run_backup(context: Context) -> tuple[runner.Completed, dict[str, Any]]:
+    """Back up, creating the repository first if restic says it does not exist (exit 10).
+
+    Asking the backup itself, rather than probing first, saves a key derivation per run.
+    """
+    completed, summary = _backup_once(context)
+    if completed.exit is runner.ResticExit.REPOSITORY_MISSING:
+        _create_repository(context)
+        completed, summary = _backup_once(context)
+    saved = completed.exit in (runner.ResticExit.SUCCESS, runner.ResticExit.INCOMPLETE)
+    if not saved or summary is None:
+        raise runner.failure(completed, action="backup")
+    return completed, summary
 
 
 def forget(context: Context) -> None:
@@ -132,7 +140,6 @@ def backup(context: Context) -> contract.OperationResult:
             outcome=contract.Outcome.SOURCE_EMPTY,
             message=message,
         )
-    ensure_repository(context, create=True)
     completed, summary = _run_backup(context)
     progress.log_backup_summary(summary)
     snapshot_id = str(summary.get("snapshot_id", ""))
@@ -158,9 +165,10 @@ def backup(context: Context) -> contract.OperationResult:
 
 
 def _choose_snapshot(context: Context) -> selection.Snapshot | None:
-    completed = context.runner.run(commands.snapshots(), quiet=True)
+    timeout = context.config.probe_timeout or None
+    completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
     if completed.exit is not runner.ResticExit.SUCCESS:
-        raise runner.failure(completed, action="listing snapshots")
+        raise _unreadable(completed, action="listing the snapshots of the repository")
     try:
         snapshots = selection.parse_snapshots(completed.stdout)
     except (ValueError, KeyError, TypeError) as error:
@@ -218,7 +226,6 @@ def restore(context: Context) -> contract.OperationResult:
     """Restore the selected snapshot into ``DATA_DIR``; never create a repository."""
     settings = context.config
     logger.info("=== Starting restore ===")
-    ensure_repository(context, create=False)
     chosen = _choose_snapshot(context)
     if chosen is None:
         return _no_snapshot(context)

@@ -19,10 +19,6 @@ def test_backup_exclude_pattern_escapes_glob_characters_of_the_path() -> None:
     assert commands.backup(data_dir="/mnt/a*b[1]/")[5] == r"/mnt/a\*b\[1\]/lost+found"
 
 
-def test_probe_never_locks() -> None:
-    assert commands.probe() == ("cat", "config", "--no-lock")
-
-
 def test_forget_is_scoped_to_the_mover_host_and_grouped_like_upstream() -> None:
     assert commands.forget(("--keep-last", "3")) == (
         "forget",

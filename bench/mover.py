@@ -278,11 +278,11 @@ def results(
     described: dict[str, Any],
 ) -> dict[str, Any]:
     """Return the JSON results document."""
-    by_step = {
-        step: max(timing.peak_rss_bytes or 0 for timing in per_side.get("pyvolsync-mover", []))
+    measured = {
+        step: [timing.peak_rss_bytes or 0 for timing in per_side.get("pyvolsync-mover", [])]
         for step, per_side in bench.timings.items()
-        if per_side.get("pyvolsync-mover")
     }
+    by_step = {step: max(values) for step, values in measured.items() if any(values)}
     peak = max(by_step.values(), default=0)
     return {
         "benchmark": "mover",

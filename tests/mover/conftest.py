@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,14 @@ def workspace(tmp_path: Path, restic_dir: Path) -> mover_support.Workspace:
     """A data directory, a repository location and a cache under a fresh temporary directory."""
     tmp_path.chmod(0o755)
     return mover_support.Workspace(tmp_path, restic_dir)
+
+
+@pytest.fixture
+def open_workspace(restic_dir: Path) -> Iterator[mover_support.Workspace]:
+    """A workspace outside pytest's private temporary root, so user nobody can reach it."""
+    root = Path(tempfile.mkdtemp(prefix="pyvolsync-mover-"))
+    root.chmod(0o755)
+    try:
+        yield mover_support.Workspace(root, restic_dir)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

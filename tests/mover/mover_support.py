@@ -90,7 +90,24 @@ class Workspace:
         text = self.result_path.read_text() if self.result_path.exists() else ""
         return MoverRun(process.returncode, output, text)
 
-    def mover(self, *operations: str, user: int | None = None, **overrides: str | None) -> MoverRun:
+    def restic_as_nobody(self) -> str:
+        """Return a PATH whose ``restic`` is the real one run as user nobody (an unprivileged
+        mover); the repository and cache are handed to nobody."""
+        wrapper_dir = self.root / "restic-as-nobody"
+        wrapper_dir.mkdir()
+        wrapper = wrapper_dir / "restic"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "
+            f'{self.restic_dir}/restic "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        self.repository.mkdir(exist_ok=True)
+        for path in (self.repository, self.cache):
+            os.chown(path, NOBODY, NOBODY)
+        return f"{wrapper_dir}:{self.env['PATH']}"
+
+    def mover(self, *operations: str, **overrides: str | None) -> MoverRun:
         """Run ``pyvolsync-mover restic OPERATIONS...`` to the end."""
         self.result_path.unlink(missing_ok=True)
         completed = subprocess.run(
@@ -101,9 +118,6 @@ class Workspace:
             stderr=subprocess.STDOUT,
             text=True,
             timeout=180,
-            user=user,
-            group=user,
-            extra_groups=[] if user is not None else None,
         )
         text = self.result_path.read_text() if self.result_path.exists() else ""
         return MoverRun(completed.returncode, completed.stdout, text)

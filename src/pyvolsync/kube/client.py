@@ -62,6 +62,7 @@ class Kind(enum.Enum):
     CONFIG_MAP = core_v1.ConfigMap
     SERVICE_ACCOUNT = core_v1.ServiceAccount
     NAMESPACE = core_v1.Namespace
+    NODE = core_v1.Node
     ROLE = rbac_authorization_v1.Role
     ROLE_BINDING = rbac_authorization_v1.RoleBinding
     STORAGE_CLASS = storage_v1.StorageClass
@@ -71,6 +72,11 @@ class Kind(enum.Enum):
     REPLICATION_SOURCE = ReplicationSource
     REPLICATION_DESTINATION = ReplicationDestination
     VOLUME_POPULATOR = VolumePopulator
+
+
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    """Return the Kind of a plain object from its apiVersion and kind."""
+    return Kind(type(codecs.from_dict(dict(obj))))
 
 
 def _to_dict(obj: Any) -> JsonObject:

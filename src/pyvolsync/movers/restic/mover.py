@@ -1,0 +1,511 @@
+"""One restic iteration of a ReplicationSource or ReplicationDestination, step by step.
+
+``synchronize`` is a chain of idempotent steps; each makes sure one object exists and returns it,
+or says what it waits for: the data volume (the source itself, a clone, or a snapshot restored
+into a PVC; a destination's target), the cache volume, the mover's identity, the repository
+Secret, then the Job. The Job is created once with everything decided up front and is only
+ever read afterwards; its pod's termination message (the mover's result document) tells how it
+ended. ``cleanup`` deletes what the iteration made temporarily.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pyvolsync import contract
+from pyvolsync.api import defaults, destination, source
+from pyvolsync.kube import client as kube_client
+from pyvolsync.movers import base
+from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers.restic import logfilter
+from pyvolsync.planning import metadata, names, rbac, volumes
+
+logger = logging.getLogger(__name__)
+
+Kind = kube_client.Kind
+JsonObject = dict[str, Any]
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+REASON_VOLUME_NOT_READY = "WaitingForVolume"
+REASON_INVALID = "Error"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Iteration:
+    """Everything one reconcile of one object knows."""
+
+    kube: kube_client.Kube
+    settings: job_plan.JobSettings
+    owner: metadata.Owner
+    obj: Mapping[str, Any]
+    role: names.Role
+    spec: defaults.ResticSpec
+    now: datetime.datetime
+
+    @property
+    def namespace(self) -> str:
+        """Return the object's namespace."""
+        return self.owner.namespace
+
+    async def get(self, kind: Kind, name: str) -> JsonObject | None:
+        """Return the object ``name`` of ``kind`` in this namespace, or None."""
+        return await self.kube.get(kind, name, namespace=self.namespace)
+
+
+class StepWaitingError(Exception):
+    """A step cannot finish yet; carries the result to report."""
+
+    def __init__(self, result: base.SyncResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+async def synchronize_source(
+    iteration: Iteration, *, operations: tuple[contract.Operation, ...]
+) -> base.SyncResult:
+    """Run one backup iteration step; ``operations`` are used if the Job must be created."""
+    spec = iteration.spec
+    assert isinstance(spec, source.ResticSourceSpec)
+    source_name = iteration.obj["spec"].get("sourcePVC") or ""
+    try:
+        source_pvc = await _require_claim(iteration, source_name, what="source PVC")
+        data = await _source_data_claim(iteration, source_pvc)
+        return await _run_job(iteration, data, operations=operations)
+    except StepWaitingError as waiting:
+        return waiting.result
+
+
+async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
+    """Run one restore iteration step; on success also publish the image."""
+    spec = iteration.spec
+    assert isinstance(spec, destination.ResticDestinationSpec)
+    try:
+        data = await _destination_data_claim(iteration, spec)
+        result = await _run_job(iteration, data, operations=(contract.Operation.RESTORE,))
+        if result.phase is not base.Phase.COMPLETED:
+            return result
+        image = await _ensure_image(iteration, spec, data)
+        return dataclasses.replace(result, image=image)
+    except StepWaitingError as waiting:
+        return waiting.result
+
+
+async def cleanup(iteration: Iteration) -> None:
+    """Delete the Job and every temporary object of this owner; remove the snapshot marker."""
+    await iteration.kube.delete(
+        Kind.JOB,
+        names.mover_job(iteration.role, iteration.owner.name),
+        namespace=iteration.namespace,
+    )
+    labels = {metadata.CLEANUP_LABEL: iteration.owner.uid}
+    for kind in (Kind.CLAIM, Kind.VOLUME_SNAPSHOT):
+        for item in await iteration.kube.list(kind, namespace=iteration.namespace, labels=labels):
+            await _delete_temporary(iteration, kind, item)
+    if iteration.role is names.Role.DESTINATION:
+        await _forget_image_name(iteration)
+
+
+async def _delete_temporary(iteration: Iteration, kind: Kind, item: Mapping[str, Any]) -> None:
+    labels = item["metadata"].get("labels") or {}
+    name = item["metadata"]["name"]
+    if metadata.DO_NOT_DELETE_LABEL in labels:
+        patch = {"metadata": {"labels": {metadata.CLEANUP_LABEL: None}}}
+        await iteration.kube.patch(kind, name, patch, namespace=iteration.namespace)
+        return
+    await iteration.kube.delete(kind, name, namespace=iteration.namespace)
+
+
+# --- the data volume ---------------------------------------------------------------------
+
+
+async def _require_claim(iteration: Iteration, name: str, *, what: str) -> JsonObject:
+    claim = await iteration.get(Kind.CLAIM, name) if name else None
+    if claim is None:
+        raise StepWaitingError(
+            base.SyncResult.waiting(
+                REASON_INVALID,
+                f"the {what} {name!r} does not exist in namespace {iteration.namespace}; "
+                "create it or fix the name",
+                retry_after=30,
+            )
+        )
+    return claim
+
+
+async def _source_data_claim(iteration: Iteration, source_pvc: JsonObject) -> JsonObject:
+    match defaults.copy_method(iteration.spec):
+        case "Clone":
+            planned = volumes.clone_claim(iteration.owner, source=source_pvc, spec=iteration.spec)
+            return await _ensure(iteration, planned)
+        case "Snapshot":
+            return await _claim_from_snapshot(iteration, source_pvc)
+        case _:
+            return source_pvc
+
+
+async def _claim_from_snapshot(iteration: Iteration, source_pvc: JsonObject) -> JsonObject:
+    planned = volumes.source_snapshot(
+        iteration.owner, source_name=source_pvc["metadata"]["name"], spec=iteration.spec
+    )
+    snapshot = await _ensure(iteration, planned)
+    if not volumes.snapshot_ready(snapshot):
+        raise StepWaitingError(
+            base.SyncResult.waiting(
+                REASON_VOLUME_NOT_READY,
+                f"waiting for VolumeSnapshot {snapshot['metadata']['name']} to be ready",
+                retry_after=2,
+            )
+        )
+    claim = volumes.claim_from_snapshot(
+        iteration.owner, snapshot=snapshot, source=source_pvc, spec=iteration.spec
+    )
+    return await _ensure(iteration, claim)
+
+
+async def _destination_data_claim(
+    iteration: Iteration, spec: destination.ResticDestinationSpec
+) -> JsonObject:
+    if spec.destination_pvc:
+        return await _require_claim(iteration, spec.destination_pvc, what="destinationPVC")
+    return await _ensure(iteration, volumes.destination_claim(iteration.owner, spec=spec))
+
+
+async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
+    """Return the existing object named like ``planned``, creating it first if needed."""
+    kind = kube_client.kind_of(planned)
+    existing = await iteration.get(kind, planned["metadata"]["name"])
+    if existing is not None:
+        return existing
+    created = await iteration.kube.create(planned)
+    await iteration.kube.event(
+        iteration.obj,
+        type_="Normal",
+        reason=f"{planned['kind']}Created",
+        action=f"Create{planned['kind']}",
+        note=f"created {planned['kind']}/{planned['metadata']['name']}",
+        related=created,
+    )
+    return created
+
+
+# --- identity, secret, job ----------------------------------------------------------------
+
+
+async def _run_job(
+    iteration: Iteration, data: JsonObject, *, operations: tuple[contract.Operation, ...]
+) -> base.SyncResult:
+    job_name = names.mover_job(iteration.role, iteration.owner.name)
+    job = await iteration.get(Kind.JOB, job_name)
+    if job is None:
+        plan = await _job_plan(iteration, data, job_name=job_name, operations=operations)
+        job = await iteration.kube.create(job_plan.mover_job(plan, iteration.settings))
+        logger.info("[%s] created Job %s running %s", iteration.owner.key, job_name, operations)
+    return await _job_state(iteration, job)
+
+
+async def _job_plan(
+    iteration: Iteration,
+    data: JsonObject,
+    *,
+    job_name: str,
+    operations: tuple[contract.Operation, ...],
+) -> job_plan.JobPlan:
+    spec = iteration.spec
+    data_modes = data["spec"].get("accessModes") or ["ReadWriteOnce"]
+    cache = volumes.cache_claim(
+        iteration.owner,
+        role=iteration.role,
+        spec=spec,
+        data_access_modes=data_modes,
+        temporary=bool(getattr(spec, "cleanup_cache_pvc", False)),
+    )
+    await _ensure(iteration, cache)
+    privileged = await _privileged(iteration)
+    account = await _ensure_identity(iteration, privileged=privileged)
+    secret_keys = await _secret_keys(iteration)
+    await _check_references(iteration)
+    selector, tolerations = await _direct_affinity(iteration, data)
+    return job_plan.JobPlan(
+        owner=iteration.owner,
+        name=job_name,
+        service_account=account,
+        operations=operations,
+        spec=spec,
+        data_claim=data["metadata"]["name"],
+        data_read_only=_read_only(data),
+        cache_claim=cache["metadata"]["name"],
+        secret_name=spec.repository or "",
+        secret_keys=secret_keys,
+        privileged=privileged,
+        debug="volsync.backube/enable-debug-mover"
+        in (iteration.obj["metadata"].get("annotations") or {}),
+        node_selector=selector,
+        tolerations=tolerations,
+    )
+
+
+def _read_only(claim: Mapping[str, Any]) -> bool:
+    modes = (claim.get("status") or {}).get("accessModes") or claim["spec"].get("accessModes")
+    return list(modes or []) == ["ReadOnlyMany"]
+
+
+async def _privileged(iteration: Iteration) -> bool:
+    namespace = await iteration.kube.get(Kind.NAMESPACE, iteration.namespace)
+    annotations = (namespace or {}).get("metadata", {}).get("annotations") or {}
+    return str(annotations.get(metadata.PRIVILEGED_MOVERS_ANNOTATION, "")).lower() == "true"
+
+
+async def _ensure_identity(iteration: Iteration, *, privileged: bool) -> str:
+    account = iteration.spec.mover_service_account
+    if account:
+        if await iteration.get(Kind.SERVICE_ACCOUNT, account) is None:
+            raise StepWaitingError(
+                base.SyncResult.invalid(
+                    REASON_INVALID,
+                    f"spec.restic.moverServiceAccount {account!r} does not exist in "
+                    f"namespace {iteration.namespace}; create it or remove the field",
+                )
+            )
+        return account
+    name = names.service_account(iteration.role, iteration.owner.name)
+    await _ensure(iteration, rbac.service_account(iteration.owner, name))
+    await _ensure(iteration, rbac.role(iteration.owner, name, privileged=privileged))
+    await _ensure(iteration, rbac.role_binding(iteration.owner, name))
+    return name
+
+
+async def _secret_keys(iteration: Iteration) -> frozenset[str]:
+    name = iteration.spec.repository or ""
+    secret = await iteration.get(Kind.SECRET, name) if name else None
+    if secret is None:
+        raise StepWaitingError(
+            base.SyncResult.invalid(
+                REASON_INVALID,
+                f"the repository Secret {name!r} (spec.restic.repository) does not exist in "
+                f"namespace {iteration.namespace}; create it with keys RESTIC_REPOSITORY and "
+                "RESTIC_PASSWORD",
+            )
+        )
+    keys = frozenset((secret.get("data") or {}).keys())
+    for required in job_plan.REQUIRED_SECRET_KEYS:
+        if required not in keys:
+            raise StepWaitingError(
+                base.SyncResult.invalid(
+                    REASON_INVALID,
+                    f"the repository Secret {name!r} has no key {required}; add it "
+                    "(the Secret needs RESTIC_REPOSITORY and RESTIC_PASSWORD)",
+                )
+            )
+    return keys
+
+
+async def _check_references(iteration: Iteration) -> None:
+    """Fail clearly when the custom CA or a mover volume points at nothing."""
+    ca = iteration.spec.custom_ca
+    if ca is not None and ca.key:
+        kind, name = (
+            (Kind.SECRET, ca.secret_name)
+            if ca.secret_name
+            else (Kind.CONFIG_MAP, ca.config_map_name)
+        )
+        found = await iteration.get(kind, name or "") if name else None
+        data = (found or {}).get("data") or {}
+        if ca.key not in data:
+            raise StepWaitingError(
+                base.SyncResult.invalid(
+                    REASON_INVALID,
+                    f"spec.restic.customCA: {kind.value.__name__} {name!r} with key {ca.key!r} "
+                    "not found; create it or fix customCA",
+                )
+            )
+    for item in iteration.spec.mover_volumes or []:
+        await _check_mover_volume(iteration, item.volume_source.to_dict())
+
+
+async def _check_mover_volume(iteration: Iteration, volume_source: Mapping[str, Any]) -> None:
+    claim = (volume_source.get("persistentVolumeClaim") or {}).get("claimName")
+    secret = (volume_source.get("secret") or {}).get("secretName")
+    for kind, name in ((Kind.CLAIM, claim), (Kind.SECRET, secret)):
+        if name and await iteration.get(kind, name) is None:
+            raise StepWaitingError(
+                base.SyncResult.invalid(
+                    REASON_INVALID,
+                    f"spec.restic.moverVolumes: {kind.value.__name__} {name!r} does not exist",
+                )
+            )
+
+
+async def _direct_affinity(
+    iteration: Iteration, data: JsonObject
+) -> tuple[dict[str, str] | None, list[JsonObject]]:
+    """For copyMethod Direct on a single-node volume, run where the app's pod runs."""
+    if defaults.copy_method(iteration.spec) != "Direct":
+        return None, []
+    if "ReadWriteMany" in ((data.get("status") or {}).get("accessModes") or []):
+        return None, []
+    pod = await _pod_using_claim(iteration, data["metadata"]["name"])
+    node_name = (pod or {}).get("spec", {}).get("nodeName")
+    if not node_name:
+        return None, []
+    node = await iteration.kube.get(Kind.NODE, node_name)
+    hostname = ((node or {}).get("metadata", {}).get("labels") or {}).get(HOSTNAME_LABEL, node_name)
+    tolerations = list((pod or {}).get("spec", {}).get("tolerations") or [])
+    return {HOSTNAME_LABEL: hostname}, tolerations
+
+
+async def _pod_using_claim(iteration: Iteration, claim: str) -> JsonObject | None:
+    candidates: list[JsonObject] = []
+    for pod in await iteration.kube.list(Kind.POD, namespace=iteration.namespace):
+        labels = pod["metadata"].get("labels") or {}
+        if labels.get(metadata.CREATED_BY_LABEL) == metadata.CREATED_BY_VALUE:
+            continue
+        claims = {
+            (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            for volume in pod["spec"].get("volumes") or []
+        }
+        if claim in claims and (pod.get("status") or {}).get("phase") in ("Running", "Pending"):
+            candidates.append(pod)
+    candidates.sort(key=lambda pod: pod["status"].get("phase") != "Running")
+    return candidates[0] if candidates else None
+
+
+# --- reading how the Job went ---------------------------------------------------------------
+
+
+def _job_condition(job: Mapping[str, Any], type_: str) -> bool:
+    return any(
+        item.get("type") == type_ and item.get("status") == "True"
+        for item in (job.get("status") or {}).get("conditions") or []
+    )
+
+
+async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
+    operations = job_plan.planned_operations(job)
+    if _job_condition(job, "Complete") or _job_condition(job, "SuccessCriteriaMet"):
+        return await _finished(iteration, job, operations=operations, succeeded=True)
+    if _job_condition(job, "Failed") or _job_condition(job, "FailureTarget"):
+        if not _job_condition(job, "Failed") and (job.get("status") or {}).get("active"):
+            return base.SyncResult.waiting("SyncInProgress", "the mover is stopping")
+        return await _finished(iteration, job, operations=operations, succeeded=False)
+    failed = int((job.get("status") or {}).get("failed") or 0)
+    message = "the mover is running"
+    if failed:
+        attempt = await _latest_pod(iteration, job, phase="Failed")
+        result = _pod_result(attempt) if attempt else None
+        message = f"attempt {failed} failed ({_describe(result)}); the Job retries"
+        return dataclasses.replace(
+            base.SyncResult.waiting("SyncInProgress", message), pending_failure=result
+        )
+    return base.SyncResult.waiting("SyncInProgress", message, retry_after=15)
+
+
+def _describe(result: contract.MoverResult | None) -> str:
+    if result is None:
+        return "no result"
+    return f"{result.error_kind or result.outcome}: {result.message}"
+
+
+async def _finished(
+    iteration: Iteration,
+    job: JsonObject,
+    *,
+    operations: tuple[contract.Operation, ...],
+    succeeded: bool,
+) -> base.SyncResult:
+    pod = await _latest_pod(iteration, job, phase="Succeeded" if succeeded else "Failed")
+    result = _pod_result(pod) if pod else None
+    if result is None:
+        outcome = contract.Outcome.SUCCEEDED if succeeded else contract.Outcome.FAILED
+        result = contract.MoverResult(
+            outcome=outcome,
+            error_kind=None if succeeded else contract.ErrorKind.RESTIC_FAILED,
+            message="" if succeeded else "the mover ended without a result document",
+        )
+    log = ""
+    if pod is not None:
+        log = await iteration.kube.pod_log(
+            pod["metadata"]["name"],
+            namespace=iteration.namespace,
+            container=job_plan.CONTAINER_NAME,
+        )
+    ok = succeeded and result.outcome.ok
+    return base.SyncResult(
+        phase=base.Phase.COMPLETED if ok else base.Phase.FAILED,
+        mover_result=result,
+        operations=operations,
+        logs=logfilter.summarize(log, succeeded=ok),
+    )
+
+
+async def _latest_pod(iteration: Iteration, job: JsonObject, *, phase: str) -> JsonObject | None:
+    uid = job["metadata"].get("uid", "")
+    pods = await iteration.kube.list(
+        Kind.POD, namespace=iteration.namespace, labels={"batch.kubernetes.io/controller-uid": uid}
+    )
+    matching = [pod for pod in pods if (pod.get("status") or {}).get("phase") == phase]
+    matching.sort(key=lambda pod: pod["metadata"].get("creationTimestamp", ""))
+    return matching[-1] if matching else None
+
+
+def _pod_result(pod: Mapping[str, Any]) -> contract.MoverResult | None:
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        if status.get("name") != job_plan.CONTAINER_NAME:
+            continue
+        terminated = (status.get("state") or {}).get("terminated") or {}
+        message = terminated.get("message") or ""
+        try:
+            return contract.MoverResult.from_json(message)
+        except contract.ResultDocumentError:
+            code = terminated.get("exitCode")
+            return contract.MoverResult(
+                outcome=contract.Outcome.FAILED if code else contract.Outcome.SUCCEEDED,
+                error_kind=contract.ErrorKind.RESTIC_FAILED if code else None,
+                message=f"the mover exited with code {code} without a result document"
+                if code
+                else "",
+            )
+    return None
+
+
+# --- a destination's image ------------------------------------------------------------------
+
+
+async def _ensure_image(
+    iteration: Iteration, spec: destination.ResticDestinationSpec, data: JsonObject
+) -> JsonObject:
+    claim_name = data["metadata"]["name"]
+    if defaults.copy_method(spec) != "Snapshot":
+        return {"apiGroup": "", "kind": "PersistentVolumeClaim", "name": claim_name}
+    annotations = data["metadata"].get("annotations") or {}
+    snapshot_name = annotations.get(volumes.SNAPSHOT_NAME_ANNOTATION)
+    if not snapshot_name:
+        snapshot_name = volumes.image_snapshot_name(claim_name, iteration.now)
+        patch = {"metadata": {"annotations": {volumes.SNAPSHOT_NAME_ANNOTATION: snapshot_name}}}
+        await iteration.kube.patch(Kind.CLAIM, claim_name, patch, namespace=iteration.namespace)
+    planned = volumes.image_snapshot(
+        iteration.owner, name=snapshot_name, claim_name=claim_name, spec=spec
+    )
+    snapshot = await _ensure(iteration, planned)
+    if not (snapshot.get("status") or {}).get("readyToUse"):
+        raise StepWaitingError(
+            base.SyncResult.waiting(
+                REASON_VOLUME_NOT_READY,
+                f"waiting for VolumeSnapshot {snapshot_name} of the restored data to be ready",
+                retry_after=2,
+            )
+        )
+    return {"apiGroup": volumes.SNAPSHOT_GROUP, "kind": "VolumeSnapshot", "name": snapshot_name}
+
+
+async def _forget_image_name(iteration: Iteration) -> None:
+    spec = iteration.spec
+    assert isinstance(spec, destination.ResticDestinationSpec)
+    claim_name = spec.destination_pvc or names.destination_claim(iteration.owner.name)
+    claim = await iteration.get(Kind.CLAIM, claim_name)
+    annotations = (claim or {}).get("metadata", {}).get("annotations") or {}
+    if volumes.SNAPSHOT_NAME_ANNOTATION in annotations:
+        patch = {"metadata": {"annotations": {volumes.SNAPSHOT_NAME_ANNOTATION: None}}}
+        await iteration.kube.patch(Kind.CLAIM, claim_name, patch, namespace=iteration.namespace)

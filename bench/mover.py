@@ -15,6 +15,7 @@ within 0.3 s of it, and the wrapper's peak RSS under 60 MB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,9 +25,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +188,8 @@ def run(
         f"page cache {'dropped' if drop else 'warm'} before each step; {options.repeat} repeats"
     )
     cache = datasets.cache_root()
-    with tempfile.TemporaryDirectory(dir=cache, prefix="bench-work-") as work:
-        bench = new_bench(Path(work), dataset=dataset, restic=restic, console=console)
+    with work_directory(cache) as work:
+        bench = new_bench(work, dataset=dataset, restic=restic, console=console)
         bench.drop_caches, bench.verify = drop, not options.no_verify
         repository = {
             "RESTIC_REPOSITORY": str(bench.template),
@@ -208,6 +208,35 @@ def run(
     document["restic_repository_open_seconds"] = round(opening, 3)
     console.print(render(comparisons, document=document))
     return document
+
+
+@contextlib.contextmanager
+def work_directory(cache: Path) -> Iterator[Path]:
+    """Yield a fresh work directory next to the data sets (renames need one filesystem).
+
+    Work directories hold repositories of a gigabyte or more, so those left behind by a run that
+    was killed (its process is gone) are removed first.
+    """
+    for stale in cache.glob("bench-work-*"):
+        if not process_alive(stale.name.removeprefix("bench-work-")):
+            shutil.rmtree(stale, ignore_errors=True)
+    work = cache / f"bench-work-{os.getpid()}"
+    work.mkdir()
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def process_alive(pid: str) -> bool:
+    """Return True when ``pid`` names a running process."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def prepare_dataset(

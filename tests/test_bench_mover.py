@@ -3,7 +3,8 @@
 Times are not asserted (they belong to the benchmark's report, not to a test); what is asserted
 is what makes the figures trustworthy: both sides ran every step of every repeat, every restore
 was verified against the data set, the wrapper's own memory was measured, and the data set was
-cached under ``PYVOLSYNC_CACHE`` and put back after the run.
+cached under ``PYVOLSYNC_CACHE`` and put back after the run, and no work directory (they hold
+whole repositories) outlives it, not even one left by a killed run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ ROOT = Path(__file__).parents[1]
 def test_the_benchmark_measures_both_sides_and_verifies_every_restore(tmp_path: Path) -> None:
     results = tmp_path / "mover.json"
     arguments = ["--size", "2M", "--files", "120", "--repeat", "2", "--cache", "warm"]
+    left_by_a_killed_run = tmp_path / "cache" / "bench-work-999999999" / "bare" / "repository"
+    left_by_a_killed_run.mkdir(parents=True)
 
     completed = subprocess.run(
         [sys.executable, "-m", "bench.mover", *arguments, "--json", str(results)],
@@ -57,4 +60,4 @@ def test_the_benchmark_measures_both_sides_and_verifies_every_restore(tmp_path: 
         datasets.location(total_bytes=2 * 2**20, files=120, cache=tmp_path / "cache")
     )
     assert cached is not None, "the data set is back in its cache after the run"
-    assert not list((tmp_path / "cache").glob("bench-work-*")), "the work directory is removed"
+    assert not list((tmp_path / "cache").glob("bench-work-*")), "work directories are removed"

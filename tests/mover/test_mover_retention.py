@@ -1,0 +1,82 @@
+"""Retention: FORGET_OPTIONS applied after a backup keeps exactly what restic's policy says."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from tests.mover import mover_support
+
+from pyvolsync import contract
+
+
+def _ago(**delta: float) -> str:
+    moment = datetime.datetime.now(datetime.UTC) - datetime.timedelta(**delta)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+CALENDAR = {
+    "jan-1-morning": "2020-01-01 10:00:00",
+    "jan-1-noon": "2020-01-01 12:00:00",
+    "jan-2": "2020-01-02 09:00:00",
+    "jan-3-morning": "2020-01-03 09:00:00",
+    "jan-3-evening": "2020-01-03 18:00:00",
+    "feb-10": "2020-02-10 08:00:00",
+}
+
+
+@pytest.mark.parametrize(
+    ("times", "options", "kept"),
+    [
+        pytest.param(
+            CALENDAR,
+            "--keep-daily 3 --keep-monthly=2",
+            {"now", "feb-10", "jan-3-evening"},
+            id="daily-and-monthly-buckets",
+        ),
+        pytest.param(
+            CALENDAR,
+            "--keep-last=2",
+            {"now", "feb-10"},
+            id="last",
+        ),
+        pytest.param(
+            {
+                "hour-ago": _ago(hours=1),
+                "two-days-ago": _ago(days=2),
+                "ten-days-ago": _ago(days=10),
+            },
+            "--keep-within 7d --keep-last 1",
+            {"now", "hour-ago", "two-days-ago"},
+            id="within-duration-of-the-newest",
+        ),
+    ],
+)
+def test_retention_keeps_what_the_policy_says(
+    workspace: mover_support.Workspace, times: dict[str, str], options: str, kept: set[str]
+) -> None:
+    (workspace.data / "file").write_text("content")
+    workspace.restic("init")
+    labels = {workspace.backup_at(time): label for label, time in times.items()}
+    other_host = workspace.restic(
+        "backup", "--host", "laptop", "--time", "2019-01-01 00:00:00", ".", cwd=workspace.data
+    )
+    assert other_host.returncode == 0
+
+    run = workspace.mover("backup", FORGET_OPTIONS=options)
+
+    assert run.returncode == 0, run
+    assert "=== Starting forget ===" in run.output
+    labels[run.result.snapshot_id] = "now"
+    remaining = workspace.snapshots()
+    assert {labels[item["id"]] for item in remaining if item["hostname"] == "volsync"} == kept
+    assert [item["hostname"] for item in remaining].count("laptop") == 1
+
+
+def test_without_retention_every_snapshot_stays(workspace: mover_support.Workspace) -> None:
+    (workspace.data / "file").write_text("content")
+
+    for _ in range(3):
+        assert workspace.mover("backup").result.outcome is contract.Outcome.SUCCEEDED
+
+    assert len(workspace.snapshots()) == 3

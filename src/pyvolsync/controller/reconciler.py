@@ -1,0 +1,548 @@
+"""Reconcile one ReplicationSource or ReplicationDestination: read, decide, act, write status once.
+
+Level-triggered and restart-safe: everything is derived from the object and the cluster. A sync
+is in progress while ``status.lastSyncStartTime`` is set; its Job is found by name; an iteration
+whose status says ``CleaningUp`` still has temporary objects to delete. Each reconcile moves the
+object as far as it can (start, run, complete, clean up, wait), then writes the status with one
+merge patch, and returns when it wants to look again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import pydantic
+
+from pyvolsync import contract
+from pyvolsync.api import common, conditions, defaults, destination, durations, source, validation
+from pyvolsync.controller import metrics as metrics_module
+from pyvolsync.controller import schedule, slots, statemachine
+from pyvolsync.kube import client as kube_client
+from pyvolsync.movers import base
+from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers.restic import mover
+from pyvolsync.planning import metadata, names
+
+logger = logging.getLogger(__name__)
+
+Kind = kube_client.Kind
+JsonObject = dict[str, Any]
+Model = source.ReplicationSource | destination.ReplicationDestination
+Status = source.ReplicationSourceStatus | destination.ReplicationDestinationStatus
+
+REASON_SOURCE_EMPTY = "SourceEmpty"
+REASON_NO_ELIGIBLE_SNAPSHOT = "NoEligibleSnapshot"
+REASON_BY_ERROR_KIND = {
+    contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
+    contract.ErrorKind.CANCELLED: "MoverCancelled",
+}
+KIND_BY_ROLE = {
+    names.Role.SOURCE: Kind.REPLICATION_SOURCE,
+    names.Role.DESTINATION: Kind.REPLICATION_DESTINATION,
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """How the operator runs movers and schedules syncs."""
+
+    job: job_plan.JobSettings
+    policy: statemachine.Policy = dataclasses.field(default_factory=statemachine.Policy)
+    max_movers: int = 0
+
+
+def failure_reason(error_kind: str | None) -> str:
+    """Return the condition reason of a failure kind: repository-locked -> RepositoryLocked."""
+    if not error_kind:
+        return "MoverFailed"
+    try:
+        return REASON_BY_ERROR_KIND[contract.ErrorKind(error_kind)]
+    except (KeyError, ValueError):
+        return "".join(word.capitalize() for word in error_kind.split("-"))
+
+
+def parse_time(text: str | None) -> datetime.datetime | None:
+    """Return a Kubernetes timestamp as an aware datetime."""
+    if not text:
+        return None
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> JsonObject:
+    """Return the JSON merge patch that turns ``old`` into ``new`` (nulls remove keys)."""
+    patch: JsonObject = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif value != before:
+            patch[key] = value
+    return patch
+
+
+@dataclasses.dataclass
+class Run:
+    """One reconcile of one object: the parsed object, its status being edited, the clock."""
+
+    role: names.Role
+    obj: JsonObject
+    model: Model
+    status: Status
+    now: datetime.datetime
+    requeue: float | None = None
+    events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def owner(self) -> metadata.Owner:
+        """Return the owner identity of the object."""
+        return metadata.Owner.of(self.obj)
+
+    @property
+    def key(self) -> str:
+        """Return ``namespace/name``."""
+        return self.owner.key
+
+    @property
+    def identity(self) -> metrics_module.Identity:
+        """Return the object's metric labels."""
+        role = "source" if self.role is names.Role.SOURCE else "destination"
+        return metrics_module.Identity(self.owner.name, self.owner.namespace, role)
+
+    def wake_in(self, seconds: float | None) -> None:
+        """Ask to be reconciled again within ``seconds`` (the earliest request wins)."""
+        if seconds is None:
+            return
+        seconds = max(seconds, 0.5)
+        self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
+
+    def condition(self, status: Literal["True", "False"], reason: str, message: str) -> None:
+        """Set the Synchronizing condition."""
+        condition = common.Condition(
+            type=conditions.SYNCHRONIZING,
+            status=status,
+            reason=reason,
+            message=message,
+            last_transition_time=self.now,
+        )
+        current = list(self.status.conditions or [])
+        self.status.conditions = conditions.set_condition(current, condition, now=self.now)
+
+    def event(self, type_: str, reason: str, note: str) -> None:
+        """Queue an event about the object, recorded after the status is written."""
+        self.events.append((type_, reason, note))
+
+
+class Reconciler:
+    """Reconciles ReplicationSources and ReplicationDestinations that use the restic mover."""
+
+    def __init__(
+        self,
+        kube: kube_client.Kube,
+        *,
+        settings: Settings,
+        metrics: metrics_module.Metrics,
+        wake: Callable[[names.Role, str], None],
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
+        self.kube = kube
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+        self.slots = slots.MoverSlots(settings.max_movers, wake=self._wake_waiting)
+        self._wake = wake
+        self._waiting_roles: dict[str, names.Role] = {}
+        self._reported_attempts: dict[str, int] = {}
+
+    def _wake_waiting(self, key: str) -> None:
+        role = self._waiting_roles.get(key)
+        if role is not None:
+            self._wake(role, key)
+
+    async def adopt_running(self) -> None:
+        """Give a mover slot to every object whose status says a sync runs (at start-up)."""
+        for role, kind in KIND_BY_ROLE.items():
+            for obj in await self.kube.list(kind):
+                if (obj.get("status") or {}).get("lastSyncStartTime"):
+                    meta = obj["metadata"]
+                    self.slots.hold(f"{meta['namespace']}/{meta['name']}")
+                    logger.info(
+                        "[%s/%s] adopting the %s sync in progress",
+                        meta["namespace"],
+                        meta["name"],
+                        role.name.lower(),
+                    )
+        self._update_slot_metrics()
+
+    async def reconcile(self, role: names.Role, namespace: str, name: str) -> float | None:
+        """Reconcile one object; return the seconds until it wants another look (None: never)."""
+        kind = KIND_BY_ROLE[role]
+        obj = await self.kube.get(kind, name, namespace=namespace)
+        key = f"{namespace}/{name}"
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            self._forget(role, key, namespace=namespace, name=name)
+            return None
+        run = self._start_run(role, obj)
+        if run is None:
+            return None
+        before = run.status.to_dict()
+        await self._advance(run)
+        await self._write(run, kind, before)
+        self._update_slot_metrics()
+        return run.requeue
+
+    def _forget(self, role: names.Role, key: str, *, namespace: str, name: str) -> None:
+        self.slots.release(key)
+        self._waiting_roles.pop(key, None)
+        self._reported_attempts.pop(key, None)
+        label = "source" if role is names.Role.SOURCE else "destination"
+        self.metrics.forget(metrics_module.Identity(name, namespace, label))
+        self._update_slot_metrics()
+
+    def _start_run(self, role: names.Role, obj: JsonObject) -> Run | None:
+        model_type = (
+            source.ReplicationSource
+            if role is names.Role.SOURCE
+            else destination.ReplicationDestination
+        )
+        status_type = (
+            source.ReplicationSourceStatus
+            if role is names.Role.SOURCE
+            else destination.ReplicationDestinationStatus
+        )
+        try:
+            model: Model = model_type.model_validate(obj)
+            status = model.status or status_type()
+        except pydantic.ValidationError:
+            model = model_type.model_validate({**obj, "status": None})
+            status = status_type()
+        spec = model.spec
+        if spec is not None and spec.external is not None and not spec.mover_sections():
+            return None
+        return Run(
+            role=role, obj=obj, model=model, status=status.model_copy(deep=True), now=self.clock()
+        )
+
+    async def _write(self, run: Run, kind: Kind, before: JsonObject) -> None:
+        patch = merge_patch(before, run.status.to_dict())
+        meta = run.obj["metadata"]
+        if patch:
+            await self.kube.patch(
+                kind, meta["name"], {"status": patch}, namespace=meta["namespace"], status=True
+            )
+        for type_, reason, note in run.events:
+            await self.kube.event(
+                run.obj, type_=type_, reason=reason, action="Synchronize", note=note
+            )
+
+    def _update_slot_metrics(self) -> None:
+        self.metrics.movers_running.set(self.slots.running)
+        self.metrics.movers_waiting.set(len(self.slots.waiting))
+
+    # --- the iteration ---------------------------------------------------------------------
+
+    async def _advance(self, run: Run) -> None:
+        problems = self._problems(run)
+        if problems:
+            message = "; ".join(str(problem) for problem in problems)
+            run.condition("False", conditions.REASON_ERROR, message)
+            return
+        restic = self._restic_spec(run)
+        assert restic is not None
+        if run.status.last_sync_start_time is not None:
+            self.slots.hold(run.key)
+            if not await self._synchronize(run, restic):
+                return
+        elif self._cleaning_up(run):
+            await self._cleanup(run, restic)
+        self._update_out_of_sync(run)
+        decision = self._decide(run)
+        run.status.next_sync_time = decision.next_sync_time
+        if not decision.start:
+            self._wait(run, decision)
+            return
+        if not self.slots.try_acquire(run.key):
+            self._waiting_roles[run.key] = run.role
+            run.condition(
+                "False",
+                statemachine.REASON_WAITING_FOR_MOVER_SLOT,
+                f"waiting for a free mover slot ({self.slots.running} of {self.slots.limit} used)",
+            )
+            run.wake_in(300)
+            return
+        self._waiting_roles.pop(run.key, None)
+        self._reported_attempts.pop(run.key, None)
+        run.status.last_sync_start_time = run.now
+        run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
+        await self._synchronize(run, restic)
+
+    def _problems(self, run: Run) -> list[validation.Problem]:
+        if run.role is names.Role.SOURCE:
+            return validation.validate_source(run.obj)
+        return validation.validate_destination(run.obj)
+
+    def _restic_spec(self, run: Run) -> defaults.ResticSpec | None:
+        spec = run.model.spec
+        return spec.restic if spec is not None else None
+
+    def _cleaning_up(self, run: Run) -> bool:
+        current = conditions.find_condition(
+            list(run.status.conditions or []), conditions.SYNCHRONIZING
+        )
+        return current is not None and current.reason == conditions.REASON_CLEANING_UP
+
+    def _iteration(self, run: Run, restic: defaults.ResticSpec) -> mover.Iteration:
+        return mover.Iteration(
+            kube=self.kube,
+            settings=self.settings.job,
+            owner=run.owner,
+            obj=run.obj,
+            role=run.role,
+            spec=restic,
+            now=run.now,
+        )
+
+    async def _synchronize(self, run: Run, restic: defaults.ResticSpec) -> bool:
+        """Drive the running sync; return True when it ended and the object is idle again."""
+        iteration = self._iteration(run, restic)
+        if run.role is names.Role.SOURCE:
+            result = await mover.synchronize_source(
+                iteration, operations=self._operations(run, restic)
+            )
+        else:
+            result = await mover.synchronize_destination(iteration)
+        match result.phase:
+            case base.Phase.WAITING:
+                self._report_attempts(run, result)
+                run.condition(
+                    "True",
+                    conditions.REASON_SYNC_IN_PROGRESS,
+                    result.message or "Synchronization in-progress",
+                )
+                run.wake_in(result.retry_after_seconds)
+                return False
+            case base.Phase.INVALID:
+                run.condition("False", conditions.REASON_ERROR, result.message)
+                run.event("Warning", "ConfigurationError", result.message)
+                run.wake_in(result.retry_after_seconds)
+                return False
+            case _:
+                self._complete(run, result)
+                await self._cleanup(run, restic)
+                return True
+
+    def _operations(self, run: Run, restic: defaults.ResticSpec) -> tuple[contract.Operation, ...]:
+        assert isinstance(restic, source.ResticSourceSpec)
+        restic_status = getattr(run.status, "restic", None)
+        created = parse_time(run.obj["metadata"].get("creationTimestamp")) or run.now
+        operations: list[contract.Operation] = []
+        if defaults.unlock_due(
+            restic, last_unlocked=restic_status.last_unlocked if restic_status else None
+        ):
+            operations.append(contract.Operation.UNLOCK)
+        operations.append(contract.Operation.BACKUP)
+        last_pruned = restic_status.last_pruned if restic_status else None
+        if defaults.prune_due(restic, last_pruned=last_pruned, created=created, now=run.now):
+            operations.append(contract.Operation.PRUNE)
+        return tuple(operations)
+
+    def _report_attempts(self, run: Run, result: base.SyncResult) -> None:
+        failed = result.pending_failure
+        if failed is None:
+            return
+        attempts = self._reported_attempts.get(run.key, 0) + 1
+        self._reported_attempts[run.key] = attempts
+        kind = str(failed.error_kind or contract.ErrorKind.RESTIC_FAILED)
+        self.metrics.record_failure(run.identity, kind)
+        run.event(
+            "Warning",
+            "TransferFailed",
+            f"mover attempt failed ({kind}): {failed.message}; retrying",
+        )
+
+    async def _cleanup(self, run: Run, restic: defaults.ResticSpec) -> None:
+        await mover.cleanup(self._iteration(run, restic))
+        self.slots.release(run.key)
+
+    # --- completion ------------------------------------------------------------------------
+
+    def _complete(self, run: Run, result: base.SyncResult) -> None:
+        outcome = result.mover_result or contract.MoverResult(outcome=contract.Outcome.FAILED)
+        status = run.status
+        started = status.last_sync_start_time or run.now
+        succeeded = result.phase is base.Phase.COMPLETED
+        self._count_missed_deadline(run)
+        status.last_sync_start_time = None
+        status.progress = None
+        trigger = run.model.spec.trigger if run.model.spec else None
+        if trigger is not None and trigger.manual is not None:
+            status.last_manual_sync = trigger.manual
+        status.latest_mover_status = common.MoverStatus(
+            result=conditions.MOVER_RESULT_SUCCESSFUL
+            if succeeded
+            else conditions.MOVER_RESULT_FAILED,
+            logs=result.logs,
+        )
+        status.last_sync_result = _sync_result(outcome)
+        if succeeded:
+            self._record_success(run, outcome, started=started)
+            self._record_restic_status(run, result)
+            if isinstance(status, destination.ReplicationDestinationStatus) and result.image:
+                status.latest_image = destination.LatestImage.model_validate(result.image)
+        else:
+            self._record_failure(run, outcome)
+        run.condition("False", conditions.REASON_CLEANING_UP, "Cleaning up")
+
+    def _record_success(
+        self, run: Run, outcome: contract.MoverResult, *, started: datetime.datetime
+    ) -> None:
+        status = run.status
+        status.last_sync_time = run.now
+        status.last_sync_duration = durations.format_duration(run.now - started)
+        status.consecutive_failures = None
+        self.metrics.sync_duration.labels(*run.identity.labels).observe(
+            (run.now - started).total_seconds()
+        )
+        self.metrics.last_success.labels(*run.identity.labels).set(run.now.timestamp())
+        self.metrics.bytes_added.labels(*run.identity.labels).inc(max(outcome.bytes_added, 0))
+        note = f"synchronization finished: {outcome.outcome}"
+        if outcome.snapshot_id:
+            note += f", snapshot {outcome.snapshot_id[:8]}"
+        if outcome.outcome is contract.Outcome.SOURCE_EMPTY:
+            run.event(
+                "Warning", REASON_SOURCE_EMPTY, "the source volume is empty: nothing was backed up"
+            )
+        elif outcome.outcome is contract.Outcome.NO_ELIGIBLE_SNAPSHOT:
+            run.event(
+                "Warning",
+                REASON_NO_ELIGIBLE_SNAPSHOT,
+                outcome.message or "the repository has no eligible snapshot: nothing was restored",
+            )
+        else:
+            run.event("Normal", "TransferCompleted", note)
+
+    def _record_failure(self, run: Run, outcome: contract.MoverResult) -> None:
+        status = run.status
+        status.last_failure_time = run.now
+        status.consecutive_failures = (status.consecutive_failures or 0) + 1
+        kind = str(outcome.error_kind or contract.ErrorKind.RESTIC_FAILED)
+        self.metrics.record_failure(run.identity, kind)
+        run.event(
+            "Warning", "TransferFailed", f"synchronization failed ({kind}): {outcome.message}"
+        )
+
+    def _record_restic_status(self, run: Run, result: base.SyncResult) -> None:
+        status = run.status
+        if not isinstance(status, source.ReplicationSourceStatus):
+            return
+        restic = run.model.spec.restic if run.model.spec else None
+        assert isinstance(restic, source.ResticSourceSpec)
+        ran = {
+            item.operation
+            for item in (result.mover_result.operations if result.mover_result else ())
+            if item.outcome
+            in (contract.Outcome.SUCCEEDED, contract.Outcome.SUCCEEDED_WITH_WARNINGS)
+        }
+        restic_status = status.restic or source.ResticSourceStatus()
+        if contract.Operation.PRUNE in result.operations and contract.Operation.PRUNE in ran:
+            restic_status.last_pruned = run.now
+        if contract.Operation.UNLOCK in result.operations and contract.Operation.UNLOCK in ran:
+            restic_status.last_unlocked = restic.unlock
+        elif not restic.unlock:
+            restic_status.last_unlocked = None
+        status.restic = restic_status
+
+    def _count_missed_deadline(self, run: Run) -> None:
+        if self._missed_deadline(run):
+            self.metrics.missed_intervals.labels(*run.identity.labels).inc()
+
+    def _missed_deadline(self, run: Run) -> bool:
+        trigger = run.model.spec.trigger if run.model.spec else None
+        last = run.status.last_sync_time
+        if trigger is None or trigger.manual is not None or not trigger.schedule or last is None:
+            return False
+        policy = self.settings.policy
+        rule = schedule.Schedule(
+            expression=trigger.schedule,
+            timezone=policy.timezone,
+            jitter_window=policy.jitter_window,
+        )
+        return schedule.missed_deadline(rule, last_sync=last, now=run.now, key=run.key)
+
+    def _update_out_of_sync(self, run: Run) -> None:
+        stale = run.status.last_sync_time is None or self._missed_deadline(run)
+        self.metrics.out_of_sync.labels(*run.identity.labels).set(1 if stale else 0)
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    def _decide(self, run: Run) -> statemachine.Decision:
+        spec = run.model.spec
+        trigger = spec.trigger if spec is not None else None
+        status = run.status
+        view = statemachine.StatusView(
+            last_sync_time=status.last_sync_time,
+            last_sync_start_time=status.last_sync_start_time,
+            last_manual_sync=status.last_manual_sync,
+            last_failure_time=status.last_failure_time,
+            consecutive_failures=status.consecutive_failures or 0,
+        )
+        return statemachine.decide(
+            statemachine.TriggerView(
+                schedule=trigger.schedule if trigger else None,
+                manual=trigger.manual if trigger else None,
+            ),
+            view,
+            paused=bool(spec and spec.paused),
+            created=parse_time(run.obj["metadata"].get("creationTimestamp")) or run.now,
+            key=run.key,
+            now=run.now,
+            policy=self.settings.policy,
+        )
+
+    def _wait(self, run: Run, decision: statemachine.Decision) -> None:
+        self._waiting_roles.pop(run.key, None)
+        reason, message = decision.reason, decision.message
+        last = run.status.last_sync_result
+        failed_last = run.status.last_failure_time is not None and (
+            run.status.last_sync_time is None
+            or run.status.last_failure_time > run.status.last_sync_time
+        )
+        if decision.reason != statemachine.REASON_PAUSED and last is not None:
+            if failed_last:
+                reason = failure_reason(last.error_kind)
+                message = f"{last.message or 'the last synchronization failed'}; {message}"
+            elif last.outcome == contract.Outcome.SOURCE_EMPTY:
+                reason, message = (
+                    REASON_SOURCE_EMPTY,
+                    f"the source volume was empty, nothing was backed up; {message}",
+                )
+            elif last.outcome == contract.Outcome.NO_ELIGIBLE_SNAPSHOT:
+                reason, message = (
+                    REASON_NO_ELIGIBLE_SNAPSHOT,
+                    f"{last.message or 'no eligible snapshot, nothing was restored'}; {message}",
+                )
+        run.condition("False", reason, message)
+        if decision.wake_at is not None:
+            run.wake_in((decision.wake_at - run.now).total_seconds())
+
+
+def _sync_result(outcome: contract.MoverResult) -> common.SyncResult:
+    return common.SyncResult(
+        outcome=str(outcome.outcome),
+        error_kind=str(outcome.error_kind) if outcome.error_kind else None,
+        message=outcome.message or None,
+        snapshot_id=outcome.snapshot_id or None,
+        files_new=outcome.files_new,
+        files_changed=outcome.files_changed,
+        files_unmodified=outcome.files_unmodified,
+        bytes_added=outcome.bytes_added,
+        bytes_processed=outcome.bytes_processed,
+        files_restored=outcome.files_restored,
+        bytes_restored=outcome.bytes_restored,
+        warnings=list(outcome.warnings) or None,
+    )

@@ -90,9 +90,9 @@ class Workspace:
         text = self.result_path.read_text() if self.result_path.exists() else ""
         return MoverRun(process.returncode, output, text)
 
-    def restic_as_nobody(self) -> str:
+    def restic_as_nobody(self, *, hand_over_repository: bool = True) -> str:
         """Return a PATH whose ``restic`` is the real one run as user nobody (an unprivileged
-        mover); the repository and cache are handed to nobody."""
+        mover); the cache, and unless told otherwise the repository, are handed to nobody."""
         wrapper_dir = self.root / "restic-as-nobody"
         wrapper_dir.mkdir()
         wrapper = wrapper_dir / "restic"
@@ -102,9 +102,10 @@ class Workspace:
             f'{self.restic_dir}/restic "$@"\n'
         )
         wrapper.chmod(0o755)
-        self.repository.mkdir(exist_ok=True)
-        for path in (self.repository, self.cache):
-            os.chown(path, NOBODY, NOBODY)
+        os.chown(self.cache, NOBODY, NOBODY)
+        if hand_over_repository:
+            self.repository.mkdir(exist_ok=True)
+            os.chown(self.repository, NOBODY, NOBODY)
         return f"{wrapper_dir}:{self.env['PATH']}"
 
     def mover(self, *operations: str, **overrides: str | None) -> MoverRun:

@@ -1,0 +1,159 @@
+"""Failures real restic produces: bad password, unreadable repo, stale lock, damage, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from tests.mover import mover_support
+
+from pyvolsync import contract
+
+Outcome, Kind, ExitCode = contract.Outcome, contract.ErrorKind, contract.ExitCode
+
+
+def _repository_with_a_snapshot(workspace: mover_support.Workspace, size: int = 10_000) -> str:
+    (workspace.data / "data.bin").write_bytes(os.urandom(size))
+    run = workspace.mover("backup")
+    assert run.result.outcome is Outcome.SUCCEEDED, run
+    return run.result.snapshot_id
+
+
+def test_wrong_password_is_named_and_never_reinitialises(
+    workspace: mover_support.Workspace,
+) -> None:
+    _repository_with_a_snapshot(workspace)
+    config_before = (workspace.repository / "config").read_bytes()
+
+    for operation in ("backup", "restore"):
+        run = workspace.mover(operation, RESTIC_PASSWORD="not-the-password-4711")
+
+        assert run.returncode == ExitCode.REPOSITORY, run
+        assert run.result.error_kind is Kind.WRONG_PASSWORD
+        assert "RESTIC_PASSWORD key of the repository Secret" in run.result.message
+        assert "not-the-password-4711" not in run.output + run.result_text
+    assert (workspace.repository / "config").read_bytes() == config_before
+    assert len(workspace.snapshots()) == 1
+
+
+def test_an_unreadable_repository_fails_without_creating_anything(
+    open_workspace: mover_support.Workspace,
+) -> None:
+    workspace = open_workspace
+    (workspace.data / "file").write_text("data")
+    workspace.restic("init")
+    workspace.repository.chmod(0o700)
+    path = workspace.restic_as_nobody(hand_over_repository=False)
+    config_before = (workspace.repository / "config").read_bytes()
+
+    restore = workspace.mover("restore", PATH=path)
+    backup = workspace.mover("backup", PATH=path)
+
+    assert restore.returncode == ExitCode.REPOSITORY, restore
+    assert restore.result.error_kind is Kind.REPOSITORY_UNREACHABLE
+    assert "permission denied" in restore.result.message
+    assert backup.result.outcome is Outcome.FAILED, backup
+    assert "permission denied" in backup.result.message
+    assert (workspace.repository / "config").read_bytes() == config_before
+    assert workspace.snapshots() == []
+
+
+def _leave_stale_exclusive_lock(workspace: mover_support.Workspace) -> None:
+    """Kill -9 a restic that holds an exclusive lock (``key passwd`` waiting for its input)."""
+    holder = subprocess.Popen(
+        ["restic", "key", "passwd"],
+        env=workspace.environ({}),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    locks = workspace.repository / "locks"
+    try:
+        mover_support.wait_for(lambda: any(locks.iterdir()), timeout=30, what="restic's lock")
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+def test_a_stale_lock_is_reported_then_unlock_clears_it(
+    workspace: mover_support.Workspace,
+) -> None:
+    _repository_with_a_snapshot(workspace)
+    _leave_stale_exclusive_lock(workspace)
+
+    blocked = workspace.mover("backup")
+    unlocked = workspace.mover("unlock", "backup")
+
+    assert blocked.returncode == ExitCode.REPOSITORY, blocked
+    assert blocked.result.error_kind is Kind.REPOSITORY_LOCKED
+    assert "run the unlock operation (spec.restic.unlock)" in blocked.result.message
+    assert unlocked.returncode == 0, unlocked
+    assert [item.outcome for item in unlocked.result.operations] == [Outcome.SUCCEEDED] * 2
+    assert list((workspace.repository / "locks").iterdir()) == []
+    assert len(workspace.snapshots()) == 2
+
+
+def _damage_largest_pack(repository: Path) -> str:
+    pack = max((repository / "data").glob("*/*"), key=lambda path: path.stat().st_size)
+    pack.chmod(0o600)
+    content = bytearray(pack.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    pack.write_bytes(bytes(content))
+    return pack.name
+
+
+def test_check_reading_data_finds_a_corrupted_pack(workspace: mover_support.Workspace) -> None:
+    _repository_with_a_snapshot(workspace, size=3_000_000)
+    pack = _damage_largest_pack(workspace.repository)
+
+    run = workspace.mover("check", CHECK_READ_DATA_SUBSET="100%")
+
+    assert run.returncode == ExitCode.FAILED, run
+    assert run.result.error_kind is Kind.REPOSITORY_DAMAGED
+    assert pack[:16] in run.result.message
+    assert "restic repair" in run.result.message
+
+
+def test_check_passes_on_a_sound_repository(workspace: mover_support.Workspace) -> None:
+    _repository_with_a_snapshot(workspace)
+
+    run = workspace.mover("check", CHECK_READ_DATA_SUBSET="1/2")
+
+    assert run.returncode == 0, run
+    assert run.result.outcome is Outcome.SUCCEEDED
+    assert "--read-data-subset 1/2" in run.output
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(marker):
+            return
+
+
+def test_sigterm_mid_backup_releases_the_lock_and_reports_cancelled(
+    workspace: mover_support.Workspace,
+) -> None:
+    with open(workspace.data / "disk.img", "wb") as stream:
+        stream.truncate(64 * 1024**3)
+    workspace.restic("init")
+    process = workspace.start_mover("backup", PYVOLSYNC_PROGRESS_INTERVAL="0.5")
+    lines: list[str] = []
+    reader = threading.Thread(target=_read_until, args=(process, "backup: ", lines))
+    reader.start()
+    reader.join(timeout=120)
+
+    process.send_signal(signal.SIGTERM)
+    run = workspace.finish(process, timeout=60)
+
+    progress = lines[-1]
+    assert progress.startswith("backup: ") and "% done" in progress and "ETA" in progress, lines
+    assert run.returncode == ExitCode.CANCELLED, run
+    assert run.result.outcome is Outcome.FAILED
+    assert run.result.error_kind is Kind.CANCELLED
+    assert list((workspace.repository / "locks").iterdir()) == []
+    assert workspace.snapshots() == []

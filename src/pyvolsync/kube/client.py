@@ -89,6 +89,16 @@ def _translate(error: lightkube_exceptions.ApiError) -> errors.KubeError:
     return errors.from_status(int(status.code or 0), str(status.message or error))
 
 
+def connect(kubeconfig: str | None = None) -> lightkube.AsyncClient:
+    """Return an API client from ``kubeconfig``, else $KUBECONFIG / ~/.kube/config / in-cluster."""
+    if kubeconfig:
+        config = lightkube.KubeConfig.from_file(kubeconfig)
+        return lightkube.AsyncClient(
+            config=config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0)
+        )
+    return lightkube.AsyncClient(field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0))
+
+
 class Kube:
     """The cluster, seen as dicts. One instance per operator process."""
 
@@ -138,6 +148,15 @@ class Kube:
         if existing is None:
             raise errors.ConflictError(f"{obj['kind']} {obj['metadata']['name']} is being deleted")
         return existing
+
+    async def replace(self, obj: Mapping[str, Any]) -> JsonObject:
+        """Replace the object with ``obj``, which carries the resourceVersion it was read at."""
+        try:
+            return _to_dict(
+                await self.client.replace(codecs.from_dict(dict(obj)), field_manager=FIELD_MANAGER)
+            )
+        except lightkube_exceptions.ApiError as error:
+            raise _translate(error) from None
 
     async def delete(
         self, kind: Kind, name: str, *, namespace: str | None = None, foreground: bool = False

@@ -1,0 +1,143 @@
+"""Leader election with a coordination.k8s.io Lease, so two operator replicas are safe.
+
+Only the replica holding the Lease reconciles; the other waits and takes over when the holder
+stops renewing (a crash) or gives the Lease up (a graceful shutdown). Renewal is well inside the
+lease duration, and a replica that cannot renew in time stops reconciling before another can
+take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime
+import logging
+from typing import Any
+
+from pyvolsync.kube import client as kube_client
+from pyvolsync.kube import errors
+
+logger = logging.getLogger(__name__)
+
+Kind = kube_client.Kind
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LeaseSettings:
+    """Where the Lease lives and how long it lasts."""
+
+    name: str = "pyvolsync-operator"
+    namespace: str = "default"
+    identity: str
+    duration_seconds: int = 15
+    renew_every_seconds: float = 5.0
+
+
+def _format(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _expired(spec: dict[str, Any], now: datetime.datetime) -> bool:
+    renewed = spec.get("renewTime")
+    if not renewed or not spec.get("holderIdentity"):
+        return True
+    renew_time = datetime.datetime.fromisoformat(renewed.replace("Z", "+00:00"))
+    return (
+        renew_time + datetime.timedelta(seconds=int(spec.get("leaseDurationSeconds") or 15)) < now
+    )
+
+
+class LeaderElection:
+    """Acquire, keep and release one Lease."""
+
+    def __init__(self, kube: kube_client.Kube, settings: LeaseSettings) -> None:
+        self.kube = kube
+        self.settings = settings
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        """Wait until this replica holds the Lease (True) or ``stop`` is set (False)."""
+        while not stop.is_set():
+            if await self._try_take():
+                logger.info("became the leader as %s", self.settings.identity)
+                return True
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.renew_every_seconds)
+            except TimeoutError:
+                continue
+        return False
+
+    async def keep(self, stop: asyncio.Event) -> None:
+        """Renew the Lease until ``stop`` is set; set ``stop`` when leadership is lost."""
+        last_renewal = asyncio.get_running_loop().time()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.renew_every_seconds)
+            if stop.is_set():
+                break
+            if await self._try_take():
+                last_renewal = asyncio.get_running_loop().time()
+            elif (
+                asyncio.get_running_loop().time() - last_renewal
+                > self.settings.duration_seconds * 0.8
+            ):
+                logger.error("lost the leader lease; stopping")
+                stop.set()
+
+    async def release(self) -> None:
+        """Give the Lease up so another replica takes over at once."""
+        lease = await self.kube.get(
+            Kind.LEASE, self.settings.name, namespace=self.settings.namespace
+        )
+        if lease is None or lease["spec"].get("holderIdentity") != self.settings.identity:
+            return
+        lease["spec"]["holderIdentity"] = None
+        try:
+            await self.kube.replace(lease)
+        except errors.KubeError as error:
+            logger.warning("could not release the lease: %s", error)
+
+    async def _try_take(self) -> bool:
+        now = datetime.datetime.now(datetime.UTC)
+        try:
+            lease = await self.kube.get(
+                Kind.LEASE, self.settings.name, namespace=self.settings.namespace
+            )
+            if lease is None:
+                await self.kube.create(self._lease(now, transitions=0))
+                return await self._holding()
+            spec = lease.get("spec") or {}
+            if spec.get("holderIdentity") != self.settings.identity and not _expired(spec, now):
+                return False
+            transitions = int(spec.get("leaseTransitions") or 0)
+            if spec.get("holderIdentity") != self.settings.identity:
+                transitions += 1
+            renewed = self._lease(now, transitions=transitions)
+            renewed["metadata"]["resourceVersion"] = lease["metadata"]["resourceVersion"]
+            if spec.get("holderIdentity") == self.settings.identity:
+                renewed["spec"]["acquireTime"] = spec.get("acquireTime")
+            await self.kube.replace(renewed)
+            return True
+        except errors.KubeError as error:
+            logger.info("lease not taken: %s", error)
+            return False
+
+    async def _holding(self) -> bool:
+        lease = await self.kube.get(
+            Kind.LEASE, self.settings.name, namespace=self.settings.namespace
+        )
+        return bool(lease and lease["spec"].get("holderIdentity") == self.settings.identity)
+
+    def _lease(self, now: datetime.datetime, *, transitions: int) -> dict[str, Any]:
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": self.settings.name, "namespace": self.settings.namespace},
+            "spec": {
+                "holderIdentity": self.settings.identity,
+                "leaseDurationSeconds": self.settings.duration_seconds,
+                "acquireTime": _format(now),
+                "renewTime": _format(now),
+                "leaseTransitions": transitions,
+            },
+        }

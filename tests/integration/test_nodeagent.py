@@ -1,0 +1,414 @@
+"""The node agent makes the local cluster run pods and volumes the way a real node does.
+
+Each test does what a user of a real cluster would do with kubectl (apply Jobs, claims and
+snapshots, read logs and status) and checks what that user would check: the data, the output,
+the reported exit codes and phases. The node's directories are only read to prove that deleted
+things are really gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+from typing import Any
+
+import pytest
+from localcluster import controlplane, testing
+
+pytestmark = pytest.mark.cluster
+
+IMAGE = "ghcr.io/home-operations/busybox:1.37.0"
+
+
+def claim(name: str, *, storage_class: str | None = None, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}},
+        **spec,
+    }
+    if storage_class:
+        body["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name},
+        "spec": body,
+    }
+
+
+def pod_spec(script: str, *, claim_name: str | None = None, **extra: Any) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": IMAGE, "command": ["sh", "-c", script]}
+    spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container], **extra}
+    if claim_name:
+        container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim_name}}]
+    return spec
+
+
+def job(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {"backoffLimit": 0, "template": {"spec": spec}},
+    }
+
+
+def finished_condition(cluster: controlplane.ControlPlane, namespace: str, name: str) -> str | None:
+    document = testing.get(cluster, "job", name, namespace=namespace) or {}
+    for condition in document.get("status", {}).get("conditions", []):
+        if condition["type"] in {"Complete", "Failed"} and condition["status"] == "True":
+            return str(condition["type"])
+    return None
+
+
+def run_job(
+    cluster: controlplane.ControlPlane, namespace: str, name: str, spec: dict[str, Any]
+) -> str:
+    """Run a Job to completion and return its output (as `kubectl logs job/<name>` shows it)."""
+    testing.apply(cluster, job(name, spec), namespace=namespace)
+    outcome = testing.wait_until(
+        lambda: finished_condition(cluster, namespace, name), what=f"job {name} to finish"
+    )
+    output = cluster.kubectl("logs", "-n", namespace, f"job/{name}").stdout
+    assert outcome == "Complete", f"job {name} failed; output:\n{output}"
+    return output
+
+
+def bound(cluster: controlplane.ControlPlane, namespace: str, name: str) -> dict[str, Any] | None:
+    document = testing.get(cluster, "pvc", name, namespace=namespace)
+    if document and document.get("status", {}).get("phase") == "Bound":
+        return document
+    return None
+
+
+def finished_pod(
+    cluster: controlplane.ControlPlane, namespace: str, name: str
+) -> dict[str, Any] | None:
+    document = testing.get(cluster, "pod", name, namespace=namespace)
+    if document and document.get("status", {}).get("phase") in {"Succeeded", "Failed"}:
+        return document
+    return None
+
+
+def pod(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+def write_random_data(cluster: controlplane.ControlPlane, namespace: str, claim_name: str) -> str:
+    """Fill a claim with random files; return their checksums as the writer saw them."""
+    script = (
+        "mkdir -p /data/sub && head -c 200000 /dev/urandom > /data/sub/blob"
+        " && echo hello > /data/greeting && chmod 640 /data/greeting"
+        " && cd /data && sha256sum sub/blob greeting && stat -c '%a %n' greeting"
+    )
+    return run_job(cluster, namespace, "writer", pod_spec(script, claim_name=claim_name))
+
+
+CHECKSUMS = "cd /data && sha256sum sub/blob greeting && stat -c '%a %n' greeting"
+
+
+def test_a_job_reads_back_what_another_job_wrote(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    token = secrets.token_hex(8)
+    testing.apply(cluster, claim("shared"), namespace=namespace)
+    run_job(
+        cluster, namespace, "writer", pod_spec(f"echo {token} > /data/token", claim_name="shared")
+    )
+    output = run_job(cluster, namespace, "reader", pod_spec("cat /data/token", claim_name="shared"))
+    assert output.strip() == token
+
+
+def test_a_restored_snapshot_has_the_same_bytes(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    testing.apply(cluster, claim("origin"), namespace=namespace)
+    written = write_random_data(cluster, namespace, "origin")
+    snapshot = {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": "snap"},
+        "spec": {
+            "volumeSnapshotClassName": "longhorn-snapshot-vsc",
+            "source": {"persistentVolumeClaimName": "origin"},
+        },
+    }
+    testing.apply(cluster, snapshot, namespace=namespace)
+    source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap"}
+    testing.apply(
+        cluster, claim("restored", storage_class="longhorn", dataSource=source), namespace=namespace
+    )
+    ready = testing.wait_until(
+        lambda: (
+            (testing.get(cluster, "volumesnapshot", "snap", namespace=namespace) or {})
+            .get("status", {})
+            .get("readyToUse")
+        ),
+        what="the snapshot to be ready",
+    )
+    assert ready is True
+    status = testing.get(cluster, "volumesnapshot", "snap", namespace=namespace)["status"]  # type: ignore[index]
+    assert status["restoreSize"] == "1Gi"
+    output = run_job(cluster, namespace, "reader", pod_spec(CHECKSUMS, claim_name="restored"))
+    assert output == written
+
+
+def test_deleting_a_snapshot_deletes_its_content_and_data(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    testing.apply(cluster, claim("origin"), namespace=namespace)
+    run_job(cluster, namespace, "writer", pod_spec("echo x > /data/x", claim_name="origin"))
+    snapshot = {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": "snap"},
+        "spec": {"source": {"persistentVolumeClaimName": "origin"}},
+    }
+    testing.apply(cluster, snapshot, namespace=namespace)
+    content = testing.wait_until(
+        lambda: (
+            (testing.get(cluster, "volumesnapshot", "snap", namespace=namespace) or {})
+            .get("status", {})
+            .get("boundVolumeSnapshotContentName")
+        ),
+        what="the snapshot to be bound",
+    )
+    data = cluster.directory / "node" / "snapshots" / content
+    assert (data / "x").read_text() == "x\n"
+    cluster.kubectl("delete", "volumesnapshot", "snap", "-n", namespace, "--timeout=30s")
+    assert testing.get(cluster, "volumesnapshotcontent", content) is None
+    assert not data.exists()
+
+
+def test_a_clone_has_the_same_bytes(cluster: controlplane.ControlPlane, namespace: str) -> None:
+    testing.apply(cluster, claim("origin"), namespace=namespace)
+    written = write_random_data(cluster, namespace, "origin")
+    source = {"kind": "PersistentVolumeClaim", "name": "origin"}
+    testing.apply(cluster, claim("copy", dataSource=source), namespace=namespace)
+    output = run_job(cluster, namespace, "reader", pod_spec(CHECKSUMS, claim_name="copy"))
+    assert output == written
+
+
+def test_a_claim_for_a_volume_populator_is_left_alone(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    source = {"apiGroup": "volsync.backube", "kind": "ReplicationDestination", "name": "restore"}
+    testing.apply(cluster, claim("populated", dataSourceRef=source), namespace=namespace)
+    testing.apply(cluster, claim("plain"), namespace=namespace)
+    testing.wait_until(lambda: bound(cluster, namespace, "plain"), what="the plain claim to bind")
+    populated = testing.get(cluster, "pvc", "populated", namespace=namespace)
+    assert populated is not None
+    assert populated["status"]["phase"] == "Pending"
+    assert "volumeName" not in populated["spec"]
+
+
+def test_a_wait_for_first_consumer_claim_binds_when_a_pod_uses_it(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    testing.apply(cluster, claim("cache", storage_class="openebs-hostpath"), namespace=namespace)
+    testing.apply(cluster, claim("plain"), namespace=namespace)
+    testing.wait_until(lambda: bound(cluster, namespace, "plain"), what="the plain claim to bind")
+    assert bound(cluster, namespace, "cache") is None
+    output = run_job(
+        cluster,
+        namespace,
+        "user",
+        pod_spec("echo used > /data/x && cat /data/x", claim_name="cache"),
+    )
+    assert output == "used\n"
+    document = bound(cluster, namespace, "cache")
+    assert document is not None
+    annotations = document["metadata"]["annotations"]
+    assert annotations["volume.kubernetes.io/selected-node"] == "local-node"
+
+
+def test_an_admission_policy_init_container_runs_before_the_job(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    policy_name = f"init-{namespace}"
+    init = {
+        "name": "jitter",
+        "image": IMAGE,
+        "command": ["sh", "-c", "echo init-ran > /shared/marker; echo jitter done"],
+        "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
+    }
+    value = (
+        "Object.spec.template.spec.initContainers{name: 'jitter',"
+        f" image: '{IMAGE}', command: {json.dumps(init['command'])},"
+        " volumeMounts: [Object.spec.template.spec.initContainers.volumeMounts{"
+        "name: 'shared', mountPath: '/shared'}]}"
+    )
+    # Append to an (emptied) list: kube-apiserver 1.36.3 panics when a JSONPatch value is a
+    # list of typed objects, but a single typed object is fine.
+    path = "/spec/template/spec/initContainers"
+    expression = (
+        f"[JSONPatch{{op: 'add', path: '{path}', value: []}},"
+        f" JSONPatch{{op: 'add', path: '{path}/-', value: {value}}}]"
+    )
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": policy_name},
+        "spec": {
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["batch"],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE"],
+                        "resources": ["jobs"],
+                    }
+                ],
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+            },
+            "failurePolicy": "Fail",
+            "reinvocationPolicy": "Never",
+            "mutations": [
+                {
+                    "patchType": "JSONPatch",
+                    "jsonPatch": {"expression": expression},
+                }
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": policy_name},
+        "spec": {"policyName": policy_name},
+    }
+    testing.apply(cluster, policy, binding)
+    try:
+        spec = pod_spec("cat /shared/marker")
+        spec["containers"][0]["volumeMounts"] = [{"name": "shared", "mountPath": "/shared"}]
+        spec["volumes"] = [{"name": "shared", "emptyDir": {}}]
+        output = testing.wait_until(
+            lambda: _run_mutated_job(cluster, namespace, spec), what="the policy to take effect"
+        )
+    finally:
+        cluster.kubectl("delete", "mutatingadmissionpolicybinding,mutatingadmissionpolicy",
+                        policy_name, "--ignore-not-found")  # fmt: skip
+    assert output == "init-ran\n"
+    pods = testing.get(cluster, "pods", namespace=namespace)
+    assert pods is not None
+    (document,) = [p for p in pods["items"] if p["metadata"]["labels"].get("job-name") == "mutated"]
+    (jitter,) = document["status"]["initContainerStatuses"]
+    main = document["status"]["containerStatuses"][0]
+    assert jitter["state"]["terminated"]["reason"] == "Completed"
+    assert jitter["state"]["terminated"]["finishedAt"] <= main["state"]["terminated"]["startedAt"]
+    pod_name = document["metadata"]["name"]
+    jitter_log = cluster.kubectl("logs", "-n", namespace, pod_name, "-c", "jitter").stdout
+    assert jitter_log == "jitter done\n"
+
+
+def _run_mutated_job(
+    cluster: controlplane.ControlPlane, namespace: str, spec: dict[str, Any]
+) -> str | None:
+    """Create the Job; if the policy was not active yet (no init container), try again."""
+    testing.apply(cluster, job("mutated", spec), namespace=namespace)
+    created = testing.get(cluster, "job", "mutated", namespace=namespace) or {}
+    if not created["spec"]["template"]["spec"].get("initContainers"):
+        cluster.kubectl("delete", "job", "mutated", "-n", namespace, "--cascade=foreground")
+        return None
+    return run_job(cluster, namespace, "mutated", spec)
+
+
+def test_a_pod_runs_with_the_requested_identity_and_fs_group(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    testing.apply(cluster, claim("data", storage_class="longhorn"), namespace=namespace)
+    script = (
+        "id -u; id -g; id -G; stat -c '%g %a' /data; touch /data/new && stat -c '%u %g' /data/new"
+    )
+    security = {
+        "runAsUser": 1000,
+        "runAsGroup": 3000,
+        "fsGroup": 2000,
+        "supplementalGroups": [4000],
+    }
+    spec = pod_spec(script, claim_name="data", securityContext=security)
+    uid, gid, groups, directory, new_file = run_job(cluster, namespace, "who", spec).splitlines()
+    assert (uid, gid) == ("1000", "3000")
+    assert set(groups.split()) == {"3000", "2000", "4000"}
+    assert directory == "2000 2775"
+    assert new_file == "1000 2000"
+
+
+def test_termination_messages_are_reported(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("echo 'result: partial' > /dev/termination-log; exit 3")
+    spec["containers"].append(
+        {
+            "name": "fallback",
+            "image": IMAGE,
+            "command": ["sh", "-c", "echo first; echo the last words; exit 1"],
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+        }
+    )
+    testing.apply(cluster, pod("ends", spec), namespace=namespace)
+    document = testing.wait_until(
+        lambda: finished_pod(cluster, namespace, "ends"), what="the pod to finish"
+    )
+    assert document["status"]["phase"] == "Failed"
+    states = {s["name"]: s["state"]["terminated"] for s in document["status"]["containerStatuses"]}
+    assert states["main"]["exitCode"] == 3
+    assert states["main"]["reason"] == "Error"
+    assert states["main"]["message"] == "result: partial\n"
+    assert states["fallback"]["message"] == "first\nthe last words"
+
+
+def test_deleting_a_pod_stops_its_processes(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.1; done")
+    testing.apply(cluster, pod("sleeper", spec), namespace=namespace)
+
+    def running_pid() -> int | None:
+        document = testing.get(cluster, "pod", "sleeper", namespace=namespace) or {}
+        for status in document.get("status", {}).get("containerStatuses", []):
+            if "running" in status["state"] and status.get("containerID"):
+                return int(status["containerID"].rsplit("/", 1)[1])
+        return None
+
+    pid = testing.wait_until(running_pid, what="the pod to run")
+    assert pathlib.Path(f"/proc/{pid}").exists()
+    cluster.kubectl("delete", "pod", "sleeper", "-n", namespace, "--timeout=30s")
+    assert testing.get(cluster, "pod", "sleeper", namespace=namespace) is None
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_deleting_a_namespace_removes_its_pods_and_volumes(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    testing.apply(cluster, claim("data"), namespace=namespace)
+    testing.apply(
+        cluster, pod("sleeper", pod_spec("sleep 3600", claim_name="data")), namespace=namespace
+    )
+    testing.wait_until(
+        lambda: (
+            (testing.get(cluster, "pod", "sleeper", namespace=namespace) or {})
+            .get("status", {})
+            .get("phase")
+            == "Running"
+        ),
+        what="the pod to run",
+    )
+    volume = bound(cluster, namespace, "data")["spec"]["volumeName"]  # type: ignore[index]
+    directory = cluster.directory / "node" / "volumes" / volume
+    assert directory.is_dir()
+    cluster.kubectl("delete", "namespace", namespace, "--timeout=60s")
+    assert testing.get(cluster, "namespace", namespace) is None
+    testing.wait_until(lambda: testing.get(cluster, "pv", volume) is None, what="the PV to go")
+    assert not directory.exists()

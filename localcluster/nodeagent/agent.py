@@ -39,7 +39,9 @@ def default_restic_dir() -> pathlib.Path:
 def settings_for(
     kubeconfig: KubeConfig, *, state_dir: pathlib.Path, node_name: str, restic_dir: pathlib.Path
 ) -> context.Settings:
-    server = urllib.parse.urlsplit(kubeconfig.get().cluster.server)
+    single = kubeconfig.get()
+    assert single is not None, "the kubeconfig has no current context"
+    server = urllib.parse.urlsplit(single.cluster.server)
     venv_bin = pathlib.Path(sys.prefix) / "bin"
     tools = {sys.prefix, sys.base_prefix, str(restic_dir)}
     return context.Settings(

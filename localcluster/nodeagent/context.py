@@ -39,9 +39,13 @@ class Caches:
         self.volumes = informer.Informer(client, core_v1.PersistentVolume, on_change=wake)
         self.storage_classes = informer.Informer(client, storage_v1.StorageClass, on_change=wake)
         self.namespaces = informer.Informer(client, core_v1.Namespace, on_change=wake)
-        self.snapshots = informer.Informer(client, classes.VolumeSnapshot, on_change=wake)
-        self.contents = informer.Informer(client, classes.VolumeSnapshotContent, on_change=wake)
-        self.snapshot_classes = informer.Informer(
+        self.snapshots: informer.Informer[Any] = informer.Informer(
+            client, classes.VolumeSnapshot, on_change=wake
+        )
+        self.contents: informer.Informer[Any] = informer.Informer(
+            client, classes.VolumeSnapshotContent, on_change=wake
+        )
+        self.snapshot_classes: informer.Informer[Any] = informer.Informer(
             client, classes.VolumeSnapshotClass, on_change=wake
         )
 

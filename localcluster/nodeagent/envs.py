@@ -95,7 +95,7 @@ def field_value(pod: core_v1.Pod, path: str) -> str:
         raise ContainerConfigError(f"unsupported fieldPath {path!r}")
     mapping = (metadata.labels if match.group(1) == "labels" else metadata.annotations) or {}
     if match.group(2) is not None:
-        return mapping.get(match.group(2), "")
+        return str(mapping.get(match.group(2), ""))
     return "\n".join(f'{key}="{value}"' for key, value in sorted(mapping.items()))
 
 

@@ -11,6 +11,14 @@ import lightkube
 from lightkube.types import PatchType
 
 
+def name_of(item: Any) -> str:
+    return str(item.metadata.name or "")
+
+
+def namespace_of(item: Any) -> str:
+    return str(item.metadata.namespace or "")
+
+
 def annotations_of(item: Any) -> dict[str, str]:
     return dict(item.metadata.annotations or {})
 
@@ -25,7 +33,9 @@ async def add_finalizer(
     if finalizer in finalizers_of(item):
         return
     metadata = item.metadata
-    patch = [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
+    patch: list[dict[str, Any]] = [
+        {"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}
+    ]
     if not metadata.finalizers:
         patch = [{"op": "add", "path": "/metadata/finalizers", "value": [finalizer]}]
     await client.patch(

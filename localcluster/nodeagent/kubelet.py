@@ -732,6 +732,7 @@ class Kubelet:
         self.ctx = ctx
         self.workers: dict[str, PodWorker] = {}
         self.finalizing: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
         self.removed: set[str] = set()
 
     def running_container(self, namespace: str, pod: str, container: str) -> bool:
@@ -773,15 +774,20 @@ class Kubelet:
         worker.kill_containers(names)
         assert pod.metadata is not None
         patch = {"metadata": {"annotations": {faults.KILL_CONTAINER: None}}}
-        asyncio.get_running_loop().create_task(
+        self.in_background(
             self.ctx.client.patch(
                 core_v1.Pod,
-                pod.metadata.name,
+                kube.name_of(pod),
                 patch,
                 namespace=pod.metadata.namespace,
                 patch_type=PatchType.MERGE,
             )
         )
+
+    def in_background(self, work: collections.abc.Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def forget(self, present: set[str]) -> None:
         """Stop workers of pods that vanished; drop bookkeeping and scratch dirs of gone pods."""
@@ -809,7 +815,7 @@ class Kubelet:
                 await worker.finish("Succeeded" if all(c == 0 for c in codes) else "Failed")
             try:
                 await self.ctx.client.delete(
-                    core_v1.Pod, pod.metadata.name, namespace=pod.metadata.namespace, grace_period=0
+                    core_v1.Pod, kube.name_of(pod), namespace=pod.metadata.namespace, grace_period=0
                 )
             except lightkube.ApiError as error:
                 if error.status.code != 404:

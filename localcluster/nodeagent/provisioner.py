@@ -10,6 +10,7 @@ for the scheduler's ``volume.kubernetes.io/selected-node`` annotation.
 
 from __future__ import annotations
 
+import functools
 import logging
 import pathlib
 from typing import Any
@@ -98,14 +99,13 @@ class Provisioner:
         for claim in self.ctx.caches.claims.values():
             if needs_volume(self.ctx, claim):
                 assert claim.metadata is not None
-                self.tasks.start(
-                    f"provision/{claim.metadata.uid}", lambda claim=claim: self.provision(claim)
-                )
+                work = functools.partial(self.provision, claim)
+                self.tasks.start(f"provision/{claim.metadata.uid}", work)
         for volume in self.ctx.caches.volumes.values():
             if releasable(volume):
                 assert volume.metadata is not None and volume.metadata.name is not None
                 name = volume.metadata.name
-                self.tasks.start(f"delete/{name}", lambda name=name: self.delete(name))
+                self.tasks.start(f"delete/{name}", functools.partial(self.delete, name))
 
     async def provision(self, cached: core_v1.PersistentVolumeClaim) -> None:
         assert cached.metadata is not None and cached.metadata.name is not None
@@ -144,7 +144,7 @@ class Provisioner:
         if source is None:
             return None
         _group, kind, name = source
-        namespace = claim.metadata.namespace
+        namespace = kube.namespace_of(claim)
         if kind == "PersistentVolumeClaim":
             return await self.claim_directory(name, namespace)
         return await self.snapshot_directory(name, namespace)

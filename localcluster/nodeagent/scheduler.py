@@ -19,7 +19,7 @@ from lightkube.models import meta_v1
 from lightkube.resources import core_v1
 from lightkube.types import PatchType
 
-from localcluster.nodeagent import context, provisioner
+from localcluster.nodeagent import context, kube, provisioner
 
 LOG = logging.getLogger(__name__)
 SCHEDULER_NAME = "default-scheduler"
@@ -160,7 +160,7 @@ class Scheduler:
         }
         await self.ctx.client.patch(
             core_v1.PersistentVolumeClaim,
-            claim.metadata.name,
+            kube.name_of(claim),
             patch,
             namespace=claim.metadata.namespace,
             patch_type=PatchType.MERGE,
@@ -181,7 +181,7 @@ class Scheduler:
         }
         await self.ctx.client.patch(
             core_v1.Pod.Status,
-            pod.metadata.name,
+            kube.name_of(pod),
             {"status": {"conditions": [condition]}},
             namespace=pod.metadata.namespace,
             patch_type=PatchType.STRATEGIC,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import logging
 from typing import Any
 
@@ -61,19 +62,20 @@ class Snapshotter:
             key = snapshot.metadata.uid
             if snapshot.metadata.deletionTimestamp:
                 if SNAPSHOT_FINALIZER in kube.finalizers_of(snapshot):
-                    self.tasks.start(f"delete/{key}", lambda s=snapshot: self.delete_snapshot(s))
+                    work = functools.partial(self.delete_snapshot, snapshot)
+                    self.tasks.start(f"delete/{key}", work)
                 continue
             status = snapshot.get("status") or {}
             if status.get("readyToUse") or status.get("error"):
                 continue
             if self.snapshot_class(snapshot) is None:
                 continue
-            self.tasks.start(f"take/{key}", lambda s=snapshot: self.take(s))
+            self.tasks.start(f"take/{key}", functools.partial(self.take, snapshot))
         for content in self.ctx.caches.contents.values():
             deleting = content.metadata.deletionTimestamp
             if deleting and CONTENT_FINALIZER in kube.finalizers_of(content):
                 name = content.metadata.name
-                self.tasks.start(f"content/{name}", lambda n=name: self.delete_content(n))
+                self.tasks.start(f"content/{name}", functools.partial(self.delete_content, name))
 
     def fault(self, snapshot: Any, snapshot_class: Any) -> faults.SnapshotFault:
         namespace = self.ctx.caches.namespaces.get(snapshot.metadata.namespace)
@@ -104,7 +106,7 @@ class Snapshotter:
         if fault.delay_seconds:
             await self.patch_snapshot_status(snapshot, {"readyToUse": False})
             await asyncio.sleep(fault.delay_seconds)
-        claim_name = source.get("persistentVolumeClaimName")
+        claim_name = str(source.get("persistentVolumeClaimName") or "")
         claim = await kube.get_or_none(
             client, core_v1.PersistentVolumeClaim, claim_name, namespace=namespace
         )
@@ -228,7 +230,7 @@ class Snapshotter:
         )
 
     async def delete_snapshot(self, snapshot: Any) -> None:
-        name = (snapshot.get("status") or {}).get("boundVolumeSnapshotContentName")
+        name = str((snapshot.get("status") or {}).get("boundVolumeSnapshotContentName") or "")
         client = self.ctx.client
         content = (
             await kube.get_or_none(client, classes.VolumeSnapshotContent, name) if name else None

@@ -160,9 +160,8 @@ class VolumePreparer:
             )
         path = provisioner.volume_path(volume)
         if path is None or not path.is_dir():
-            raise VolumeNotReadyError(
-                "ContainerCreating", f"volume {volume.metadata.name} has no local directory"
-            )  # type: ignore[union-attr]
+            message = f"volume {kube.name_of(volume)} has no local directory"
+            raise VolumeNotReadyError("ContainerCreating", message)
         self.own(path, writable=not source.readOnly)
         fault = faults.parse_volume_fault(kube.annotations_of(claim).get(faults.VOLUME_FAULT))
         return PreparedVolume(path, read_only=bool(source.readOnly), fault=fault)
@@ -285,6 +284,6 @@ class VolumePreparer:
                 ),
             ),
         )
-        response = await self.ctx.client.create(request, name=account, namespace=self.namespace)  # type: ignore[call-overload]
+        response = await self.ctx.client.create(request, name=account, namespace=self.namespace)
         assert response.status is not None
         return str(response.status.token)

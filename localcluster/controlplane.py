@@ -37,6 +37,8 @@ PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 REPOSITORY_ROOT = PACKAGE_DIRECTORY.parent
 EXTERNAL_SECRET_CRD = PACKAGE_DIRECTORY / "manifests" / "externalsecret-crd.yaml"
 NODE_AGENT_MODULE = "localcluster.nodeagent"
+# The node agent learns the state directory (and so `pki/`) from this variable.
+STATE_DIRECTORY_VARIABLE = "LOCALCLUSTER_DIR"
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 CONTROLLERS = (
     "namespace-controller",
@@ -59,6 +61,13 @@ NODE_READY_TIMEOUT_SECONDS = 60.0
 
 class StartError(RuntimeError):
     """A component did not come up; the message names it and quotes the end of its log."""
+
+
+class KubectlError(subprocess.CalledProcessError):
+    """kubectl failed; unlike its base class the message carries kubectl's own error text."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{str(self.stderr).strip()}"
 
 
 class AlreadyRunningError(RuntimeError):
@@ -147,7 +156,9 @@ class ControlPlane:
         self._clear_state()
 
     def _forget_child(self, entry: processes.Recorded) -> None:
-        self._children.pop(entry.name, None)
+        process = self._children.pop(entry.name, None)
+        if process is not None:
+            process.poll()  # records the exit already collected, so Popen does not warn
 
     def running(self) -> list[processes.Recorded]:
         """The recorded processes that are still alive."""
@@ -160,13 +171,13 @@ class ControlPlane:
         check: bool = True,
         timeout: float = 60.0,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the built kubectl against this cluster; raise with its stderr when it fails."""
+        """Run the built kubectl against this cluster; raise KubectlError when it fails."""
         command = [str(self.binaries.kubectl), f"--kubeconfig={self.kubeconfig}", *arguments]
         result = subprocess.run(
             command, input=input_text, capture_output=True, text=True, timeout=timeout, check=False
         )
         if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(
+            raise KubectlError(
                 result.returncode, command, output=result.stdout, stderr=result.stderr
             )
         return result
@@ -283,7 +294,6 @@ class ControlPlane:
                 f"--runtime-config={RUNTIME_CONFIG}",
                 f"--kubelet-client-certificate={pki.path('apiserver-kubelet-client.crt')}",
                 f"--kubelet-client-key={pki.path('apiserver-kubelet-client.key')}",
-                f"--kubelet-certificate-authority={pki.serving_ca}",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",
                 "--profiling=false",
             ],
@@ -324,6 +334,7 @@ class ControlPlane:
 
     def _start_node_agent(self) -> None:
         environment = dict(os.environ)
+        environment[STATE_DIRECTORY_VARIABLE] = str(self.directory)
         environment["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(REPOSITORY_ROOT), environment.get("PYTHONPATH")])
         )
@@ -388,5 +399,5 @@ def _crd_name(path: Path) -> str:
 def _node_agent_available() -> bool:
     """The node agent is written separately; until its module exists the cluster runs without it."""
     with contextlib.suppress(ModuleNotFoundError):
-        return importlib.util.find_spec(NODE_AGENT_MODULE) is not None
+        return importlib.util.find_spec(f"{NODE_AGENT_MODULE}.__main__") is not None
     return False

@@ -123,10 +123,21 @@ def start(
     return process
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status if the process is our child, so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+def _reap(pid: int, *, timeout: float = 0.0) -> None:
+    """Collect the exit status if the process is our child, so it does not linger as a zombie.
+
+    A multi-threaded process shows as a zombie as soon as its main thread exits, but can be
+    collected only once every thread has, hence the wait of up to `timeout`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            collected, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if collected == pid or time.monotonic() >= deadline:
+            return
+        time.sleep(0.02)
 
 
 def _wait_gone(entry: Recorded, deadline: float) -> bool:
@@ -160,7 +171,7 @@ def stop(entry: Recorded, *, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         _wait_gone(entry, time.monotonic() + grace_seconds)
     # Members of its group that outlived the leader (e.g. a container of the node agent).
     _signal_group(entry, signal.SIGKILL)
-    _reap(entry.pid)
+    _reap(entry.pid, timeout=grace_seconds)
 
 
 def stop_all(table: ProcessTable, *, on_stop: Callable[[Recorded], None] | None = None) -> None:

@@ -126,7 +126,7 @@ def get(
     if result.returncode != 0:
         if "NotFound" in result.stderr:
             return None
-        raise subprocess.CalledProcessError(
+        raise controlplane.KubectlError(
             result.returncode, result.args, output=result.stdout, stderr=result.stderr
         )
     document: dict[str, Any] = json.loads(result.stdout)

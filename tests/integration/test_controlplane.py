@@ -65,7 +65,8 @@ def test_kubeconfig_authenticates_as_cluster_admin(cluster: controlplane.Control
 def test_lightkube_client_reads_the_cluster(cluster: controlplane.ControlPlane) -> None:
     from lightkube.resources.core_v1 import Namespace
 
-    names = {item.metadata.name for item in cluster.client().list(Namespace) if item.metadata}
+    with cluster.client() as client:
+        names = {item.metadata.name for item in client.list(Namespace) if item.metadata}
     assert {"default", "kube-system", "kube-public"} <= names
 
 
@@ -167,10 +168,16 @@ def test_pv_binder_binds_claim_to_precreated_volume(
 
 def _init_container_policy(name: str, namespace: str) -> list[dict[str, Any]]:
     """A policy and binding that add an init container to Jobs created in one namespace."""
+    # JSONPatch, because an ApplyConfiguration may not set atomic lists such as `command`. The
+    # container is appended as one object: kube-apiserver 1.36.3 panics converting a patch value
+    # that is a list of objects (cel-go ConvertToNative), so an absent list is first added empty.
+    init_containers = "/spec/template/spec/initContainers"
     mutation = (
-        "Object{spec: Object.spec{template: Object.spec.template{spec: "
-        "Object.spec.template.spec{initContainers: [Object.spec.template.spec.initContainers{"
-        'name: "policy-init", image: "busybox", command: ["echo", "first"]}]}}}}'
+        f"(has(object.spec.template.spec.initContainers) ? [] : "
+        f'[JSONPatch{{op: "add", path: "{init_containers}", value: []}}]) + '
+        f'[JSONPatch{{op: "add", path: "{init_containers}/-", '
+        "value: Object.spec.template.spec.initContainers{"
+        'name: "policy-init", image: "busybox", command: ["echo", "first"]}}]'
     )
     return [
         {
@@ -192,8 +199,8 @@ def _init_container_policy(name: str, namespace: str) -> list[dict[str, Any]]:
                 },
                 "mutations": [
                     {
-                        "patchType": "ApplyConfiguration",
-                        "applyConfiguration": {"expression": mutation},
+                        "patchType": "JSONPatch",
+                        "jsonPatch": {"expression": mutation},
                     }
                 ],
             },

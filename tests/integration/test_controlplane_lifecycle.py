@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 from localcluster import controlplane, processes
 
-pytestmark = pytest.mark.cluster
-
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 NESTED_TEST = textwrap.dedent(
     """
@@ -41,34 +39,43 @@ def _python_environment() -> dict[str, str]:
     return environment
 
 
-def _run(command: list[str], *, environment: dict[str, str], cwd: Path) -> str:
+def _write_nested_session(directory: Path) -> None:
+    (directory / "test_nested.py").write_text(NESTED_TEST)
+    (directory / "pytest.ini").write_text("[pytest]\n")
+
+
+def _nested_pytest(directory: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "localcluster.testing",
+        "-p",
+        "no:cacheprovider",
+        f"--basetemp={directory / 'nested'}",
+        "test_nested.py",
+    ]
+
+
+def _run(
+    command: list[str], *, environment: dict[str, str], cwd: Path, succeed: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; when `succeed`, assert it exited 0 and show its output if not."""
     result = subprocess.run(
         command, capture_output=True, text=True, env=environment, cwd=cwd, timeout=300, check=False
     )
-    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
+    if succeed:
+        assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result
 
 
+@pytest.mark.cluster
 def test_fixture_teardown_stops_every_process(tmp_path: Path) -> None:
-    (tmp_path / "test_nested.py").write_text(NESTED_TEST)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    _write_nested_session(tmp_path)
     environment = _python_environment() | {"CLUSTER_RECORD": str(tmp_path / "record.json")}
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "localcluster.testing",
-            "-p",
-            "no:cacheprovider",
-            f"--basetemp={tmp_path / 'nested'}",
-            "test_nested.py",
-        ],
-        environment=environment,
-        cwd=tmp_path,
-    )
+    _run(_nested_pytest(tmp_path), environment=environment, cwd=tmp_path)
     record = json.loads((tmp_path / "record.json").read_text())
     names = {name for name, _, _ in record["entries"]}
     assert {"etcd", "kube-apiserver", "kube-controller-manager"} <= names
@@ -77,11 +84,14 @@ def test_fixture_teardown_stops_every_process(tmp_path: Path) -> None:
     assert sorted(path.name for path in Path(record["directory"]).iterdir()) == ["logs"]
 
 
+@pytest.mark.cluster
 def test_up_then_down_from_separate_commands(tmp_path: Path) -> None:
     state = tmp_path / "state"
     environment = _python_environment()
     command = [sys.executable, "-m", "localcluster"]
-    output = _run([*command, "up", "--dir", str(state)], environment=environment, cwd=tmp_path)
+    output = _run(
+        [*command, "up", "--dir", str(state)], environment=environment, cwd=tmp_path
+    ).stdout
     assert f"export KUBECONFIG={state / 'kubeconfig'}" in output
     plane = controlplane.ControlPlane(state)
     started = plane.running()
@@ -89,21 +99,32 @@ def test_up_then_down_from_separate_commands(tmp_path: Path) -> None:
         assert {"etcd", "kube-apiserver", "kube-controller-manager"} <= {e.name for e in started}
         namespaces = plane.kubectl("get", "namespaces", "-o", "name").stdout.split()
         assert "namespace/default" in namespaces
-        again = subprocess.run(
+        again = _run(
             [*command, "up", "--dir", str(state)],
-            capture_output=True,
-            text=True,
-            env=environment,
+            environment=environment,
             cwd=tmp_path,
-            timeout=60,
-            check=False,
+            succeed=False,
         )
         assert again.returncode == 1
         assert "already running" in again.stderr
-        assert "kube-apiserver" in _run(
+        status = _run(
             [*command, "status", "--dir", str(state)], environment=environment, cwd=tmp_path
         )
+        assert "kube-apiserver" in status.stdout
     finally:
         _run([*command, "down", "--dir", str(state)], environment=environment, cwd=tmp_path)
     assert [entry for entry in started if entry.alive()] == []
     assert sorted(path.name for path in state.iterdir()) == ["logs"]
+
+
+def test_fixture_fails_with_build_hint_when_binaries_are_missing(tmp_path: Path) -> None:
+    _write_nested_session(tmp_path)
+    environment = _python_environment() | {
+        "CLUSTER_RECORD": str(tmp_path / "record.json"),
+        "PYVOLSYNC_CACHE": str(tmp_path / "empty-cache"),
+    }
+    result = _run(_nested_pytest(tmp_path), environment=environment, cwd=tmp_path, succeed=False)
+    assert result.returncode != 0
+    assert "run `make localcluster-bin`" in result.stdout
+    assert "1 error" in result.stdout
+    assert not (tmp_path / "record.json").exists()

@@ -412,3 +412,76 @@ def test_deleting_a_namespace_removes_its_pods_and_volumes(
     assert testing.get(cluster, "namespace", namespace) is None
     testing.wait_until(lambda: testing.get(cluster, "pv", volume) is None, what="the PV to go")
     assert not directory.exists()
+
+
+def test_a_snapshot_fault_reports_an_error_instead_of_a_snapshot(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    fault = "localcluster.pyvolsync.dev/snapshot-fault=fail"
+    cluster.kubectl("annotate", "namespace", namespace, fault)
+    testing.apply(cluster, claim("origin"), namespace=namespace)
+    snapshot = {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": "snap"},
+        "spec": {"source": {"persistentVolumeClaimName": "origin"}},
+    }
+    testing.apply(cluster, snapshot, namespace=namespace)
+    status = testing.wait_until(
+        lambda: (
+            (testing.get(cluster, "volumesnapshot", "snap", namespace=namespace) or {})
+            .get("status", {})
+            .get("error")
+            and testing.get(cluster, "volumesnapshot", "snap", namespace=namespace)["status"]
+        ),  # type: ignore[index]
+        what="the snapshot to fail",
+    )
+    assert status["readyToUse"] is False
+    assert "injected fault" in status["error"]["message"]
+    assert "boundVolumeSnapshotContentName" not in status
+
+
+def test_a_full_volume_fault_makes_writes_fail_with_no_space(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    document = claim("small")
+    document["metadata"]["annotations"] = {"localcluster.pyvolsync.dev/volume-fault": "full=64Ki"}
+    testing.apply(cluster, document, namespace=namespace)
+    spec = pod_spec("head -c 1000000 /dev/zero > /data/big", claim_name="small")
+    testing.apply(cluster, pod("filler", spec), namespace=namespace)
+    finished = testing.wait_until(
+        lambda: finished_pod(cluster, namespace, "filler"), what="the pod to finish"
+    )
+    assert finished["status"]["phase"] == "Failed"
+    output = cluster.kubectl("logs", "-n", namespace, "filler").stdout
+    assert "No space left on device" in output
+
+
+def test_a_killed_container_is_restarted_per_restart_policy(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("echo started; while true; do sleep 0.1; done", restartPolicy="OnFailure")
+    testing.apply(cluster, pod("victim", spec), namespace=namespace)
+
+    def status() -> dict[str, Any]:
+        document = testing.get(cluster, "pod", "victim", namespace=namespace) or {}
+        return (document.get("status", {}).get("containerStatuses") or [{}])[0]  # type: ignore[no-any-return]
+
+    testing.wait_until(lambda: "running" in status().get("state", {}), what="the pod to run")
+    cluster.kubectl(
+        "annotate",
+        "pod",
+        "victim",
+        "-n",
+        namespace,
+        "localcluster.pyvolsync.dev/kill-container=main",
+    )
+    restarted = testing.wait_until(
+        lambda: status().get("restartCount") == 1 and "running" in status()["state"] and status(),
+        what="the container to restart",
+    )
+    assert restarted["lastState"]["terminated"]["exitCode"] == 137
+    previous = cluster.kubectl("logs", "-n", namespace, "victim", "--previous").stdout
+    assert previous == "started\n"
+    annotations = testing.get(cluster, "pod", "victim", namespace=namespace)["metadata"]  # type: ignore[index]
+    assert "localcluster.pyvolsync.dev/kill-container" not in annotations.get("annotations", {})

@@ -148,20 +148,21 @@ async def _lead(
 
     queue = workqueue.WorkQueue(handle, workers=config.workers)
     await engine.adopt_running()
-    tasks = [
-        asyncio.create_task(queue.run(stop)),
-        asyncio.create_task(
-            kopf.operator(
-                registry=build_registry(queue),
-                clusterwide=True,
-                standalone=True,
-                stop_flag=stop,
-            )
-        ),
-    ]
+    watching = asyncio.create_task(
+        kopf.operator(
+            registry=build_registry(queue),
+            clusterwide=True,
+            standalone=True,
+            stop_flag=stop,
+        )
+    )
+    tasks = [watching, asyncio.create_task(queue.run(stop))]
     if config.leader_election:
         tasks.append(asyncio.create_task(election.keep(stop)))
     logger.info("operator running with %d workers", config.workers)
-    await stop.wait()
+    # kopf takes over SIGTERM/SIGINT while it runs: its end is the operator's end too.
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
     with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks, stopping)

@@ -532,17 +532,24 @@ class Reconciler:
 
 
 def _sync_result(outcome: contract.MoverResult) -> common.SyncResult:
+    """Return the status summary of a mover result; counters that stayed zero are left out."""
+    counters = {
+        name: getattr(outcome, name) or None
+        for name in (
+            "files_new",
+            "files_changed",
+            "files_unmodified",
+            "bytes_added",
+            "bytes_processed",
+            "files_restored",
+            "bytes_restored",
+        )
+    }
     return common.SyncResult(
         outcome=str(outcome.outcome),
         error_kind=str(outcome.error_kind) if outcome.error_kind else None,
         message=outcome.message or None,
         snapshot_id=outcome.snapshot_id or None,
-        files_new=outcome.files_new,
-        files_changed=outcome.files_changed,
-        files_unmodified=outcome.files_unmodified,
-        bytes_added=outcome.bytes_added,
-        bytes_processed=outcome.bytes_processed,
-        files_restored=outcome.files_restored,
-        bytes_restored=outcome.bytes_restored,
         warnings=list(outcome.warnings) or None,
+        **counters,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import enum
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -221,7 +222,10 @@ class Kube:
         event: JsonObject = {
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "metadata": {
+                "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+                "namespace": meta["namespace"],
+            },
             "eventTime": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "reportingController": REPORTING_CONTROLLER,
             "reportingInstance": self.instance,

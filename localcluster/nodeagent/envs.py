@@ -176,24 +176,15 @@ def environment(
             result[variable.name] = expand(variable.value or "", result)
             continue
         value: str | None
-        if origin.secretKeyRef is not None:
-            ref = origin.secretKeyRef
+        key_reference = origin.secretKeyRef or origin.configMapKeyRef
+        if key_reference is not None:
+            data, kind = (secrets, "secret") if origin.secretKeyRef else (config_maps, "configmap")
             value = _lookup(
-                secrets,
-                "secret",
-                ref.name or "",
-                ref.key,
-                optional=bool(ref.optional),
-                namespace=namespace,
-            )
-        elif origin.configMapKeyRef is not None:
-            cref = origin.configMapKeyRef
-            value = _lookup(
-                config_maps,
-                "configmap",
-                cref.name or "",
-                cref.key,
-                optional=bool(cref.optional),
+                data,
+                kind,
+                key_reference.name or "",
+                key_reference.key,
+                optional=bool(key_reference.optional),
                 namespace=namespace,
             )
         elif origin.fieldRef is not None:

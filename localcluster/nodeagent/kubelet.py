@@ -64,6 +64,19 @@ def process_start_time(pid: int) -> str | None:
     return text.rsplit(")", 1)[1].split()[19]
 
 
+def lost_container(started_at: str | None) -> dict[str, Any]:
+    """The state a kubelet reports for a container whose process it can no longer find."""
+    return {
+        "terminated": {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated",
+            "startedAt": started_at or timestamp(),
+            "finishedAt": timestamp(),
+        }
+    }
+
+
 @dataclasses.dataclass
 class ContainerState:
     """What the kubelet reports about one container."""
@@ -208,15 +221,11 @@ class PodWorker:
             if old.state.terminated is not None:
                 state.state = {"terminated": old.state.terminated.to_dict()}
             else:
-                state.state = {
-                    "terminated": {
-                        "exitCode": 137,
-                        "reason": "ContainerStatusUnknown",
-                        "message": "The container could not be located when the pod was terminated",
-                        "startedAt": timestamp(),
-                        "finishedAt": timestamp(),
-                    }
-                }
+                running = old.state.running
+                started = running.startedAt if running is not None else None
+                state.state = lost_container(
+                    rfc3339(started) if isinstance(started, datetime.datetime) else timestamp()
+                )
         self.sandbox_ready = True
         self.initialized = all(s.exit_code == 0 for s in self.init_states)
         self.phase = "Failed"
@@ -621,15 +630,7 @@ class PodWorker:
         self.message = message or self.message
         for state in [*self.init_states, *self.states]:
             if state.running:
-                started = state.state["running"].get("startedAt")
-                state.state = {
-                    "terminated": {
-                        "exitCode": 137,
-                        "reason": "ContainerStatusUnknown",
-                        "startedAt": started,
-                        "finishedAt": timestamp(),
-                    }
-                }
+                state.state = lost_container(state.state["running"].get("startedAt"))
         await self.publish()
 
     def conditions(self) -> list[dict[str, Any]]:

@@ -92,7 +92,10 @@ class Snapshotter:
         if snapshot is None or snapshot.metadata.uid != cached.metadata.uid:
             return
         snapshot_class = self.snapshot_class(snapshot)
+        if snapshot_class is None:
+            return
         await kube.add_finalizer(client, classes.VolumeSnapshot, snapshot, SNAPSHOT_FINALIZER)
+        await self.record_default_class(snapshot, snapshot_class)
         source = snapshot["spec"].get("source") or {}
         if source.get("volumeSnapshotContentName"):
             await self.bind_existing(snapshot, source["volumeSnapshotContentName"])
@@ -118,6 +121,22 @@ class Snapshotter:
             await self.patch_snapshot_status(snapshot, {"readyToUse": False})
             return
         await self.cut(snapshot, snapshot_class, claim, volume, path)
+
+    async def record_default_class(self, snapshot: Any, snapshot_class: Any) -> None:
+        """Write the chosen default class into the spec, as the snapshot controller does."""
+        if snapshot["spec"].get("volumeSnapshotClassName"):
+            return
+        patch = {"spec": {"volumeSnapshotClassName": kube.name_of(snapshot_class)}}
+        try:
+            await self.ctx.client.patch(
+                classes.VolumeSnapshot,
+                kube.name_of(snapshot),
+                patch,
+                namespace=kube.namespace_of(snapshot),
+                patch_type=PatchType.MERGE,
+            )
+        except lightkube.ApiError as error:
+            LOG.info("snapshot %s keeps an empty class: %s", kube.name_of(snapshot), error)
 
     async def cut(
         self, snapshot: Any, snapshot_class: Any, claim: Any, volume: Any, path: Any

@@ -93,6 +93,18 @@ def finished_pod(
     return None
 
 
+def volume_snapshot(name: str, claim_name: str, *, snapshot_class: str = "") -> dict[str, Any]:
+    spec: dict[str, Any] = {"source": {"persistentVolumeClaimName": claim_name}}
+    if snapshot_class:
+        spec["volumeSnapshotClassName"] = snapshot_class
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
 def pod(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
@@ -127,15 +139,7 @@ def test_a_restored_snapshot_has_the_same_bytes(
 ) -> None:
     testing.apply(cluster, claim("origin"), namespace=namespace)
     written = write_random_data(cluster, namespace, "origin")
-    snapshot = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": "snap"},
-        "spec": {
-            "volumeSnapshotClassName": "longhorn-snapshot-vsc",
-            "source": {"persistentVolumeClaimName": "origin"},
-        },
-    }
+    snapshot = volume_snapshot("snap", "origin", snapshot_class="longhorn-snapshot-vsc")
     testing.apply(cluster, snapshot, namespace=namespace)
     source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "snap"}
     testing.apply(
@@ -161,13 +165,7 @@ def test_deleting_a_snapshot_deletes_its_content_and_data(
 ) -> None:
     testing.apply(cluster, claim("origin"), namespace=namespace)
     run_job(cluster, namespace, "writer", pod_spec("echo x > /data/x", claim_name="origin"))
-    snapshot = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": "snap"},
-        "spec": {"source": {"persistentVolumeClaimName": "origin"}},
-    }
-    testing.apply(cluster, snapshot, namespace=namespace)
+    testing.apply(cluster, volume_snapshot("snap", "origin"), namespace=namespace)
     content = testing.wait_until(
         lambda: (
             (testing.get(cluster, "volumesnapshot", "snap", namespace=namespace) or {})
@@ -420,13 +418,7 @@ def test_a_snapshot_fault_reports_an_error_instead_of_a_snapshot(
     fault = "localcluster.pyvolsync.dev/snapshot-fault=fail"
     cluster.kubectl("annotate", "namespace", namespace, fault)
     testing.apply(cluster, claim("origin"), namespace=namespace)
-    snapshot = {
-        "apiVersion": "snapshot.storage.k8s.io/v1",
-        "kind": "VolumeSnapshot",
-        "metadata": {"name": "snap"},
-        "spec": {"source": {"persistentVolumeClaimName": "origin"}},
-    }
-    testing.apply(cluster, snapshot, namespace=namespace)
+    testing.apply(cluster, volume_snapshot("snap", "origin"), namespace=namespace)
     status = testing.wait_until(
         lambda: (
             (testing.get(cluster, "volumesnapshot", "snap", namespace=namespace) or {})

@@ -201,8 +201,7 @@ class PodWorker:
             if status
             else []
         )
-        started = [s for s in previous if s.state and (s.state.running or s.state.terminated)]
-        if not started:
+        if not any(s.state and (s.state.running or s.state.terminated) for s in previous):
             return False
         self.kill_recorded_processes()
         by_name = {state.name: state for state in [*self.init_states, *self.states]}
@@ -214,6 +213,11 @@ class PodWorker:
             for state in by_name.values():
                 state.restart_count += 1
             return False
+        self.report_lost(previous, by_name)
+        return True
+
+    def report_lost(self, previous: list[Any], by_name: dict[str, ContainerState]) -> None:
+        """restartPolicy Never: containers that were running are lost, so the pod failed."""
         for old in previous:
             state = by_name.get(old.name)
             if state is None or old.state is None:
@@ -230,7 +234,6 @@ class PodWorker:
         self.initialized = all(s.exit_code == 0 for s in self.init_states)
         self.phase = "Failed"
         self.in_background(self.publish())
-        return True
 
     def kill_recorded_processes(self) -> None:
         for pid_file in self.directory.glob("containers/*/pid"):

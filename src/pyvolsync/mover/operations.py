@@ -60,6 +60,19 @@ def _source_is_empty(data_dir: str) -> bool:
         ) from None
 
 
+def _nothing_done(
+    operation: contract.Operation,
+    outcome: contract.Outcome,
+    message: str,
+    *,
+    markers: tuple[str, ...],
+) -> contract.OperationResult:
+    """Log why an operation had nothing to do (upstream's marker lines first) and say so."""
+    for line in (*markers, message):
+        logger.warning("%s", line)
+    return contract.OperationResult(operation=operation, outcome=outcome, message=message)
+
+
 def _unreadable_warnings(completed: runner.Completed) -> tuple[str, ...]:
     warnings = [
         error.message
@@ -132,13 +145,12 @@ def backup(context: Context) -> contract.OperationResult:
     data_dir = context.config.data_dir
     logger.info("=== Starting backup ===")
     if _source_is_empty(data_dir):
-        message = f"{data_dir} is empty (or holds only lost+found): no snapshot was taken"
-        logger.warning("=== Directory is empty skipping backup ===")
-        logger.warning("%s; retention was not applied", message)
-        return contract.OperationResult(
-            operation=contract.Operation.BACKUP,
-            outcome=contract.Outcome.SOURCE_EMPTY,
-            message=message,
+        return _nothing_done(
+            contract.Operation.BACKUP,
+            contract.Outcome.SOURCE_EMPTY,
+            f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
+            "retention was not applied",
+            markers=("=== Directory is empty skipping backup ===",),
         )
     completed, summary = _run_backup(context)
     progress.log_backup_summary(summary)
@@ -199,13 +211,11 @@ def _no_snapshot(context: Context) -> contract.OperationResult:
         f"no snapshot of host {contract.RESTIC_HOST} and path {settings.data_dir} at or before "
         f"{as_of} with {settings.select_previous} older ones skipped: nothing was restored"
     )
-    logger.warning("No eligible snapshots found")
-    logger.warning("=== No data will be restored ===")
-    logger.warning("%s", message)
-    return contract.OperationResult(
-        operation=contract.Operation.RESTORE,
-        outcome=contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
-        message=message,
+    return _nothing_done(
+        contract.Operation.RESTORE,
+        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
+        message,
+        markers=("No eligible snapshots found", "=== No data will be restored ==="),
     )
 
 

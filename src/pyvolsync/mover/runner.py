@@ -216,24 +216,11 @@ class Runner:
         logger.info("running: %s", shlex.join(argv))
         started = time.monotonic()
         process = self._start(argv, cwd=cwd)
-        self._process, self._timed_out = process, False
-        if self._cancelled:
-            self._stop(process)
         reader = _StderrReader(_stream(process.stderr), quiet=quiet)
         reader.start()
-        timer = threading.Timer(timeout, self._expire, (process,)) if timeout else None
-        if timer:
-            timer.start()
-        try:
-            stdout = _read_stdout(_stream(process.stdout), on_line=on_line, echo=echo)
-        finally:
-            process.wait()
-            reader.join()
-            if timer:
-                timer.cancel()
-            self._process = None
+        stdout = self._follow(process, reader, timeout=timeout, on_line=on_line, echo=echo)
         if self._cancelled:
-            raise errors.CancelledError(f"cancelled by SIGTERM while running restic {argv[1]}")
+            raise errors.CancelledError(f"cancelled by SIGTERM during restic {arguments[0]}")
         return Completed(
             argv=argv,
             returncode=process.returncode,
@@ -246,6 +233,34 @@ class Runner:
             timeout=timeout,
             timed_out=self._timed_out,
         )
+
+    def _follow(
+        self,
+        process: subprocess.Popen[str],
+        reader: _StderrReader,
+        *,
+        timeout: float | None,
+        on_line: Callable[[str], None] | None,
+        echo: bool,
+    ) -> str:
+        """Stream stdout until restic exits (or is stopped); return what was collected."""
+        self._process, self._timed_out = process, False
+        if self._cancelled:
+            self._stop(process)
+        timer = threading.Timer(timeout, self._expire, (process,)) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            return _read_stdout(_stream(process.stdout), on_line=on_line, echo=echo)
+        finally:
+            process.wait()
+            reader.join()
+            if timer:
+                timer.cancel()
+            self._process = None
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def _start(self, argv: tuple[str, ...], *, cwd: str | None) -> subprocess.Popen[str]:
         try:

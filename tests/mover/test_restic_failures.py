@@ -157,3 +157,16 @@ def test_sigterm_mid_backup_releases_the_lock_and_reports_cancelled(
     assert run.result.error_kind is Kind.CANCELLED
     assert list((workspace.repository / "locks").iterdir()) == []
     assert workspace.snapshots() == []
+
+
+def test_an_unreachable_repository_times_out_with_the_url_password_masked(
+    workspace: mover_support.Workspace,
+) -> None:
+    repository = "rest:http://backup:url-password-8812@127.0.0.1:9/repo"
+
+    run = workspace.mover("restore", RESTIC_REPOSITORY=repository, PYVOLSYNC_PROBE_TIMEOUT="2")
+
+    assert run.returncode == ExitCode.REPOSITORY, run
+    assert run.result.error_kind is Kind.REPOSITORY_UNREACHABLE
+    assert "restic did not finish within 2 s" in run.result.message
+    assert "url-password-8812" not in run.output + run.result_text

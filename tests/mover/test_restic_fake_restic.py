@@ -6,6 +6,7 @@ exit with ``FAKE_EXIT``; it also appends its arguments to ``FAKE_LOG``.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ if [ "$1" = --cacert ]; then shift 2; fi
 if [ "$1" = version ]; then
     echo "restic ${FAKE_VERSION:-0.18.1} compiled with go1.24.0 on linux/amd64"
     exit 0
+fi
+if [ -n "$FAKE_IGNORE_SIGTERM" ]; then
+    trap '' TERM
+    while :; do sleep 0.1; done
 fi
 printf '%s\\n' "$FAKE_STDERR" >&2
 exit "${FAKE_EXIT:-1}"
@@ -131,3 +136,26 @@ def test_custom_ca_is_given_to_every_restic_command(
         ["--cacert", "/custom-ca/ca.crt", "version"],
         ["--cacert", "/custom-ca/ca.crt", "backup"],
     ]
+
+
+def test_a_restic_that_ignores_sigterm_is_killed_after_the_grace_period(
+    workspace: mover_support.Workspace, fake: dict[str, str]
+) -> None:
+    log = Path(fake["FAKE_LOG"])
+    process = workspace.start_mover(
+        "backup", "prune", FAKE_IGNORE_SIGTERM="1", PYVOLSYNC_TERMINATION_GRACE="1", **fake
+    )
+    mover_support.wait_for(
+        lambda: "backup" in (log.read_text() if log.exists() else ""),
+        timeout=30,
+        what="the fake restic backup",
+    )
+
+    process.send_signal(signal.SIGTERM)
+    run = workspace.finish(process, timeout=30)
+
+    assert run.returncode == ExitCode.CANCELLED, run
+    assert run.result.error_kind is Kind.CANCELLED
+    assert "did not stop within the grace period; killing it" in run.output
+    assert [item.outcome for item in run.result.operations] == [Outcome.FAILED, Outcome.SKIPPED]
+    assert "prune" not in log.read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 from tests.mover import mover_support
@@ -74,3 +75,21 @@ def test_without_retention_every_snapshot_stays(workspace: mover_support.Workspa
         assert workspace.mover("backup").result.outcome is contract.Outcome.SUCCEEDED
 
     assert len(workspace.snapshots()) == 2
+
+
+def test_prune_after_forget_gives_the_space_back(workspace: mover_support.Workspace) -> None:
+    (workspace.data / "file").write_bytes(os.urandom(2_000_000))
+    workspace.mover("backup")
+    (workspace.data / "file").write_bytes(os.urandom(2_000_000))
+
+    run = workspace.mover("backup", "prune", FORGET_OPTIONS="--keep-last 1")
+
+    assert run.returncode == 0, run
+    assert [(item.operation, item.outcome) for item in run.result.operations] == [
+        (contract.Operation.BACKUP, contract.Outcome.SUCCEEDED),
+        (contract.Operation.PRUNE, contract.Outcome.SUCCEEDED),
+    ]
+    data = (workspace.repository / "data").rglob("*")
+    packs = sum(path.stat().st_size for path in data if path.is_file())
+    assert 2_000_000 < packs < 3_000_000
+    assert len(workspace.snapshots()) == 1

@@ -36,11 +36,24 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
     return values
 
 
+SHORT_SECRET = 8
+"""Secrets shorter than this are masked only as whole words, so that a password such as ``x``
+does not turn every ``x`` of the log into ``***``."""
+
+
+def _pattern(secret: str) -> re.Pattern[str]:
+    escaped = re.escape(secret)
+    if len(secret) < SHORT_SECRET:
+        escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+    return re.compile(escaped)
+
+
 class Masker:
     """Replace known secret values, and any URL password, with ``***``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({value for value in secrets if value}, key=len, reverse=True)
+        ordered = sorted({value for value in secrets if value}, key=len, reverse=True)
+        self._patterns = [_pattern(secret) for secret in ordered]
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Masker:
@@ -49,8 +62,8 @@ class Masker:
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret replaced."""
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
+        for pattern in self._patterns:
+            text = pattern.sub(MASK, text)
         return _URL_CREDENTIALS.sub(rf"\g<prefix>{MASK}@", text)
 
 

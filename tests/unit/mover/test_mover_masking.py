@@ -55,3 +55,10 @@ def test_log_records_are_masked_after_formatting(caplog: pytest.LogCaptureFixtur
         logger.info("password is %s", "correct horse battery")
 
     assert caplog.messages == ["password is ***"]
+
+
+def test_a_short_secret_is_masked_as_a_word_but_not_inside_words() -> None:
+    mask = masking.Masker(["x1"])
+
+    assert mask("loading indexes with x1 and key=x1.") == "loading indexes with *** and key=***."
+    assert mask("ax1b") == "ax1b"

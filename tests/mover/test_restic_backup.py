@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -132,3 +133,16 @@ def test_without_privileged_mover_it_warns_and_works(workspace: mover_support.Wo
 
     assert run.returncode == 0, run
     assert "WARNING: PRIVILEGED_MOVER is not set" in run.output
+
+
+def test_json_log_format_gives_one_object_per_line(workspace: mover_support.Workspace) -> None:
+    (workspace.data / "a").write_text("a")
+
+    run = workspace.mover("backup", PYVOLSYNC_LOG_FORMAT="json", PRIVILEGED_MOVER=None)
+
+    records = [json.loads(line) for line in run.output.splitlines()]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(re.fullmatch(r"snapshot [0-9a-f]{8} saved", item["message"]) for item in records)
+    assert any(
+        item["level"] == "warning" and "PRIVILEGED_MOVER" in item["message"] for item in records
+    )

@@ -22,29 +22,12 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 
 from pyvolsync import contract
-from pyvolsync.mover import commands, config, errors, masking, operations, report, runner
+from pyvolsync.mover import commands, config, errors, logs, masking, operations, report, runner
 
 logger = logging.getLogger("pyvolsync.mover")
 
 MINIMUM_RESTIC = (0, 17)
 USAGE = "usage: pyvolsync-mover restic OP [OP...] with OP in " + ", ".join(contract.Operation)
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = super().format(record)
-        return message if record.levelno < logging.WARNING else f"{record.levelname}: {message}"
-
-
-def configure_logging(masker: masking.Masker) -> None:
-    """Send log lines to stdout as plain text, with secrets masked."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_Formatter("%(message)s"))
-    handler.addFilter(masking.MaskingFilter(masker))
-    root = logging.getLogger("pyvolsync")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
 
 
 def parse_arguments(arguments: Sequence[str]) -> tuple[contract.Operation, ...]:
@@ -170,7 +153,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     started, started_at = time.monotonic(), datetime.datetime.now(datetime.UTC)
     environ = dict(os.environ)
     mask = masking.Masker.from_environ(environ)
-    configure_logging(mask)
+    logs.configure(mask, log_format=environ.get(contract.EnvVar.LOG_FORMAT, "plain"))
     logger.info("Starting container")
     logger.info("pyvolsync mover version %s", importlib.metadata.version("pyvolsync"))
     given = list(sys.argv[1:] if arguments is None else arguments)

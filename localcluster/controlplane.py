@@ -56,6 +56,9 @@ CONTROLLERS = (
 # The admission policy API is GA (v1) in 1.36; v1beta1 is served too for older manifests.
 RUNTIME_CONFIG = "admissionregistration.k8s.io/v1beta1=true"
 START_TIMEOUT_SECONDS = 90.0
+# Ports are chosen free but bound later by the components; another process may win the race.
+START_ATTEMPTS = 3
+PORT_TAKEN = "address already in use"
 NODE_READY_TIMEOUT_SECONDS = 60.0
 
 
@@ -140,20 +143,36 @@ class ControlPlane:
                 f"a local cluster is already running in {self.directory} ({names}); "
                 "stop it first with `python -m localcluster down`"
             )
-        self._clear_state()
         started = time.monotonic()
         try:
-            self._start_all()
+            self._start_with_retries()
         except BaseException:
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - started
         return self
 
+    def _start_with_retries(self) -> None:
+        """Start everything; start again from scratch when a chosen port was taken meanwhile."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            self._clear_state()
+            try:
+                self._start_all()
+            except StartError as error:
+                if attempt == START_ATTEMPTS or PORT_TAKEN not in str(error):
+                    raise
+                self._stop_processes()
+                self._progress("a chosen port was taken meanwhile; starting again")
+            else:
+                return
+
     def stop(self) -> None:
         """Stop every recorded process (newest first) and remove the state except the logs."""
-        processes.stop_all(self.table, on_stop=self._forget_child)
+        self._stop_processes()
         self._clear_state()
+
+    def _stop_processes(self) -> None:
+        processes.stop_all(self.table, on_stop=self._forget_child)
 
     def _forget_child(self, entry: processes.Recorded) -> None:
         process = self._children.pop(entry.name, None)
@@ -201,7 +220,8 @@ class ControlPlane:
             "certificates",
             lambda: certs.generate(self.pki.directory, node_names=(socket.gethostname(),)),
         )
-        ports = {name: processes.free_port() for name in ("etcd", "peer", "apiserver", "kcm")}
+        names = ("etcd", "peer", "apiserver", "kcm")
+        ports = dict(zip(names, processes.free_ports(len(names)), strict=True))
         self.server = f"https://127.0.0.1:{ports['apiserver']}"
         kubeconfig.write(self.kubeconfig, server=self.server, pki=self.pki)
         self._timed("etcd", lambda: self._start_etcd(ports["etcd"], ports["peer"]))

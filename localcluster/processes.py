@@ -48,11 +48,16 @@ def _read_stat(pid: int) -> tuple[str, str] | None:
     return fields[0], fields[19]
 
 
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback TCP ports that were free a moment ago.
+
+    All are held open together while chosen, so the kernel cannot hand out one port twice.
+    """
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 def _die_with_parent() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -128,3 +129,33 @@ def test_fixture_fails_with_build_hint_when_binaries_are_missing(tmp_path: Path)
     assert "run `make localcluster-bin`" in result.stdout
     assert "1 error" in result.stdout
     assert not (tmp_path / "record.json").exists()
+
+
+@pytest.mark.cluster
+def test_start_retries_when_a_chosen_port_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_free_ports = processes.free_ports
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = int(squatter.getsockname()[1])
+        handed_out: list[list[int]] = []
+
+        def first_choice_taken(count: int) -> list[int]:
+            ports = real_free_ports(count)
+            if not handed_out:
+                ports[0] = taken  # etcd's client port
+            handed_out.append(ports)
+            return ports
+
+        monkeypatch.setattr(processes, "free_ports", first_choice_taken)
+        messages: list[str] = []
+        plane = controlplane.ControlPlane(
+            tmp_path / "state", node_agent=False, progress=messages.append
+        )
+        with plane:
+            assert plane.kubectl("get", "--raw", "/readyz").stdout == "ok"
+            assert len(handed_out) == 2
+            assert any("port was taken" in message for message in messages)
+        assert plane.running() == []

@@ -16,7 +16,8 @@ k8s_dir="$cache/k8s-v$K8S_VERSION"
 etcd_dir="$cache/etcd-v$ETCD_VERSION"
 kustomize_dir="$cache/kustomize-v$KUSTOMIZE_VERSION"
 export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
+# -buildvcs=false: the binaries must not depend on the state of this checkout.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -buildvcs=false"
 # The cores are shared with test runs; a build must not starve them.
 build_nice="nice -n 10"
 

@@ -24,7 +24,7 @@ restic:
 tools: venv restic
 
 # kube-apiserver, kube-controller-manager, kubectl, etcd and kustomize built from Go modules into
-# $(PYVOLSYNC_CACHE); only what is missing is built (20-40 min cold, see docs/localcluster.md).
+# $(PYVOLSYNC_CACHE); only what is missing is built (about 6-12 min cold, see docs/localcluster.md).
 localcluster-bin:
 	@./localcluster/build/build.sh >/dev/null
 

@@ -82,6 +82,6 @@ class Binaries:
             listing = ", ".join(str(path) for path in missing)
             raise MissingBinariesError(
                 f"local control-plane binaries are missing ({listing}); "
-                "run `make localcluster-bin` (builds them from Go modules, 20-40 min cold)"
+                "run `make localcluster-bin` (builds them from Go modules, about 6-12 min cold)"
             )
         return self

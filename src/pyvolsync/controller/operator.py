@@ -104,6 +104,8 @@ async def run(config: OperatorConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if config.kubeconfig:
+        os.environ["KUBECONFIG"] = config.kubeconfig  # kopf's own login reads it from there
     api = kube_client.connect(config.kubeconfig)
     identity = f"{socket.gethostname()}-{os.getpid()}"
     kube = kube_client.Kube(api, instance=identity)

@@ -9,6 +9,7 @@ merge patch, and returns when it wants to look again.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import logging
@@ -22,6 +23,7 @@ from pyvolsync.api import common, conditions, defaults, destination, durations, 
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.controller import schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
+from pyvolsync.kube import errors as kube_errors
 from pyvolsync.movers import base
 from pyvolsync.movers.restic import job as job_plan
 from pyvolsync.movers.restic import mover
@@ -164,8 +166,22 @@ class Reconciler:
         if role is not None:
             self._wake(role, key)
 
-    async def adopt_running(self) -> None:
-        """Give a mover slot to every object whose status says a sync runs (at start-up)."""
+    async def adopt_running(self, *, attempts: int = 30) -> None:
+        """Give a mover slot to every object whose status says a sync runs (at start-up).
+
+        Retries while the API server is still coming up (e.g. CRDs just established).
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._adopt_running()
+                return
+            except kube_errors.ApiFailureError as error:
+                if not error.retriable or attempt == attempts:
+                    raise
+                logger.info("listing syncs in progress failed (%s); retrying", error)
+                await asyncio.sleep(min(attempt, 5))
+
+    async def _adopt_running(self) -> None:
         for role, kind in KIND_BY_ROLE.items():
             for obj in await self.kube.list(kind):
                 if (obj.get("status") or {}).get("lastSyncStartTime"):

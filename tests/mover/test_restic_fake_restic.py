@@ -129,12 +129,15 @@ def test_secrets_restic_prints_are_masked_everywhere(
 def test_custom_ca_is_given_to_every_restic_command(
     workspace: mover_support.Workspace, fake: dict[str, str]
 ) -> None:
-    workspace.mover("backup", CUSTOM_CA="/custom-ca/ca.crt", FAKE_EXIT="1", **fake)
+    bundle = workspace.root / "ca.crt"
+    bundle.write_text("-----BEGIN CERTIFICATE-----")
+
+    workspace.mover("backup", CUSTOM_CA=str(bundle), FAKE_EXIT="1", **fake)
 
     calls = Path(fake["FAKE_LOG"]).read_text().splitlines()
     assert [call.split()[:3] for call in calls] == [
-        ["--cacert", "/custom-ca/ca.crt", "version"],
-        ["--cacert", "/custom-ca/ca.crt", "backup"],
+        ["--cacert", str(bundle), "version"],
+        ["--cacert", str(bundle), "backup"],
     ]
 
 

@@ -64,6 +64,15 @@ def _data_dir(environ: Mapping[str, str]) -> str:
     return data_dir
 
 
+def _custom_ca(environ: Mapping[str, str]) -> str | None:
+    path = _variable(environ, contract.EnvVar.CUSTOM_CA)
+    if path and not os.path.isfile(path):
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.CUSTOM_CA}={path!r} is not a file: mount the CA bundle there"
+        )
+    return path or None
+
+
 def _seconds(environ: Mapping[str, str], name: contract.EnvVar, default: float) -> float:
     text = _variable(environ, name)
     if not text:
@@ -132,7 +141,7 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
     _check_mandatory(environ)
     return MoverConfig(
         data_dir=_data_dir(environ),
-        custom_ca=_variable(environ, contract.EnvVar.CUSTOM_CA) or None,
+        custom_ca=_custom_ca(environ),
         forget_flags=retention.parse_forget_options(
             _variable(environ, contract.EnvVar.FORGET_OPTIONS)
         ),

@@ -21,12 +21,13 @@ def environ(tmp_path: Path) -> dict[str, str]:
 
 
 def test_upstream_variables_are_read(environ: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----")
     environ |= {
         "FORGET_OPTIONS": "--keep-last 3",
         "RESTORE_AS_OF": "2024-05-01T10:00:00Z",
         "SELECT_PREVIOUS": "2",
         "RESTORE_OPTIONS": "--delete",
-        "CUSTOM_CA": "/ca/ca.crt",
+        "CUSTOM_CA": str(tmp_path / "ca.crt"),
         "CHECK_READ_DATA_SUBSET": "1/5",
     }
 
@@ -37,7 +38,7 @@ def test_upstream_variables_are_read(environ: dict[str, str], tmp_path: Path) ->
     assert settings.restore_as_of == datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.UTC)
     assert settings.select_previous == 2
     assert settings.restore_delete is True
-    assert settings.custom_ca == "/ca/ca.crt"
+    assert settings.custom_ca == str(tmp_path / "ca.crt")
     assert settings.check_read_data_subset == "1/5"
 
 
@@ -86,6 +87,7 @@ def test_privileged_mover_may_be_absent_with_a_warning(
         ("PYVOLSYNC_PROGRESS_INTERVAL", "soon"),
         ("PYVOLSYNC_PROBE_TIMEOUT", "-5"),
         ("FORGET_OPTIONS", "--keep-last 3 --prune"),
+        ("CUSTOM_CA", "/no/such/ca.crt"),
     ],
 )
 def test_a_malformed_value_is_named(environ: dict[str, str], name: str, value: str) -> None:

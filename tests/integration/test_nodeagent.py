@@ -459,7 +459,12 @@ def test_a_killed_container_is_restarted_per_restart_policy(
         document = testing.get(cluster, "pod", "victim", namespace=namespace) or {}
         return (document.get("status", {}).get("containerStatuses") or [{}])[0]  # type: ignore[no-any-return]
 
-    testing.wait_until(lambda: "running" in status().get("state", {}), what="the pod to run")
+    testing.wait_until(
+        lambda: (
+            cluster.kubectl("logs", "-n", namespace, "victim", check=False).stdout == "started\n"
+        ),
+        what="the container to start",
+    )
     cluster.kubectl(
         "annotate",
         "pod",

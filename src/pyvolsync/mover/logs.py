@@ -17,12 +17,18 @@ from pyvolsync.mover import masking
 FORMATS = ("plain", "json")
 
 
+def _with_traceback(record: logging.LogRecord) -> str:
+    """Return the record's message, followed by its (already masked) traceback if any."""
+    message = record.getMessage()
+    return f"{message}\n{record.exc_text}" if record.exc_text else message
+
+
 class PlainFormatter(logging.Formatter):
     """The message alone; warnings and errors prefixed with their level."""
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the line for ``record``."""
-        message = record.getMessage()
+        message = _with_traceback(record)
         return message if record.levelno < logging.WARNING else f"{record.levelname}: {message}"
 
 
@@ -37,7 +43,7 @@ class JsonFormatter(logging.Formatter):
                 "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "level": record.levelname.lower(),
                 "logger": record.name,
-                "message": record.getMessage(),
+                "message": _with_traceback(record),
             },
             ensure_ascii=False,
         )

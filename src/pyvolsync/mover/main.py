@@ -77,6 +77,14 @@ def _failed(operation: contract.Operation, error: errors.MoverError) -> contract
     )
 
 
+def _unexpected(error: Exception) -> errors.MoverError:
+    return errors.RetriableError(
+        contract.ErrorKind.RESTIC_FAILED,
+        f"the mover failed unexpectedly ({type(error).__name__}: {error}); the Job is retried. "
+        "Please report this with the log.",
+    )
+
+
 def run_operations(
     requested: Sequence[contract.Operation], context: operations.Context
 ) -> list[contract.OperationResult]:
@@ -88,6 +96,9 @@ def run_operations(
             result = operations.OPERATIONS[operation](context)
         except errors.MoverError as error:
             result = _failed(operation, error)
+        except Exception as error:  # a bug must still end in a result document
+            logger.exception("the mover failed unexpectedly")
+            result = _failed(operation, _unexpected(error))
         else:
             if result.outcome is contract.Outcome.FAILED:
                 logger.error("%s", result.message)
@@ -115,7 +126,8 @@ class _Run:
         self.setup_error: errors.MoverError | None = None
 
     def terminate(self, signum: int, frame: FrameType | None) -> None:
-        logger.warning("received SIGTERM: stopping restic so that it releases its lock")
+        name = signal.Signals(signum).name
+        logger.warning("received %s: stopping restic so that it releases its lock", name)
         self.cancelled = True
         if self.restic is not None:
             self.restic.cancel()
@@ -160,6 +172,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     logger.info("args: %s", given)
     mover = _Run(environ)
     signal.signal(signal.SIGTERM, mover.terminate)
+    signal.signal(signal.SIGINT, mover.terminate)
     results = mover.execute(given)
     duration = time.monotonic() - started
     result = report.summarize(

@@ -316,7 +316,9 @@ def check(context: Context) -> contract.OperationResult:
     )
 
 
-OPERATIONS: Mapping[contract.Operation, Callable[[Context], contract.OperationResult]] = {
+Operation = Callable[[Context], contract.OperationResult]
+
+OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.UNLOCK: unlock,
     contract.Operation.BACKUP: backup,
     contract.Operation.PRUNE: prune,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib.metadata
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from types import FrameType
 
+import pyvolsync
 from pyvolsync import contract
 from pyvolsync.mover import commands, config, errors, logs, masking, operations, report, runner
 
@@ -167,7 +167,7 @@ def main(arguments: Sequence[str] | None = None) -> int:
     mask = masking.Masker.from_environ(environ)
     logs.configure(mask, log_format=environ.get(contract.EnvVar.LOG_FORMAT, "plain"))
     logger.info("Starting container")
-    logger.info("pyvolsync mover version %s", importlib.metadata.version("pyvolsync"))
+    logger.info("pyvolsync mover version %s", pyvolsync.__version__)
     given = list(sys.argv[1:] if arguments is None else arguments)
     logger.info("args: %s", given)
     mover = _Run(environ)

@@ -63,8 +63,8 @@ def _source_is_empty(data_dir: str) -> bool:
 def _nothing_done(
     operation: contract.Operation,
     outcome: contract.Outcome,
-    message: str,
     *,
+    message: str,
     markers: tuple[str, ...],
 ) -> contract.OperationResult:
     """Log why an operation had nothing to do (upstream's marker lines first) and say so."""
@@ -148,7 +148,7 @@ def backup(context: Context) -> contract.OperationResult:
         return _nothing_done(
             contract.Operation.BACKUP,
             contract.Outcome.SOURCE_EMPTY,
-            f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
+            message=f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
             "retention was not applied",
             markers=("=== Directory is empty skipping backup ===",),
         )
@@ -214,7 +214,7 @@ def _no_snapshot(context: Context) -> contract.OperationResult:
     return _nothing_done(
         contract.Operation.RESTORE,
         contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
-        message,
+        message=message,
         markers=("No eligible snapshots found", "=== No data will be restored ==="),
     )
 

@@ -146,3 +146,16 @@ def test_json_log_format_gives_one_object_per_line(workspace: mover_support.Work
     assert any(
         item["level"] == "warning" and "PRIVILEGED_MOVER" in item["message"] for item in records
     )
+
+
+def test_unlock_before_the_first_backup_is_not_an_error(workspace: mover_support.Workspace) -> None:
+    (workspace.data / "a").write_text("a")
+
+    run = workspace.mover("unlock", "backup")
+
+    assert run.returncode == 0, run
+    unlock, backup = run.result.operations
+    assert unlock.outcome is Outcome.SUCCEEDED
+    assert "does not exist yet" in unlock.message
+    assert backup.outcome is Outcome.SUCCEEDED
+    assert run.result.snapshot_id == backup.snapshot_id

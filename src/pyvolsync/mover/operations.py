@@ -83,6 +83,8 @@ def _unreadable_warnings(completed: runner.Completed) -> tuple[str, ...]:
     missing = completed.error_count - len(completed.errors)
     if missing > 0:
         warnings.append(f"... and {missing} more files could not be read")
+    if completed.exit is runner.ResticExit.INCOMPLETE and not warnings:
+        warnings.append(f"restic exit code 3: {completed.reason}")
     return tuple(warnings)
 
 

@@ -1,4 +1,4 @@
-"""The launcher must report the wrapper's own peak memory, never its children's (restic's)."""
+"""The launcher reports the wrapper's own peak memory: not restic's (a child), not its parent's."""
 
 from __future__ import annotations
 
@@ -71,6 +71,18 @@ def test_memory_of_a_child_process_is_not_counted(tmp_path: Path) -> None:
     assert status == 0
     assert int(output) * 1024 > 200 * MEGABYTE, "the child really used its memory"
     assert peak < 60 * MEGABYTE
+
+
+def test_memory_of_the_parent_is_not_counted(tmp_path: Path) -> None:
+    """Linux carries ru_maxrss across fork and exec; the launcher must not report it."""
+    parent = bytearray(200 * MEGABYTE)
+    parent[::4096] = b"x" * len(parent[::4096])
+
+    status, peak, _ = launch(tmp_path, "returns_three")
+
+    assert status == 3
+    assert peak < 60 * MEGABYTE
+    del parent
 
 
 @pytest.mark.parametrize(("function", "expected"), [("returns_three", 3), ("exits_four", 4)])

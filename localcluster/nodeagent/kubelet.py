@@ -64,6 +64,16 @@ def process_start_time(pid: int) -> str | None:
     return text.rsplit(")", 1)[1].split()[19]
 
 
+def kill_recorded_processes(pod_directory: pathlib.Path) -> None:
+    """Kill container process groups an earlier agent recorded, if they are still the same."""
+    for pid_file in pod_directory.glob("containers/*/pid"):
+        with contextlib.suppress(ValueError, OSError):
+            pid_text, start = pid_file.read_text().split()
+            pid = int(pid_text)
+            if process_start_time(pid) == start:
+                os.killpg(pid, signal.SIGKILL)
+
+
 def lost_container(started_at: str | None) -> dict[str, Any]:
     """The state a kubelet reports for a container whose process it can no longer find."""
     return {
@@ -203,7 +213,7 @@ class PodWorker:
         )
         if not any(s.state and (s.state.running or s.state.terminated) for s in previous):
             return False
-        self.kill_recorded_processes()
+        kill_recorded_processes(self.directory)
         by_name = {state.name: state for state in [*self.init_states, *self.states]}
         for old in previous:
             state = by_name.get(old.name)
@@ -234,14 +244,6 @@ class PodWorker:
         self.initialized = all(s.exit_code == 0 for s in self.init_states)
         self.phase = "Failed"
         self.in_background(self.publish())
-
-    def kill_recorded_processes(self) -> None:
-        for pid_file in self.directory.glob("containers/*/pid"):
-            with contextlib.suppress(ValueError, OSError):
-                pid_text, start = pid_file.read_text().split()
-                pid = int(pid_text)
-                if process_start_time(pid) == start:
-                    os.killpg(pid, signal.SIGKILL)
 
     async def prepare_volumes(self) -> bool:
         while not self.stopping.is_set():
@@ -803,6 +805,17 @@ class Kubelet:
         self.removed &= present
         for uid in [uid for uid, task in self.finalizing.items() if task.done()]:
             del self.finalizing[uid]
+        await self.sweep(present)
+
+    async def sweep(self, present: set[str]) -> None:
+        """Scratch dirs of pods that no longer exist (e.g. deleted while the agent was down)."""
+        pods = self.ctx.settings.layout.root / "pods"
+        for directory in pods.iterdir() if pods.is_dir() else []:
+            uid = directory.name
+            if uid in present or uid in self.workers or uid in self.finalizing:
+                continue
+            kill_recorded_processes(directory)
+            await kube.remove_tree(directory)
 
     async def remove(self, pod: core_v1.Pod) -> None:
         """Kill the pod's containers within its grace period, then delete it for good."""

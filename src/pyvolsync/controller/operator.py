@@ -22,12 +22,15 @@ from typing import Any
 import kopf
 
 from pyvolsync.api import resources
-from pyvolsync.controller import leader, reconciler, workqueue
+from pyvolsync.controller import leader, populator, reconciler, workqueue
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.planning import metadata, names
 
 logger = logging.getLogger(__name__)
+
+CLAIM = "claim"
+"""Work-queue items ``(CLAIM, namespace/name)`` are PVCs for the volume populator."""
 
 ROLE_BY_KIND = {
     resources.SOURCE_KIND: names.Role.SOURCE,
@@ -58,7 +61,9 @@ def owners_of(body: Mapping[str, Any]) -> list[tuple[names.Role, str]]:
     return found
 
 
-def build_registry(queue: workqueue.WorkQueue) -> kopf.OperatorRegistry:
+def build_registry(
+    queue: workqueue.WorkQueue, volume_populator: populator.Populator
+) -> kopf.OperatorRegistry:
     """Return kopf handlers that only feed ``queue``."""
     registry = kopf.OperatorRegistry()
 
@@ -74,9 +79,22 @@ def build_registry(queue: workqueue.WorkQueue) -> kopf.OperatorRegistry:
 
     def enqueue_object(role: names.Role) -> Any:
         def handler(name: str, namespace: str, **_: Any) -> None:
-            queue.add((role, f"{namespace}/{name}"))
+            key = f"{namespace}/{name}"
+            queue.add((role, key))
+            if role is names.Role.DESTINATION:
+                for claim in volume_populator.claims_by_destination.get(key, ()):
+                    queue.add((CLAIM, claim))
 
         return handler
+
+    @kopf.on.event("", "v1", "persistentvolumeclaims", registry=registry)
+    def enqueue_claim(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> None:
+        volume_populator.remember(body)
+        if populator.wants_population(body) is not None:
+            queue.add((CLAIM, f"{namespace}/{name}"))
+        prime_for = (body.get("metadata", {}).get("labels") or {}).get(populator.PRIME_FOR_LABEL)
+        if prime_for:
+            queue.add((CLAIM, f"{namespace}/{prime_for}"))
 
     for role, plural in (
         (names.Role.SOURCE, resources.SOURCE_PLURAL),
@@ -141,18 +159,22 @@ async def _lead(
         queue.add((role, key))
 
     engine = reconciler.Reconciler(kube, settings=config.reconcile, metrics=metrics, wake=wake)
+    volume_populator = populator.Populator(kube)
+    await populator.register(kube)
 
     async def handle(item: Hashable) -> float | None:
         assert isinstance(item, tuple)
-        role: names.Role = item[0]
         namespace, name = str(item[1]).split("/", 1)
+        if item[0] == CLAIM:
+            return await volume_populator.reconcile(namespace, name)
+        role: names.Role = item[0]
         return await engine.reconcile(role, namespace, name)
 
     queue = workqueue.WorkQueue(handle, workers=config.workers)
     await engine.adopt_running()
     watching = asyncio.create_task(
         kopf.operator(
-            registry=build_registry(queue),
+            registry=build_registry(queue, volume_populator),
             clusterwide=True,
             standalone=True,
             stop_flag=stop,

@@ -85,9 +85,17 @@ def _to_dict(obj: Any) -> JsonObject:
     return result
 
 
-def _translate(error: lightkube_exceptions.ApiError) -> errors.KubeError:
-    status = error.status
-    return errors.from_status(int(status.code or 0), str(status.message or error))
+def _translate(error: Exception) -> errors.KubeError:
+    """Return our error for a lightkube or HTTP error (a 404 for an API the server lacks)."""
+    if isinstance(error, lightkube_exceptions.ApiError):
+        status = error.status
+        return errors.from_status(int(status.code or 0), str(status.message or error))
+    if isinstance(error, httpx2.HTTPStatusError):
+        return errors.from_status(error.response.status_code, str(error))
+    return errors.ApiFailureError(str(error))
+
+
+API_ERRORS = (lightkube_exceptions.ApiError, httpx2.HTTPError)
 
 
 def connect(kubeconfig: str | None = None) -> lightkube.AsyncClient:
@@ -113,7 +121,7 @@ class Kube:
         """Return the object, or None when it does not exist."""
         try:
             return _to_dict(await self.client.get(kind.value, name, namespace=namespace))
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             translated = _translate(error)
             if isinstance(translated, errors.NotFoundError):
                 return None
@@ -131,7 +139,7 @@ class Kube:
         try:
             found = self.client.list(kind.value, namespace=namespace or "*", labels=selector)
             return [_to_dict(item) async for item in found]
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             raise _translate(error) from None
 
     async def create(self, obj: Mapping[str, Any]) -> JsonObject:
@@ -139,7 +147,7 @@ class Kube:
         model = codecs.from_dict(dict(obj))
         try:
             return _to_dict(await self.client.create(model, field_manager=FIELD_MANAGER))
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             translated = _translate(error)
             if not isinstance(translated, errors.ConflictError):
                 raise translated from None
@@ -156,7 +164,7 @@ class Kube:
             return _to_dict(
                 await self.client.replace(codecs.from_dict(dict(obj)), field_manager=FIELD_MANAGER)
             )
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             raise _translate(error) from None
 
     async def delete(
@@ -166,7 +174,7 @@ class Kube:
         cascade = CascadeType.FOREGROUND if foreground else CascadeType.BACKGROUND
         try:
             await self.client.delete(kind.value, name, namespace=namespace, cascade=cascade)
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             translated = _translate(error)
             if not isinstance(translated, errors.NotFoundError):
                 raise translated from None
@@ -191,7 +199,7 @@ class Kube:
                 patch_type=PatchType.MERGE,
                 field_manager=FIELD_MANAGER,
             )
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             raise _translate(error) from None
         return _to_dict(patched)
 
@@ -202,7 +210,7 @@ class Kube:
                 line
                 async for line in self.client.log(name, namespace=namespace, container=container)
             ]
-        except (lightkube_exceptions.ApiError, httpx2.HTTPError) as error:
+        except API_ERRORS as error:
             logger.info("cannot read the log of pod %s/%s: %s", namespace, name, error)
             return ""
         return "".join(lines)
@@ -239,7 +247,7 @@ class Kube:
             event["related"] = _reference(related)
         try:
             await self.client.create(codecs.from_dict(event))
-        except lightkube_exceptions.ApiError as error:
+        except API_ERRORS as error:
             logger.warning("cannot record event %s for %s: %s", reason, meta["name"], error)
 
 

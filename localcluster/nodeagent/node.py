@@ -16,6 +16,7 @@ import shutil
 import uuid
 from typing import Any
 
+import httpx2
 import lightkube
 from lightkube import codecs
 from lightkube.resources import coordination_v1, core_v1
@@ -48,7 +49,11 @@ def capacity(ctx: context.Context) -> dict[str, str]:
     }
 
 
+STARTED = context.now_text()
+
+
 def node_status(ctx: context.Context, *, kubelet_port: int) -> dict[str, Any]:
+    """Ready since the agent started; the heartbeat time is now."""
     now = context.now_text()
     ready = {
         "type": "Ready",
@@ -56,7 +61,7 @@ def node_status(ctx: context.Context, *, kubelet_port: int) -> dict[str, Any]:
         "reason": "KubeletReady",
         "message": "localcluster node agent is posting ready status",
         "lastHeartbeatTime": now,
-        "lastTransitionTime": now,
+        "lastTransitionTime": STARTED,
     }
     pressure = [
         {
@@ -65,7 +70,7 @@ def node_status(ctx: context.Context, *, kubelet_port: int) -> dict[str, Any]:
             "reason": f"KubeletHasNo{kind}",
             "message": "",
             "lastHeartbeatTime": now,
-            "lastTransitionTime": now,
+            "lastTransitionTime": STARTED,
         }
         for kind in ("MemoryPressure", "DiskPressure", "PIDPressure")
     ]
@@ -154,7 +159,7 @@ async def heartbeat(ctx: context.Context, *, kubelet_port: int) -> None:
             await renew_lease(ctx)
             if count % STATUS_EVERY_RENEWALS == 0:
                 await post_status(ctx, kubelet_port=kubelet_port)
-        except (lightkube.ApiError, OSError) as error:
+        except (httpx2.HTTPError, OSError) as error:
             LOG.warning("heartbeat failed: %s", error)
         count += 1
         await asyncio.sleep(RENEW_SECONDS)

@@ -206,6 +206,7 @@ def run(
     comparisons = [compare(step, bench.timings[step], dataset=dataset) for step in TARGETS]
     document = results(options, comparisons=comparisons, bench=bench, described=described)
     document["restic_repository_open_seconds"] = round(opening, 3)
+    document["machine"]["load_average_1m_end"] = round(os.getloadavg()[0], 2)
     console.print(render(comparisons, document=document))
     return document
 

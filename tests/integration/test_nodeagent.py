@@ -203,6 +203,53 @@ def test_a_claim_for_a_volume_populator_is_left_alone(
     assert "volumeName" not in populated["spec"]
 
 
+def test_a_volume_populator_can_hand_a_restored_volume_to_the_waiting_claim(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    """What VolSync's populator does: restore into a prime claim, then rebind its PV."""
+    testing.apply(cluster, claim("origin"), namespace=namespace)
+    written = write_random_data(cluster, namespace, "origin")
+    testing.apply(cluster, volume_snapshot("latest", "origin"), namespace=namespace)
+    populator = {"apiGroup": "volsync.backube", "kind": "ReplicationDestination", "name": "rd"}
+    app = claim("app", storage_class="openebs-hostpath", dataSourceRef=populator)
+    testing.apply(cluster, app, namespace=namespace)
+    testing.apply(
+        cluster, job("reader", pod_spec(CHECKSUMS, claim_name="app")), namespace=namespace
+    )
+    selected = testing.wait_until(
+        lambda: (
+            (testing.get(cluster, "pvc", "app", namespace=namespace) or {})
+            .get("metadata", {})
+            .get("annotations", {})
+            .get("volume.kubernetes.io/selected-node")
+        ),
+        what="the scheduler to select a node for the waiting claim",
+    )
+    app_uid = testing.get(cluster, "pvc", "app", namespace=namespace)["metadata"]["uid"]  # type: ignore[index]
+    snapshot = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "latest"}
+    prime = claim(f"vs-prime-{app_uid}", storage_class="openebs-hostpath", dataSourceRef=snapshot)
+    prime["metadata"]["annotations"] = {"volume.kubernetes.io/selected-node": selected}
+    testing.apply(cluster, prime, namespace=namespace)
+    volume = testing.wait_until(
+        lambda: (
+            (bound(cluster, namespace, f"vs-prime-{app_uid}") or {})
+            .get("spec", {})
+            .get("volumeName")
+        ),
+        what="the prime claim to be restored",
+    )
+    claim_ref = {"namespace": namespace, "name": "app", "uid": app_uid, "resourceVersion": None}
+    cluster.kubectl("patch", "pv", volume, "-p", json.dumps({"spec": {"claimRef": claim_ref}}))
+    testing.wait_until(lambda: bound(cluster, namespace, "app"), what="the claim to bind")
+    cluster.kubectl("delete", "pvc", f"vs-prime-{app_uid}", "-n", namespace, "--wait=false")
+    outcome = testing.wait_until(
+        lambda: finished_condition(cluster, namespace, "reader"), what="the reader to finish"
+    )
+    assert outcome == "Complete"
+    assert cluster.kubectl("logs", "-n", namespace, "job/reader").stdout == written
+    assert testing.get(cluster, "pv", volume)["spec"]["claimRef"]["name"] == "app"  # type: ignore[index]
+
+
 def test_a_wait_for_first_consumer_claim_binds_when_a_pod_uses_it(
     cluster: controlplane.ControlPlane, namespace: str
 ) -> None:

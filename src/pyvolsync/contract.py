@@ -146,7 +146,11 @@ class ExitCode(enum.IntEnum):
     INVALID_CONFIGURATION = 2
     """A bad environment variable or argument; nothing was run."""
     REPOSITORY = 3
-    """The repository is missing, locked, unreachable or the password is wrong (as upstream)."""
+    """The repository is locked or unreachable: trying again later may work (as upstream's 3)."""
+    REPOSITORY_MISSING = 10
+    """Nothing at RESTIC_REPOSITORY (restic's own code); retrying cannot help."""
+    WRONG_PASSWORD = 12
+    """RESTIC_PASSWORD does not open the repository (restic's own code); retrying cannot help."""
     CANCELLED = 143
     """SIGTERM: restic was stopped and given time to release its lock."""
 
@@ -154,8 +158,8 @@ class ExitCode(enum.IntEnum):
 _EXIT_CODE_BY_KIND = {
     ErrorKind.INVALID_CONFIGURATION: ExitCode.INVALID_CONFIGURATION,
     ErrorKind.REPOSITORY_LOCKED: ExitCode.REPOSITORY,
-    ErrorKind.WRONG_PASSWORD: ExitCode.REPOSITORY,
-    ErrorKind.REPOSITORY_MISSING: ExitCode.REPOSITORY,
+    ErrorKind.WRONG_PASSWORD: ExitCode.WRONG_PASSWORD,
+    ErrorKind.REPOSITORY_MISSING: ExitCode.REPOSITORY_MISSING,
     ErrorKind.REPOSITORY_UNREACHABLE: ExitCode.REPOSITORY,
     ErrorKind.CANCELLED: ExitCode.CANCELLED,
 }

@@ -31,7 +31,7 @@ def test_wrong_password_is_named_and_never_reinitialises(
     for operation in ("backup", "restore"):
         run = workspace.mover(operation, RESTIC_PASSWORD="not-the-password-4711")
 
-        assert run.returncode == ExitCode.REPOSITORY, run
+        assert run.returncode == ExitCode.WRONG_PASSWORD, run
         assert run.result.error_kind is Kind.WRONG_PASSWORD
         assert "RESTIC_PASSWORD key of the repository Secret" in run.result.message
         assert "not-the-password-4711" not in run.output + run.result_text

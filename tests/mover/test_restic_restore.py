@@ -131,7 +131,7 @@ def test_a_missing_repository_fails_and_is_never_created(
 ) -> None:
     run = workspace.mover("restore")
 
-    assert run.returncode == contract.ExitCode.REPOSITORY, run
+    assert run.returncode == contract.ExitCode.REPOSITORY_MISSING, run
     assert run.result.outcome is Outcome.FAILED
     assert run.result.error_kind is Kind.REPOSITORY_MISSING
     assert "a restore never creates a repository" in run.result.message

@@ -107,7 +107,8 @@ def test_redacted_masks_every_free_text() -> None:
     [
         (contract.ErrorKind.INVALID_CONFIGURATION, contract.ExitCode.INVALID_CONFIGURATION),
         (contract.ErrorKind.REPOSITORY_LOCKED, contract.ExitCode.REPOSITORY),
-        (contract.ErrorKind.WRONG_PASSWORD, contract.ExitCode.REPOSITORY),
+        (contract.ErrorKind.WRONG_PASSWORD, contract.ExitCode.WRONG_PASSWORD),
+        (contract.ErrorKind.REPOSITORY_MISSING, contract.ExitCode.REPOSITORY_MISSING),
         (contract.ErrorKind.CANCELLED, contract.ExitCode.CANCELLED),
         (contract.ErrorKind.NO_SPACE, contract.ExitCode.FAILED),
     ],

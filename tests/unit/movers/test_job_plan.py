@@ -61,7 +61,7 @@ def test_retries_are_bounded_and_bad_configuration_fails_at_once() -> None:
     assert planned["spec"]["backoffLimit"] == 2
     rule = planned["spec"]["podFailurePolicy"]["rules"][0]
     assert rule["action"] == "FailJob"
-    assert rule["onExitCodes"]["values"] == [int(contract.ExitCode.INVALID_CONFIGURATION)]
+    assert rule["onExitCodes"]["values"] == [2, 10, 12]
 
 
 def test_the_planned_operations_are_recorded_and_read_back() -> None:

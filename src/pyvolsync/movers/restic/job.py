@@ -50,7 +50,14 @@ OPTIONAL_SECRET_KEYS = (
 REQUIRED_SECRET_KEYS = (contract.EnvVar.RESTIC_REPOSITORY, contract.EnvVar.RESTIC_PASSWORD)
 GCS_CREDENTIALS_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
 # Mover exit codes after which running the same Job again cannot help.
-PERMANENT_EXIT_CODES = (int(contract.ExitCode.INVALID_CONFIGURATION),)
+PERMANENT_EXIT_CODES = tuple(
+    int(code)
+    for code in (
+        contract.ExitCode.INVALID_CONFIGURATION,
+        contract.ExitCode.REPOSITORY_MISSING,
+        contract.ExitCode.WRONG_PASSWORD,
+    )
+)
 
 JsonObject = dict[str, Any]
 

@@ -18,6 +18,7 @@ import yaml
 
 from pyvolsync import __version__
 from pyvolsync.api import durations
+from pyvolsync.cli import component
 from pyvolsync.controller import operator, reconciler, schedule, statemachine
 from pyvolsync.movers.restic import job as job_plan
 
@@ -199,6 +200,9 @@ def _summary(config: operator.OperatorConfig) -> dict[str, Any]:
         "firstSync": str(policy.first_sync),
         "repositoryVolume": bool(config.reconcile.job.repository_volume),
     }
+
+
+app.command("render-component")(component.render_component)
 
 
 def main() -> None:

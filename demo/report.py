@@ -165,9 +165,12 @@ def render(outcome: Outcome, *, console: rich_console.Console, verbose: bool) ->
             console.rule(f"mover output: {step.name}")
             console.print("\n".join(shown), markup=False)
     failed = sum(not check.passed for check in outcome.checks)
+    versions = {step.run.result.restic_version for step in outcome.steps if step.run.result}
+    restic = f" (restic {', '.join(sorted(versions))})" if versions - {""} else ""
     if outcome.passed:
         console.print(
-            f"[bold green]All {len(outcome.checks)} checks passed[/] in {outcome.seconds:.1f} s."
+            f"[bold green]All {len(outcome.checks)} checks passed[/] in {outcome.seconds:.1f} s"
+            f"{restic}."
         )
     else:
         console.print(f"[bold red]{failed} of {len(outcome.checks)} checks failed[/].")

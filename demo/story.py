@@ -92,6 +92,11 @@ def parse(arguments: Sequence[str] | None) -> argparse.Namespace:
 
 def story(mover: Mover, *, seed: int, console: rich_console.Console) -> report.Outcome:
     """Back up twice, restore twice, and return the steps with the checks of the results."""
+    console.print(
+        "[bold]pyvolsync demo[/]: pyvolsync-mover backs up an app's volume with restic into a "
+        "local repository, restores it onto fresh volumes, and every byte is checked.\n"
+        f"Work directory (removed at the end): {mover.work}"
+    )
     source = mover.volume(SOURCE)
     source.mkdir(parents=True)
     sampledata.write_app_volume(source, seed=seed)

@@ -8,6 +8,7 @@ import logging
 import pathlib
 from typing import Any
 
+import httpx2
 import lightkube
 from lightkube.models import core_v1 as core_models
 from lightkube.models import meta_v1
@@ -94,7 +95,7 @@ class Context:
         )
         try:
             await self.client.create(event)
-        except lightkube.ApiError as error:
+        except httpx2.HTTPError as error:
             LOG.debug("event %s on %s not recorded: %s", reason, metadata.name, error)
 
 

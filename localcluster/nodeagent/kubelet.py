@@ -29,6 +29,7 @@ import signal
 import sys
 from typing import Any
 
+import httpx2
 import lightkube
 from lightkube.resources import core_v1
 from lightkube.types import PatchType
@@ -357,6 +358,7 @@ class PodWorker:
         if not state.init:
             self.phase = "Running"
         await self.publish()
+        await self.ctx.event(self.pod, "Started", f"Started container {spec.name}")
         returncode = await process.wait()
         state.state = {"terminated": self.termination(spec, state, returncode, started_at, files)}
         await self.publish()
@@ -417,13 +419,12 @@ class PodWorker:
             try:
                 return await self.write_plan(spec)
             except images.ImageNotMappedError as error:
-                state.state = {"waiting": {"reason": "ErrImagePull", "message": str(error)}}
-                wait = 10.0
+                reason, message, wait = "ErrImagePull", str(error), 10.0
             except (envs.ContainerConfigError, volumes.VolumeNotReadyError) as error:
-                state.state = {
-                    "waiting": {"reason": "CreateContainerConfigError", "message": str(error)}
-                }
-                wait = 2.0
+                reason, message, wait = "CreateContainerConfigError", str(error), 2.0
+            if state.state.get("waiting", {}).get("message") != message:
+                await self.ctx.event(self.pod, "Failed", f"Error: {message}", warning=True)
+            state.state = {"waiting": {"reason": reason, "message": message}}
             await self.publish()
             await self.wait_for_change(wait)
         return None
@@ -463,6 +464,7 @@ class PodWorker:
             "argv": argv,
             "env": env,
             "error_file": str(files / "start-error"),
+            "parent_pid": os.getpid(),
         }
         plan_path = files / "plan.json"
         plan_path.write_text(json.dumps(plan))
@@ -573,9 +575,12 @@ class PodWorker:
         value = self.pod.spec.terminationGracePeriodSeconds
         return 30.0 if value is None else float(value)
 
-    async def stop(self, grace: float) -> None:
+    async def stop(self, grace: float, *, announce: bool = True) -> None:
         """SIGTERM every container, SIGKILL whatever is left after ``grace`` seconds."""
         self.stopping.set()
+        for state in [*self.init_states, *self.states]:
+            if state.running and announce:
+                await self.ctx.event(self.pod, "Killing", f"Stopping container {state.name}")
         self.signal_all(signal.SIGTERM)
         deadline = asyncio.get_running_loop().time() + grace
         while self.live_processes() and asyncio.get_running_loop().time() < deadline:
@@ -729,6 +734,8 @@ class PodWorker:
                     self.stopping.set()
                 else:
                     LOG.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
+            except httpx2.HTTPError as error:
+                LOG.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
 
 
 class Kubelet:
@@ -846,7 +853,8 @@ class Kubelet:
     async def shutdown(self) -> None:
         """Agent exit: stop every container (SIGTERM, then SIGKILL after 5 s)."""
         workers = list(self.workers.values())
-        await asyncio.gather(*(worker.stop(5.0) for worker in workers), return_exceptions=True)
+        stops = (worker.stop(5.0, announce=False) for worker in workers)
+        await asyncio.gather(*stops, return_exceptions=True)
         for worker in workers:
             if worker.task is not None:
                 worker.task.cancel()

@@ -25,11 +25,13 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import stat
 import sys
 from typing import Any
 
 MS_RDONLY = 1
+PR_SET_PDEATHSIG = 1
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
@@ -233,6 +235,19 @@ def drop_privileges(plan: dict[str, Any]) -> None:
     os.setgid(int(plan.get("gid", 0)))
     os.setuid(int(plan.get("uid", 0)))
     os.umask(0o022)
+    die_with_parent(plan.get("parent_pid"))
+
+
+def die_with_parent(parent_pid: int | None) -> None:
+    """Ask the kernel for SIGKILL when the node agent dies, so no container outlives it.
+
+    Set after the identity change, which would clear it; kept across the exec that follows.
+    """
+    if parent_pid is None:
+        return
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        raise SystemExit(137)
 
 
 def run(plan: dict[str, Any], error_stream: Any) -> None:

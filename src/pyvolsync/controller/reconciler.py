@@ -38,6 +38,7 @@ Status = source.ReplicationSourceStatus | destination.ReplicationDestinationStat
 
 REASON_SOURCE_EMPTY = "SourceEmpty"
 REASON_NO_ELIGIBLE_SNAPSHOT = "NoEligibleSnapshot"
+REASON_REPOSITORY_MISSING = "RepositoryMissing"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
     contract.ErrorKind.CANCELLED: "MoverCancelled",
@@ -429,7 +430,13 @@ class Reconciler:
         note = f"synchronization finished: {outcome.outcome}"
         if outcome.snapshot_id:
             note += f", snapshot {outcome.snapshot_id[:8]}"
-        if outcome.outcome is contract.Outcome.SOURCE_EMPTY:
+        if outcome.error_kind is contract.ErrorKind.REPOSITORY_MISSING:
+            run.event(
+                "Warning",
+                REASON_REPOSITORY_MISSING,
+                "the repository does not exist: nothing was restored and the volume is empty",
+            )
+        elif outcome.outcome is contract.Outcome.SOURCE_EMPTY:
             run.event(
                 "Warning", REASON_SOURCE_EMPTY, "the source volume is empty: nothing was backed up"
             )
@@ -532,6 +539,9 @@ class Reconciler:
             if failed_last:
                 reason = failure_reason(last.error_kind)
                 message = f"{last.message or 'the last synchronization failed'}; {message}"
+            elif last.error_kind == contract.ErrorKind.REPOSITORY_MISSING:
+                reason = REASON_REPOSITORY_MISSING
+                message = f"the repository does not exist, the volume was left empty; {message}"
             elif last.outcome == contract.Outcome.SOURCE_EMPTY:
                 reason, message = (
                     REASON_SOURCE_EMPTY,

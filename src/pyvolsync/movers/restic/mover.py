@@ -85,12 +85,25 @@ async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
     try:
         data = await _destination_data_claim(iteration, spec)
         result = await _run_job(iteration, data, operations=(contract.Operation.RESTORE,))
+        if _repository_missing(result):
+            # A new app: no repository yet. The (empty) volume is published, and the status
+            # and events say why it is empty; a restore never creates the repository.
+            result = dataclasses.replace(result, phase=base.Phase.COMPLETED)
         if result.phase is not base.Phase.COMPLETED:
             return result
         image = await _ensure_image(iteration, spec, data)
         return dataclasses.replace(result, image=image)
     except StepWaitingError as waiting:
         return waiting.result
+
+
+def _repository_missing(result: base.SyncResult) -> bool:
+    outcome = result.mover_result
+    return (
+        result.phase is base.Phase.FAILED
+        and outcome is not None
+        and outcome.error_kind is contract.ErrorKind.REPOSITORY_MISSING
+    )
 
 
 async def cleanup(iteration: Iteration) -> None:

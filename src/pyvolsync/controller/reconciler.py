@@ -264,6 +264,9 @@ class Reconciler:
     # --- the iteration ---------------------------------------------------------------------
 
     async def _advance(self, run: Run) -> None:
+        generation = run.obj["metadata"].get("generation")
+        if isinstance(generation, int):
+            run.status.observed_generation = generation
         problems = self._problems(run)
         if problems:
             message = "; ".join(str(problem) for problem in problems)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import controlplane
+from localcluster import controlplane, testing
 
 ROOT = Path(__file__).resolve().parents[3]
 NFS_SERVER = "nfs.test"
@@ -77,6 +77,10 @@ class Operator:
         self.stop(kill=kill)
         self.start()
 
+    def interesting_log_lines(self) -> list[str]:
+        """Return the log without the HTTP client's debug chatter."""
+        return [line for line in self.log().splitlines() if " httpcore" not in line]
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -88,17 +92,27 @@ def crds(cluster: controlplane.ControlPlane) -> None:
         if path.name.startswith("kustomization"):
             continue
         cluster.kubectl("apply", "--server-side", "-f", str(path))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s",
-        "crd/replicationsources.volsync.backube", "crd/replicationdestinations.volsync.backube",
-    )  # fmt: skip
+    for name in ("replicationsources", "replicationdestinations"):
+        testing.wait_until(
+            lambda name=name: established(cluster, f"{name}.volsync.backube"),
+            what=f"the {name} CRD to be established",
+        )
 
 
-@pytest.fixture(scope="session")
+def established(cluster: controlplane.ControlPlane, name: str) -> bool:
+    """Return whether the CRD is established (`kubectl wait` fails before it has conditions)."""
+    found = testing.get(cluster, "crd", name) or {}
+    return any(
+        item["type"] == "Established" and item["status"] == "True"
+        for item in (found.get("status") or {}).get("conditions") or []
+    )
+
+
+@pytest.fixture(scope="module")
 def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Operator]:
-    """The operator, running for the whole session."""
+    """The operator, running for one test module (so other suites' objects are left alone)."""
     running = Operator(cluster, tmp_path_factory.mktemp("operator"))
     running.start()
     time.sleep(1)
@@ -120,7 +134,9 @@ def show_operator_log_on_failure(request: pytest.FixtureRequest) -> Iterator[Non
     if report is not None and report.failed and "operator" in request.fixturenames:
         running: Operator = request.getfixturevalue("operator")
         sys.stderr.write(
-            "\n--- operator log (tail) ---\n" + "\n".join(running.log().splitlines()[-60:]) + "\n"
+            "\n--- operator log (tail) ---\n"
+            + "\n".join(running.interesting_log_lines()[-80:])
+            + "\n"
         )
 
 

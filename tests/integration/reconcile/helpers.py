@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import os
+import pathlib
+import shutil
+import subprocess
+from collections.abc import Callable
 from typing import Any
 
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 
 BUSYBOX = "busybox:1.37"
+VOLSYNC = "volsync.backube/v1alpha1"
 
 
 def repository_secret(name: str, *, path: str, password: str = "test-password") -> dict[str, Any]:
@@ -29,12 +36,12 @@ def claim(name: str, *, size: str = "1Gi", storage_class: str | None = None) -> 
     }
     if storage_class:
         spec["storageClassName"] = storage_class
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+    return manifest("v1", "PersistentVolumeClaim", name, spec)
+
+
+def manifest(api_version: str, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Return an object with a name and a spec."""
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def run_shell(
@@ -110,10 +117,16 @@ def wait_for_manual_sync(
     value: str,
     *,
     timeout: float = 120,
+    on_poll: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """Wait until the object answered manual trigger `value`; return its status."""
+    """Wait until the object answered manual trigger `value`; return its status.
+
+    `on_poll` runs before each look, e.g. to record the Jobs that exist meanwhile.
+    """
 
     def answered() -> dict[str, Any] | None:
+        if on_poll is not None:
+            on_poll()
         current = status(plane, kind, name, namespace)
         return current if current.get("lastManualSync") == value else None
 
@@ -134,3 +147,181 @@ def events(plane: controlplane.ControlPlane, namespace: str, name: str) -> list[
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- objects ---------------------------------------------------------------------------------
+
+
+def replication_source(
+    name: str,
+    *,
+    claim_name: str = "data",
+    repository: str = "repo",
+    trigger: dict[str, Any] | None = None,
+    copy_method: str = "Snapshot",
+    paused: bool | None = None,
+    **restic: Any,
+) -> dict[str, Any]:
+    """Return a restic ReplicationSource; extra keyword arguments go into spec.restic."""
+    spec: dict[str, Any] = {
+        "sourcePVC": claim_name,
+        "trigger": trigger if trigger is not None else {"manual": "first"},
+        "restic": {"repository": repository, "copyMethod": copy_method, **restic},
+    }
+    if paused is not None:
+        spec["paused"] = paused
+    return manifest(VOLSYNC, "ReplicationSource", name, spec)
+
+
+def replication_destination(
+    name: str,
+    *,
+    repository: str = "repo",
+    manual: str = "restore-once",
+    **restic: Any,
+) -> dict[str, Any]:
+    """Return a restic ReplicationDestination restoring into a new 1Gi PVC unless told otherwise."""
+    settings: dict[str, Any] = {"repository": repository, "copyMethod": "Direct"}
+    if "destinationPVC" not in restic:
+        settings |= {"capacity": "1Gi", "accessModes": ["ReadWriteOnce"]}
+    spec = {"trigger": {"manual": manual}, "restic": settings | restic}
+    return manifest(VOLSYNC, "ReplicationDestination", name, spec)
+
+
+def set_manual_trigger(
+    plane: controlplane.ControlPlane, kind: str, name: str, namespace: str, value: str
+) -> None:
+    patch = json.dumps({"spec": {"trigger": {"manual": value}}})
+    plane.kubectl("patch", kind, name, "-n", namespace, "--type=merge", "-p", patch)
+
+
+def patch_spec(
+    plane: controlplane.ControlPlane, kind: str, name: str, namespace: str, spec: dict[str, Any]
+) -> None:
+    plane.kubectl(
+        "patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps({"spec": spec})
+    )
+
+
+# --- waiting and reading --------------------------------------------------------------------
+
+
+def wait_for_reason(
+    plane: controlplane.ControlPlane,
+    kind: str,
+    name: str,
+    namespace: str,
+    reason: str,
+    *,
+    timeout: float = 120,
+) -> dict[str, Any]:
+    """Wait until the Synchronizing condition has `reason`; return the condition."""
+
+    def reached() -> dict[str, Any] | None:
+        current = condition(plane, kind, name, namespace)
+        return current if current.get("reason") == reason else None
+
+    return wait_until(
+        reached, what=f"{kind} {namespace}/{name} to report reason {reason}", timeout=timeout
+    )
+
+
+def mover_jobs(plane: controlplane.ControlPlane, namespace: str) -> list[dict[str, Any]]:
+    """Return the mover Jobs (label app.kubernetes.io/created-by=volsync) in `namespace`."""
+    found = plane.kubectl(
+        "get", "jobs", "-n", namespace, "-l", "app.kubernetes.io/created-by=volsync", "-o", "json"
+    ).stdout
+    return list(json.loads(found)["items"])
+
+
+def names_of(
+    plane: controlplane.ControlPlane, kinds: str, namespace: str, *labels: str
+) -> set[str]:
+    """Return `kind/name` of every object of `kinds` (comma-separated) in `namespace`."""
+    selector = ["-l", ",".join(labels)] if labels else []
+    found = plane.kubectl("get", kinds, "-n", namespace, *selector, "-o", "name").stdout
+    return {line.strip() for line in found.splitlines() if line.strip()}
+
+
+def event_reasons(
+    plane: controlplane.ControlPlane, namespace: str, name: str
+) -> list[tuple[str, str, str]]:
+    """Return (type, reason, note) of every event about object `name`."""
+    return [
+        (item.get("type", ""), item.get("reason", ""), item.get("note", ""))
+        for item in events(plane, namespace, name)
+    ]
+
+
+def parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- the repository --------------------------------------------------------------------------
+
+
+def restic(
+    repository: pathlib.Path, *arguments: str, password: str = "test-password"
+) -> subprocess.CompletedProcess[str]:
+    """Run the restic on PATH against a repository directory (as a user on the NFS server)."""
+    program = shutil.which("restic")
+    assert program, "restic must be on PATH for these tests"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/root"),
+        "RESTIC_REPOSITORY": str(repository),
+        "RESTIC_PASSWORD": password,
+        "RESTIC_CACHE_DIR": str(repository.parent / ".test-restic-cache"),
+    }
+    return subprocess.run(
+        [program, *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+
+def snapshots(repository: pathlib.Path, *, password: str = "test-password") -> list[dict[str, Any]]:
+    """Return the repository's snapshots (restic snapshots --json), oldest first."""
+    listed: list[dict[str, Any]] = json.loads(
+        restic(repository, "snapshots", "--json", password=password).stdout
+    )
+    return sorted(listed, key=lambda item: str(item["time"]))
+
+
+def restored_tree_checksum(repository: pathlib.Path, snapshot_id: str, target: pathlib.Path) -> str:
+    """Restore a snapshot on the host; return its checksum listing in `CHECKSUM`'s format."""
+    restic(repository, "restore", snapshot_id, "--target", str(target))
+    root = target  # the mover backs up the contents of /data, restored at the target's top
+    lines = []
+    for path in sorted(
+        "./" + str(item.relative_to(root)) for item in root.rglob("*") if item.is_file()
+    ):
+        if (root / path).is_symlink():
+            continue
+        lines.append(f"{hashlib.md5((root / path).read_bytes()).hexdigest()}  {path}")
+    return "\n".join(lines) + "\n"
+
+
+def wait_for_sync_seeing_jobs(
+    plane: controlplane.ControlPlane,
+    kind: str,
+    name: str,
+    namespace: str,
+    value: str,
+    *,
+    timeout: float = 120,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Like `wait_for_manual_sync`; also return every mover Job seen meanwhile, by uid."""
+    seen: dict[str, dict[str, Any]] = {}
+
+    def record() -> None:
+        for job in mover_jobs(plane, namespace):
+            seen.setdefault(job["metadata"]["uid"], job)
+
+    found = wait_for_manual_sync(
+        plane, kind, name, namespace, value, timeout=timeout, on_poll=record
+    )
+    return found, seen

@@ -37,6 +37,30 @@ def rfc3339(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def content_manifest(
+    name: str, snapshot: Any, snapshot_class: Any, *, volume_name: str
+) -> dict[str, Any]:
+    """A VolumeSnapshotContent bound to ``snapshot``, as the snapshot controller creates it."""
+    return {
+        "apiVersion": f"{classes.SNAPSHOT_GROUP}/v1",
+        "kind": "VolumeSnapshotContent",
+        "metadata": {"name": name, "finalizers": [CONTENT_FINALIZER]},
+        "spec": {
+            "deletionPolicy": snapshot_class.get("deletionPolicy", "Delete"),
+            "driver": classes.DRIVER,
+            "source": {"volumeHandle": volume_name},
+            "volumeSnapshotClassName": snapshot_class.metadata.name,
+            "volumeSnapshotRef": {
+                "apiVersion": f"{classes.SNAPSHOT_GROUP}/v1",
+                "kind": "VolumeSnapshot",
+                "name": snapshot.metadata.name,
+                "namespace": snapshot.metadata.namespace,
+                "uid": snapshot.metadata.uid,
+            },
+        },
+    }
+
+
 class Snapshotter:
     def __init__(self, ctx: context.Context, *, on_done: Any) -> None:
         self.ctx = ctx
@@ -146,24 +170,9 @@ class Snapshotter:
         capacity = (claim.status.capacity if claim.status else None) or volume.spec.capacity or {}
         size_text = capacity.get("storage", "0")
         moment = datetime.datetime.now(datetime.UTC)
-        manifest = {
-            "apiVersion": f"{classes.SNAPSHOT_GROUP}/v1",
-            "kind": "VolumeSnapshotContent",
-            "metadata": {"name": name, "finalizers": [CONTENT_FINALIZER]},
-            "spec": {
-                "deletionPolicy": snapshot_class.get("deletionPolicy", "Delete"),
-                "driver": classes.DRIVER,
-                "source": {"volumeHandle": volume.metadata.name},
-                "volumeSnapshotClassName": snapshot_class.metadata.name,
-                "volumeSnapshotRef": {
-                    "apiVersion": f"{classes.SNAPSHOT_GROUP}/v1",
-                    "kind": "VolumeSnapshot",
-                    "name": snapshot.metadata.name,
-                    "namespace": snapshot.metadata.namespace,
-                    "uid": snapshot.metadata.uid,
-                },
-            },
-        }
+        manifest = content_manifest(
+            name, snapshot, snapshot_class, volume_name=kube.name_of(volume)
+        )
         try:
             await self.ctx.client.create(codecs.from_dict(manifest))
         except lightkube.ApiError as error:

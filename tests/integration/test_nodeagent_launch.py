@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 
-from localcluster.nodeagent import kubelet
+from localcluster.nodeagent import podworker
 
 
 def launch(tmp_path: pathlib.Path, script: str, **plan: object) -> subprocess.CompletedProcess[str]:
@@ -34,7 +34,7 @@ def launch(tmp_path: pathlib.Path, script: str, **plan: object) -> subprocess.Co
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(full_plan))
     command = ["unshare", "--mount", "--propagation", "private", "--",
-               sys.executable, "-I", "-S", str(kubelet.LAUNCHER), str(plan_path)]  # fmt: skip
+               sys.executable, "-I", "-S", str(podworker.LAUNCHER), str(plan_path)]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
 
 

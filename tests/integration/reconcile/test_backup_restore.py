@@ -44,7 +44,7 @@ def test_snapshot_backup_then_restore_gives_the_same_bytes(
     backed_up = helpers.wait_for_manual_sync(
         cluster, "replicationsource", "app", namespace, "backup-1"
     )
-    assert backed_up["latestMoverStatus"]["result"] == "Successful"
+    assert backed_up["latestMoverStatus"]["result"] == "Successful", backed_up
     assert backed_up["lastSyncResult"]["outcome"] == "succeeded"
     assert "snapshot" in backed_up["latestMoverStatus"]["logs"]
     assert (
@@ -84,7 +84,7 @@ def test_snapshot_backup_then_restore_gives_the_same_bytes(
     restored = helpers.wait_for_manual_sync(
         cluster, "replicationdestination", "app-restore", namespace, "restore-once"
     )
-    assert restored["latestMoverStatus"]["result"] == "Successful"
+    assert restored["latestMoverStatus"]["result"] == "Successful", restored
     assert restored["latestImage"] == {
         "apiGroup": "",
         "kind": "PersistentVolumeClaim",

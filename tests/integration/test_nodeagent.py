@@ -529,3 +529,37 @@ def test_a_killed_container_is_restarted_per_restart_policy(
     assert previous == "started\n"
     annotations = testing.get(cluster, "pod", "victim", namespace=namespace)["metadata"]  # type: ignore[index]
     assert "localcluster.pyvolsync.dev/kill-container" not in annotations.get("annotations", {})
+
+
+def test_an_active_deadline_stops_the_pod(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("sleep 60", activeDeadlineSeconds=1, terminationGracePeriodSeconds=1)
+    testing.apply(cluster, pod("slow", spec), namespace=namespace)
+    document = testing.wait_until(
+        lambda: finished_pod(cluster, namespace, "slow"), what="the deadline to stop the pod"
+    )
+    assert document["status"]["phase"] == "Failed"
+    assert document["status"]["reason"] == "DeadlineExceeded"
+
+
+def test_an_image_without_a_local_mapping_waits_like_a_failed_pull(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("true")
+    spec["containers"][0]["image"] = "docker.io/library/nginx:1.27"
+    testing.apply(cluster, pod("unmapped", spec), namespace=namespace)
+
+    def waiting() -> dict[str, Any] | None:
+        document = testing.get(cluster, "pod", "unmapped", namespace=namespace) or {}
+        for status in document.get("status", {}).get("containerStatuses", []):
+            state = status["state"].get("waiting", {})
+            if state.get("reason") == "ErrImagePull":
+                return state  # type: ignore[no-any-return]
+        return None
+
+    state = testing.wait_until(waiting, what="the pull error")
+    assert "nginx" in state["message"]
+    document = testing.get(cluster, "pod", "unmapped", namespace=namespace)
+    assert document is not None
+    assert document["status"]["phase"] == "Pending"

@@ -2,7 +2,8 @@
 
 | volume                 | host directory                                              |
 |------------------------|-------------------------------------------------------------|
-| persistentVolumeClaim  | the bound PV's directory (waits until the claim is Bound)    |
+| persistentVolumeClaim  | the bound PV's directory (waits until the claim is Bound);  |
+|                        | a static ``nfs`` PV maps like an ``nfs`` volume             |
 | emptyDir               | ``pods/<uid>/volumes/<name>`` (mode 0777)                    |
 | secret, configMap,     | ``pods/<uid>/volumes/<name>``, files written with their     |
 | downwardAPI, projected | modes; serviceAccountToken through the TokenRequest API      |
@@ -158,12 +159,16 @@ class VolumePreparer:
             raise VolumeNotReadyError(
                 "ContainerCreating", f'persistentvolumeclaim "{name}" is not bound'
             )
+        fault = faults.parse_volume_fault(kube.annotations_of(claim).get(faults.VOLUME_FAULT))
+        if volume.spec is not None and volume.spec.nfs is not None:
+            export = self.nfs(volume.spec.nfs)
+            read_only = export.read_only or bool(source.readOnly)
+            return PreparedVolume(export.source, read_only=read_only, fault=fault)
         path = provisioner.volume_path(volume)
         if path is None or not path.is_dir():
             message = f"volume {kube.name_of(volume)} has no local directory"
             raise VolumeNotReadyError("ContainerCreating", message)
         self.own(path, writable=not source.readOnly)
-        fault = faults.parse_volume_fault(kube.annotations_of(claim).get(faults.VOLUME_FAULT))
         return PreparedVolume(path, read_only=bool(source.readOnly), fault=fault)
 
     def host_path(self, source: core_models.HostPathVolumeSource) -> PreparedVolume:

@@ -563,3 +563,40 @@ def test_an_image_without_a_local_mapping_waits_like_a_failed_pull(
     document = testing.get(cluster, "pod", "unmapped", namespace=namespace)
     assert document is not None
     assert document["status"]["phase"] == "Pending"
+
+
+def test_nfs_volumes_and_nfs_persistent_volumes_share_one_local_export(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    server, path = "nas.example", f"/exports/{namespace}"
+    nfs = {"server": server, "path": path}
+    writer = pod_spec("echo via-volume > /repository/note")
+    writer["containers"][0]["volumeMounts"] = [{"name": "repository", "mountPath": "/repository"}]
+    writer["volumes"] = [{"name": "repository", "nfs": nfs}]
+    run_job(cluster, namespace, "writer", writer)
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"nfs-{namespace}"},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "nfs": nfs,
+            "claimRef": {"namespace": namespace, "name": "repository"},
+        },
+    }
+    testing.apply(cluster, volume)
+    static = claim("repository", storageClassName="", volumeName=f"nfs-{namespace}")
+    static["spec"]["accessModes"] = ["ReadWriteMany"]
+    testing.apply(cluster, static, namespace=namespace)
+    try:
+        output = run_job(
+            cluster, namespace, "reader", pod_spec("cat /data/note", claim_name="repository")
+        )
+    finally:
+        cluster.kubectl("delete", "pv", f"nfs-{namespace}", "--wait=false")
+    assert output == "via-volume\n"
+    export = cluster.directory / "node" / "nfs" / server / path.lstrip("/")
+    assert (export / "note").read_text() == "via-volume\n"

@@ -158,7 +158,8 @@ class RootBuilder:
         return resolved
 
 
-def build_root(builder: RootBuilder, tool_paths: list[str]) -> None:
+def build_root(builder: RootBuilder) -> list[str]:
+    """Lay out the container's root; return the host directories it hides (shadowed/private)."""
     root = builder.root
     mount("tmpfs", root, "tmpfs", 0, "mode=755")
     shadowed: list[str] = []
@@ -168,6 +169,7 @@ def build_root(builder: RootBuilder, tool_paths: list[str]) -> None:
         if entry in PRIVATE_TOP_LEVEL and not os.path.islink(source):
             os.mkdir(target)
             os.chmod(target, PRIVATE_TOP_LEVEL[entry])
+            shadowed.append(source)
         elif entry == "dev":
             build_dev(target)
         elif os.path.isdir(source) and not os.path.islink(source):
@@ -179,9 +181,18 @@ def build_root(builder: RootBuilder, tool_paths: list[str]) -> None:
                 shadowed.append(source)
         else:
             builder.place(source, target)
+    return shadowed
+
+
+def bind_tools(builder: RootBuilder, tool_paths: list[str], hidden: list[str]) -> None:
+    """Bind back (read-only) each tool path that a hidden directory or a volume covers.
+
+    A venv under /tmp or /root, or under a volume's mount path (an emptyDir at /tmp), would
+    otherwise vanish from the container.
+    """
     for tool in tool_paths:
-        if any(tool == top or tool.startswith(top + "/") for top in shadowed):
-            target = root + tool
+        if any(tool == top or tool.startswith(top.rstrip("/") + "/") for top in hidden):
+            target = builder.root + tool
             os.makedirs(target, 0o755, exist_ok=True)
             bind(tool, target, read_only=True)
 
@@ -252,10 +263,12 @@ def die_with_parent(parent_pid: int | None) -> None:
 
 def run(plan: dict[str, Any], error_stream: Any) -> None:
     builder = RootBuilder(plan["root"])
-    build_root(builder, list(plan.get("tool_paths", [])))
+    hidden = build_root(builder)
     volumes = sorted(plan.get("volumes", []), key=lambda volume: volume["target"].count("/"))
     for index, volume in enumerate(volumes):
         mount_volume(builder, volume, index)
+    hidden += [volume["target"] for volume in volumes]
+    bind_tools(builder, list(plan.get("tool_paths", [])), hidden)
     termination = plan.get("termination_log")
     if termination:
         target = builder.ensure(termination["target"], directory=False)

@@ -133,6 +133,11 @@ class Snapshotter:
         if fault.delay_seconds:
             await self.patch_snapshot_status(snapshot, {"readyToUse": False})
             await asyncio.sleep(fault.delay_seconds)
+            snapshot = await kube.get_or_none(
+                client, classes.VolumeSnapshot, name, namespace=namespace
+            )
+            if snapshot is None or snapshot.metadata.deletionTimestamp:
+                return
         claim_name = str(source.get("persistentVolumeClaimName") or "")
         claim = await kube.get_or_none(
             client, core_v1.PersistentVolumeClaim, claim_name, namespace=namespace

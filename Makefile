@@ -23,10 +23,12 @@ restic:
 
 tools: venv restic
 
-# kube-apiserver, kube-controller-manager, kubectl, etcd and kustomize built from Go modules into
-# $(PYVOLSYNC_CACHE); only what is missing is built (about 6-12 min cold, see docs/localcluster.md).
+# kube-apiserver, kube-controller-manager, kubectl, etcd, kustomize and helm (for the chart tests)
+# built from Go modules into $(PYVOLSYNC_CACHE); only what is missing is built (about 6-12 min cold,
+# see docs/localcluster.md; helm adds about 4 min).
 localcluster-bin:
 	@./localcluster/build/build.sh >/dev/null
+	@./localcluster/build/build-helm.sh >/dev/null
 
 # A local cluster in .localcluster/ (admin kubeconfig: .localcluster/kubeconfig).
 cluster-up: venv localcluster-bin

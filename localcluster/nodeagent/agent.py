@@ -43,7 +43,10 @@ def settings_for(
     assert single is not None, "the kubeconfig has no current context"
     server = urllib.parse.urlsplit(single.cluster.server)
     venv_bin = pathlib.Path(sys.prefix) / "bin"
-    tools = {sys.prefix, sys.base_prefix, str(restic_dir)}
+    # The interpreter, the venv, restic, and every import path (an editable install's source
+    # tree may sit under /tmp, which containers do not see).
+    imports = {path for path in sys.path if path and os.path.isdir(path) and path != "/"}
+    tools = {sys.prefix, sys.base_prefix, str(restic_dir), *imports}
     return context.Settings(
         node_name=node_name,
         layout=layout.StateLayout(state_dir.resolve()),

@@ -59,3 +59,4 @@ bench: bench-mover
 
 crds: venv
 	$(PY) -m pyvolsync.api.crdgen deploy/crds
+	cp deploy/crds/volsync.backube_*.yaml deploy/charts/pyvolsync/crds/

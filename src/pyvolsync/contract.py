@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -407,3 +408,57 @@ _SHRINK_STEPS: Sequence[Callable[[dict[str, Any], int], None]] = (
     _drop_operations,
     _shorten_messages(40),
 )
+
+
+# --- progress lines ------------------------------------------------------------------------
+
+_BYTE_UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4, "PiB": 1024**5}
+_PROGRESS_LINE = re.compile(
+    r"(?P<operation>backup|restore|check): (?P<percent>[\d.]+)% done, "
+    r"(?P<done>[\d.]+) (?P<done_unit>[KMGTP]?i?B) of "
+    r"(?P<total>[\d.]+) (?P<total_unit>[KMGTP]?i?B), "
+    r"(?P<files_done>\d+) of (?P<files_total>\d+) files, ETA (?P<eta>[\d:]+|unknown)"
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Progress:
+    """How far a running mover is, as its progress log lines say (bytes to 0.1 of a unit)."""
+
+    operation: str
+    percent: float
+    bytes_done: int
+    bytes_total: int
+    files_done: int
+    files_total: int
+    eta_seconds: int | None
+
+
+def parse_progress(line: str) -> Progress | None:
+    """Return the progress a mover log line reports, or None for any other line.
+
+    The mover prints ``backup: 42.0% done, 3.4 MiB of 8.0 MiB, 12 of 100 files, ETA 0:05``
+    at most every ``PYVOLSYNC_PROGRESS_INTERVAL`` seconds; the operator reads the newest one.
+    """
+    match = _PROGRESS_LINE.search(line)
+    if match is None:
+        return None
+    return Progress(
+        operation=match["operation"],
+        percent=float(match["percent"]),
+        bytes_done=round(float(match["done"]) * _BYTE_UNITS[match["done_unit"]]),
+        bytes_total=round(float(match["total"]) * _BYTE_UNITS[match["total_unit"]]),
+        files_done=int(match["files_done"]),
+        files_total=int(match["files_total"]),
+        eta_seconds=_clock_seconds(match["eta"]),
+    )
+
+
+def _clock_seconds(text: str) -> int | None:
+    """Return ``h:mm:ss`` or ``m:ss`` as seconds; None for "unknown"."""
+    if text == "unknown":
+        return None
+    seconds = 0
+    for part in text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds

@@ -138,3 +138,34 @@ def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
         contract.ErrorKind.RESTIC_FAILED,
         contract.ErrorKind.CANCELLED,
     }
+
+
+def test_progress_lines_printed_by_the_mover_parse_back() -> None:
+    from pyvolsync.mover import progress
+
+    status = {
+        "percent_done": 0.4217,
+        "bytes_done": 3 * 1024 * 1024 + 512 * 1024,
+        "total_bytes": 8 * 1024 * 1024,
+        "files_done": 12,
+        "total_files": 100,
+        "seconds_remaining": 3725,
+    }
+    parsed = contract.parse_progress("12:00:01 " + progress.format_status("backup", status))
+    assert parsed == contract.Progress(
+        operation="backup",
+        percent=42.2,
+        bytes_done=3 * 1024 * 1024 + 512 * 1024,
+        bytes_total=8 * 1024 * 1024,
+        files_done=12,
+        files_total=100,
+        eta_seconds=3725,
+    )
+
+
+def test_other_lines_are_not_progress() -> None:
+    assert contract.parse_progress("snapshot 1a2b3c4d saved") is None
+    line = "restore: 5.0% done, 0 B of 0 B, 0 of 0 files, ETA unknown"
+    parsed = contract.parse_progress(line)
+    assert parsed is not None
+    assert parsed.eta_seconds is None

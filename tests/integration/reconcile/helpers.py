@@ -271,10 +271,9 @@ def restic(
         "HOME": os.environ.get("HOME", "/root"),
         "RESTIC_REPOSITORY": str(repository),
         "RESTIC_PASSWORD": password,
-        "RESTIC_CACHE_DIR": str(repository.parent / ".test-restic-cache"),
     }
     return subprocess.run(
-        [program, *arguments],
+        [program, "--no-cache", *arguments],
         env=environment,
         capture_output=True,
         text=True,
@@ -316,12 +315,20 @@ def wait_for_sync_seeing_jobs(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Like `wait_for_manual_sync`; also return every mover Job seen meanwhile, by uid."""
     seen: dict[str, dict[str, Any]] = {}
+    record = job_recorder(plane, namespace, seen)
+    found = wait_for_manual_sync(
+        plane, kind, name, namespace, value, timeout=timeout, on_poll=record
+    )
+    return found, seen
+
+
+def job_recorder(
+    plane: controlplane.ControlPlane, namespace: str, seen: dict[str, dict[str, Any]]
+) -> Callable[[], None]:
+    """Return a function that adds the mover Jobs existing now to `seen` (by uid)."""
 
     def record() -> None:
         for job in mover_jobs(plane, namespace):
             seen.setdefault(job["metadata"]["uid"], job)
 
-    found = wait_for_manual_sync(
-        plane, kind, name, namespace, value, timeout=timeout, on_poll=record
-    )
-    return found, seen
+    return record

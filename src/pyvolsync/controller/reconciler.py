@@ -339,6 +339,10 @@ class Reconciler:
         match result.phase:
             case base.Phase.WAITING:
                 self._report_attempts(run, result)
+                if result.progress is not None:
+                    fresh = _progress(result.progress, now=run.now)
+                    if _changed(run.status.progress, fresh):
+                        run.status.progress = fresh
                 run.condition(
                     "True",
                     conditions.REASON_SYNC_IN_PROGRESS,
@@ -558,6 +562,25 @@ class Reconciler:
         run.condition("False", reason, message)
         if decision.wake_at is not None:
             run.wake_in((decision.wake_at - run.now).total_seconds())
+
+
+def _progress(progress: contract.Progress, *, now: datetime.datetime) -> common.SyncProgress:
+    return common.SyncProgress(
+        percent=progress.percent,
+        bytes_done=progress.bytes_done,
+        bytes_total=progress.bytes_total,
+        files_done=progress.files_done,
+        files_total=progress.files_total,
+        eta_seconds=progress.eta_seconds,
+        updated_at=now,
+    )
+
+
+def _changed(old: common.SyncProgress | None, new: common.SyncProgress) -> bool:
+    """Return True when the numbers differ (the read time alone is no reason to write)."""
+    if old is None:
+        return True
+    return old.model_dump(exclude={"updated_at"}) != new.model_dump(exclude={"updated_at"})
 
 
 def _sync_result(outcome: contract.MoverResult) -> common.SyncResult:

@@ -203,12 +203,16 @@ class Kube:
             raise _translate(error) from None
         return _to_dict(patched)
 
-    async def pod_log(self, name: str, *, namespace: str, container: str) -> str:
-        """Return a container's log, or "" when it cannot be read (never an error)."""
+    async def pod_log(
+        self, name: str, *, namespace: str, container: str, tail_lines: int | None = None
+    ) -> str:
+        """Return a container's log (its last lines), or "" when it cannot be read."""
         try:
             lines = [
                 line
-                async for line in self.client.log(name, namespace=namespace, container=container)
+                async for line in self.client.log(
+                    name, namespace=namespace, container=container, tail_lines=tail_lines
+                )
             ]
         except API_ERRORS as error:
             logger.info("cannot read the log of pod %s/%s: %s", namespace, name, error)

@@ -45,6 +45,8 @@ class SyncResult:
     image: JsonObject | None = None
     pending_failure: contract.MoverResult | None = None
     """A failed attempt the Job will retry; reported as a warning, the sync goes on."""
+    progress: contract.Progress | None = None
+    """How far the running mover is, from its newest progress line."""
 
     @classmethod
     def waiting(cls, reason: str, message: str, *, retry_after: float = 10.0) -> SyncResult:

@@ -31,6 +31,8 @@ JsonObject = dict[str, Any]
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 REASON_VOLUME_NOT_READY = "WaitingForVolume"
 REASON_INVALID = "Error"
+PROGRESS_INTERVAL = 10.0
+"""Seconds between looks at a running mover: its progress reaches status at most this often."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -412,7 +414,25 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
         return dataclasses.replace(
             base.SyncResult.waiting("SyncInProgress", message), pending_failure=result
         )
-    return base.SyncResult.waiting("SyncInProgress", message, retry_after=15)
+    running = await _latest_pod(iteration, job, phase="Running")
+    progress = await _progress(iteration, running) if running else None
+    return dataclasses.replace(
+        base.SyncResult.waiting("SyncInProgress", message, retry_after=PROGRESS_INTERVAL),
+        progress=progress,
+    )
+
+
+async def _progress(iteration: Iteration, pod: JsonObject) -> contract.Progress | None:
+    """Return the newest progress line of the running mover, if it printed one."""
+    log = await iteration.kube.pod_log(
+        pod["metadata"]["name"],
+        namespace=iteration.namespace,
+        container=job_plan.CONTAINER_NAME,
+        tail_lines=20,
+    )
+    found = [contract.parse_progress(line) for line in log.splitlines()]
+    latest = [item for item in found if item is not None]
+    return latest[-1] if latest else None
 
 
 def _describe(result: contract.MoverResult | None) -> str:

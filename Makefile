@@ -12,7 +12,7 @@ RESTIC_DIR = $(PYVOLSYNC_CACHE)/restic-$(RESTIC_VERSION)
 # Tests and the demo find the pinned restic first on PATH.
 TOOLS_PATH = $(RESTIC_DIR):$(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv restic tools lint test test-fast demo bench bench-mover crds
+.PHONY: venv restic tools lint test test-fast demo bench bench-mover crds deploy-manifests
 .PHONY: localcluster-bin cluster-up cluster-down
 
 venv:
@@ -60,3 +60,7 @@ bench: bench-mover
 crds: venv
 	$(PY) -m pyvolsync.api.crdgen deploy/crds
 	cp deploy/crds/volsync.backube_*.yaml deploy/charts/pyvolsync/crds/
+
+# The plain manifests of deploy/kustomize, rendered from the Helm chart.
+deploy-manifests: localcluster-bin
+	HELM="$$(./localcluster/build/build-helm.sh)" ./deploy/kustomize/render.sh

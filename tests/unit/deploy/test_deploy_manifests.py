@@ -1,0 +1,201 @@
+"""The deployment manifests agree with each other and with the operator: chart, plain kustomize
+manifests, admission policies (v1 and v1beta1) and the operator's settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+from tests.unit.deploy import deploy_tools
+from tests.unit.deploy.deploy_tools import CHART, ROOT
+
+from pyvolsync.cli import main
+
+ADMISSION = ROOT / "deploy" / "admission"
+KUSTOMIZE = ROOT / "deploy" / "kustomize"
+HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
+NFS_SETTINGS = ("admissionPolicies.nfs.server=nas.example.lan",)
+
+
+def by_kind_and_name(items: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(item["kind"], item["metadata"]["name"]): item for item in items}
+
+
+def without_labels(item: dict[str, Any]) -> dict[str, Any]:
+    metadata = {key: value for key, value in item["metadata"].items() if key != "labels"}
+    return {**item, "metadata": metadata}
+
+
+def operator_environment(items: list[dict[str, Any]]) -> dict[str, Any]:
+    deployment = by_kind_and_name(items)["Deployment", "pyvolsync"]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def admission_objects(directory: Path) -> list[dict[str, Any]]:
+    """The objects of a policy directory, read as written (kustomize's output folds long CEL
+    expressions differently, which changes only their white space)."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    return [
+        item
+        for resource in kustomization["resources"]
+        for item in deploy_tools.documents((directory / resource).read_text())
+    ]
+
+
+def test_the_v1beta1_policies_are_the_v1_policies() -> None:
+    stable = admission_objects(ADMISSION)
+    beta = admission_objects(ADMISSION / "v1beta1")
+    for item in stable:
+        if item["apiVersion"] == "admissionregistration.k8s.io/v1":
+            item["apiVersion"] = "admissionregistration.k8s.io/v1beta1"
+    assert by_kind_and_name(beta) == by_kind_and_name(stable)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_the_chart_renders_the_same_policies(version: str) -> None:
+    directory = ADMISSION if version == "v1" else ADMISSION / "v1beta1"
+    expected = by_kind_and_name(admission_objects(directory))
+    parameters = expected["ConfigMap", "volsync-mover-nfs"]["data"]
+    rendered = deploy_tools.render_chart(
+        "admissionPolicies.enabled=true",
+        f"admissionPolicies.apiVersion=admissionregistration.k8s.io/{version}",
+        f"admissionPolicies.nfs.server={parameters['server']}",
+        f"admissionPolicies.nfs.path={parameters['path']}",
+    )
+    policies = {
+        key: without_labels(item)
+        for key, item in by_kind_and_name(rendered).items()
+        if key in expected
+    }
+    assert policies == expected
+
+
+def test_the_nfs_policy_needs_its_export() -> None:
+    done = deploy_tools.subprocess.run(
+        [str(deploy_tools.helm()), "template", "pyvolsync", str(CHART),
+         "--set", "admissionPolicies.enabled=true"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "admissionPolicies.nfs.server is required" in done.stderr
+
+
+def test_the_chart_carries_the_generated_crds() -> None:
+    for path in sorted((ROOT / "deploy" / "crds").glob("volsync.backube_*.yaml")):
+        assert (CHART / "crds" / path.name).read_bytes() == path.read_bytes(), (
+            f"{path.name} differs: run `make crds`"
+        )
+
+
+def test_the_kustomize_manifests_are_the_charts(tmp_path: Path) -> None:
+    fresh = tmp_path / "operator.yaml"
+    environment = {**os.environ, "HELM": str(deploy_tools.helm())}
+    deploy_tools.subprocess.run(
+        [str(KUSTOMIZE / "render.sh"), str(fresh)], env=environment, check=True
+    )
+    assert (KUSTOMIZE / "operator.yaml").read_text() == fresh.read_text(), (
+        "deploy/kustomize/operator.yaml is stale: run `make deploy-manifests`"
+    )
+
+
+def test_kustomize_and_helm_grant_the_same_rules() -> None:
+    built = by_kind_and_name(deploy_tools.kustomize_build(KUSTOMIZE))
+    rendered = by_kind_and_name(deploy_tools.render_chart())
+    for key in (("ClusterRole", "pyvolsync"), ("Role", "pyvolsync-leader-election")):
+        assert built[key]["rules"] == rendered[key]["rules"]
+    assert built["ClusterRoleBinding", "pyvolsync"]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "pyvolsync", "namespace": "volsync-system"}
+    ]
+    assert {
+        ("CustomResourceDefinition", "replicationsources.volsync.backube"),
+        ("CustomResourceDefinition", "replicationdestinations.volsync.backube"),
+        ("Namespace", "volsync-system"),
+        ("Deployment", "pyvolsync"),
+        ("Service", "pyvolsync-metrics"),
+    } <= set(built)
+
+
+def operator_options() -> dict[str, Any]:
+    command = typer.main.get_command(main.app)
+    assert isinstance(command, typer.main.TyperGroup)
+    return {param.envvar: param for param in command.commands["operator"].params}
+
+
+def test_every_operator_setting_is_a_chart_value() -> None:
+    by_nfs = operator_environment(deploy_tools.render_chart("operator.repositoryNFS=nas:/backups"))
+    by_volume = operator_environment(
+        deploy_tools.render_chart("operator.repositoryVolume.persistentVolumeClaim.claimName=repo")
+    )
+    in_cluster = {"KUBECONFIG"}  # the Deployment uses its service account
+    assert set(operator_options()) - in_cluster == set(by_nfs) | set(by_volume)
+    assert by_nfs["PYVOLSYNC_REPOSITORY_NFS"] == "nas:/backups"
+    assert "PYVOLSYNC_REPOSITORY_VOLUME" not in by_nfs
+    assert yaml.safe_load(by_volume["PYVOLSYNC_REPOSITORY_VOLUME"]) == {
+        "persistentVolumeClaim": {"claimName": "repo"}
+    }
+    assert by_nfs["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        (),
+        (
+            "operator.jitter=10m",
+            "operator.maxMovers=2",
+            "operator.firstSync=schedule",
+            "operator.leaderElection=false",
+            "operator.timezone=Europe/Berlin",
+            "mover.retries=0",
+            "metrics.port=0",
+        ),
+    ],
+)
+def test_the_operator_accepts_the_charts_environment(
+    settings: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = operator_environment(deploy_tools.render_chart(*settings))
+    for name, value in environment.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    command = typer.main.get_command(main.app).commands["operator"]  # type: ignore[attr-defined]
+    context = command.make_context("operator", [])
+    for option in settings:
+        key, _, value = option.partition("=")
+        if key == "operator.jitter":
+            assert context.params["jitter"] == value
+        if key == "operator.leaderElection":
+            assert context.params["leader_election"] is False
+    assert context.params["mover_image"] == "ghcr.io/pyvolsync/pyvolsync-mover:0.1.0"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        (),
+        (*NFS_SETTINGS, "admissionPolicies.enabled=true", "admissionPolicies.nfs.path=/x"),
+        ("metrics.serviceMonitor.enabled=true", "operator.repositoryNFS=nas:/backups"),
+    ],
+)
+def test_helm_lint_passes(settings: tuple[str, ...]) -> None:
+    arguments = [part for setting in settings for part in ("--set", setting)]
+    output = deploy_tools.run(deploy_tools.helm(), "lint", "--strict", CHART, *arguments)
+    assert "1 chart(s) linted, 0 chart(s) failed" in output
+
+
+def test_the_service_monitor_scrapes_the_metrics_port() -> None:
+    rendered = by_kind_and_name(deploy_tools.render_chart("metrics.serviceMonitor.enabled=true"))
+    monitor = rendered["ServiceMonitor", "pyvolsync"]["spec"]
+    service = rendered["Service", "pyvolsync-metrics"]["spec"]
+    assert monitor["endpoints"][0]["port"] == service["ports"][0]["name"] == "metrics"
+    assert monitor["selector"]["matchLabels"].items() <= service["selector"].items()
+    without_metrics = by_kind_and_name(
+        deploy_tools.render_chart("metrics.serviceMonitor.enabled=true", "metrics.port=0")
+    )
+    assert ("ServiceMonitor", "pyvolsync") not in without_metrics
+    assert ("Service", "pyvolsync-metrics") not in without_metrics

@@ -13,7 +13,7 @@ import yaml
 from tests.unit.deploy import deploy_tools
 from tests.unit.deploy.deploy_tools import CHART, ROOT
 
-from pyvolsync.cli import main
+from pyvolsync.cli import envsubst, main
 
 ADMISSION = ROOT / "deploy" / "admission"
 KUSTOMIZE = ROOT / "deploy" / "kustomize"
@@ -199,3 +199,58 @@ def test_the_service_monitor_scrapes_the_metrics_port() -> None:
     )
     assert ("ServiceMonitor", "pyvolsync") not in without_metrics
     assert ("Service", "pyvolsync-metrics") not in without_metrics
+
+
+EXAMPLE = ROOT / "deploy" / "examples" / "volsync"
+
+
+def test_the_example_policies_are_the_admission_policies() -> None:
+    text = (EXAMPLE / "app" / "mutatingadmissionpolicy.yaml").read_text()
+    substituted = envsubst.substitute(text, {"NFS_SERVER": "nas.example.lan"})
+    assert by_kind_and_name(deploy_tools.documents(substituted)) == by_kind_and_name(
+        admission_objects(ADMISSION)
+    )
+
+
+def test_the_example_builds_and_targets_the_policy_namespace() -> None:
+    built = by_kind_and_name(deploy_tools.kustomize_build(EXAMPLE / "app"))
+    assert set(built) == {
+        ("OCIRepository", "pyvolsync"),
+        ("HelmRelease", "volsync"),
+        ("MutatingAdmissionPolicy", "volsync-mover-jitter"),
+        ("MutatingAdmissionPolicy", "volsync-mover-nfs"),
+        ("MutatingAdmissionPolicyBinding", "volsync-mover-jitter"),
+        ("MutatingAdmissionPolicyBinding", "volsync-mover-nfs"),
+        ("ConfigMap", "volsync-mover-nfs"),
+    }
+    flux = yaml.safe_load((EXAMPLE / "ks.yaml").read_text())
+    binding = built["MutatingAdmissionPolicyBinding", "volsync-mover-nfs"]
+    assert flux["spec"]["targetNamespace"] == binding["spec"]["paramRef"]["namespace"]
+    assert flux["spec"]["path"].endswith("/volsync/app")
+
+
+def keys_of(values: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in values.items():
+        keys.add(prefix + key)
+        if isinstance(value, dict) and value:
+            keys |= keys_of(value, f"{prefix}{key}.")
+    return keys
+
+
+def test_the_example_release_uses_only_chart_values(tmp_path: Path) -> None:
+    release = next(
+        item
+        for item in deploy_tools.documents((EXAMPLE / "app" / "helmrelease.yaml").read_text())
+        if item["kind"] == "HelmRelease"
+    )
+    values = release["spec"]["values"]
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert keys_of(values) <= keys_of(defaults)
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    rendered = deploy_tools.run(
+        deploy_tools.helm(), "template", "volsync", CHART, "--namespace", "volsync-system",
+        "-f", values_file,
+    )  # fmt: skip
+    assert "kind: ServiceMonitor" in rendered

@@ -45,6 +45,25 @@ def warnings_about(
     ]
 
 
+def source_of_foreign_repository(
+    plane: controlplane.ControlPlane,
+    namespace: str,
+    repository_root: pathlib.Path,
+    *,
+    trigger: dict[str, str],
+) -> None:
+    """Create source `app` whose repository was made with a password its Secret does not have."""
+    helpers.restic(repository_root / namespace / "app", "init", password="another-password")
+    apply(
+        plane,
+        helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
+        helpers.claim("data"),
+        namespace=namespace,
+    )
+    helpers.run_shell(plane, namespace, "write", claim_name="data", script="echo x > /data/x")
+    apply(plane, helpers.replication_source("app", trigger=trigger), namespace=namespace)
+
+
 def test_a_missing_secret_key_is_named_and_starts_no_mover(
     cluster: controlplane.ControlPlane, namespace: str, operator: object
 ) -> None:
@@ -81,17 +100,7 @@ def test_a_wrong_password_fails_the_sync_once(
     operator: object,
     repository_root: pathlib.Path,
 ) -> None:
-    helpers.restic(repository_root / namespace / "app", "init", password="another-password")
-    apply(
-        cluster,
-        helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
-    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
-    apply(
-        cluster, helpers.replication_source("app", trigger={"manual": "one"}), namespace=namespace
-    )
+    source_of_foreign_repository(cluster, namespace, repository_root, trigger={"manual": "one"})
 
     failed = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "one")
     assert failed["latestMoverStatus"]["result"] == "Failed"
@@ -124,15 +133,7 @@ def test_a_failing_source_without_trigger_backs_off_doubling(
     operator: object,
     repository_root: pathlib.Path,
 ) -> None:
-    helpers.restic(repository_root / namespace / "app", "init", password="another-password")
-    apply(
-        cluster,
-        helpers.repository_secret("repo", path=f"{namespace}/app"),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
-    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
-    apply(cluster, helpers.replication_source("app", trigger={}), namespace=namespace)
+    source_of_foreign_repository(cluster, namespace, repository_root, trigger={})
 
     backoff = {}
     for failures in (1, 2):

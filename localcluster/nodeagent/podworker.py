@@ -117,6 +117,8 @@ class PodWorker:
             raise
         except Exception:
             LOG.exception("pod %s/%s crashed in the agent", self.namespace, self.name)
+            self.stopping.set()
+            self.signal_all(signal.SIGKILL)
             await self.finish("Failed", reason="NodeAgentError", message="the node agent failed")
         finally:
             self.finished = True
@@ -136,7 +138,10 @@ class PodWorker:
                 self.initialized = True
                 await self.run_containers()
         finally:
-            deadline.cancel()
+            if self.reason == "DeadlineExceeded":
+                await deadline
+            else:
+                deadline.cancel()
             await self.stop_sidecars()
         if self.phase not in {"Succeeded", "Failed"}:
             await self.conclude()
@@ -262,11 +267,16 @@ class PodWorker:
                 return code
             if policy == "Never" or (policy == "OnFailure" and code == 0):
                 return code
+            state.last_state = state.state
+            message = (
+                f"back-off {backoff:g}s restarting failed container={spec.name} pod={self.name}"
+            )
+            state.state = {"waiting": {"reason": "CrashLoopBackOff", "message": message}}
             await self.publish()
             if not await self.sleep_unless_stopping(backoff):
+                state.state = state.last_state
                 return code
             backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
-            state.last_state = state.state
             state.restart_count += 1
         return None
 

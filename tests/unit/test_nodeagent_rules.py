@@ -12,7 +12,17 @@ import pathlib
 import pytest
 from lightkube.models import core_v1 as models
 from lightkube.models import meta_v1
-from localcluster.nodeagent import envs, faults, images, layout, provisioner, quantity, scheduler
+from localcluster.nodeagent import (
+    envs,
+    faults,
+    images,
+    layout,
+    logserver,
+    podstatus,
+    provisioner,
+    quantity,
+    scheduler,
+)
 
 
 def make_pod(**spec: object) -> models.Pod:
@@ -214,3 +224,42 @@ def test_nfs_exports_stay_inside_the_state_directory(tmp_path: pathlib.Path) -> 
     assert export == tmp_path / "nfs" / "nas.local" / "mnt" / "vault" / "cluster" / "volsync"
     with pytest.raises(ValueError, match="unsafe"):
         state.nfs_export("nas", "/mnt/../../etc")
+
+
+def test_pod_conditions_keep_others_and_report_completion() -> None:
+    scheduled = models.PodCondition(type="PodScheduled", status="True")
+    done = podstatus.ContainerState("main", "busybox", init=False)
+    done.state = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+    view = podstatus.PodView(
+        phase="Succeeded", sandbox_ready=True, initialized=True, init_states=[], states=[done]
+    )
+    conditions = {c["type"]: c for c in podstatus.conditions(view, [scheduled])}
+    assert conditions["PodScheduled"]["status"] == "True"
+    assert conditions["Ready"]["status"] == "False"
+    assert conditions["Ready"]["reason"] == "PodCompleted"
+    assert conditions["PodReadyToStartContainers"]["status"] == "False"
+    assert conditions["Initialized"]["status"] == "True"
+
+
+def test_pod_conditions_name_the_unready_containers() -> None:
+    waiting = podstatus.ContainerState("init", "busybox", init=True)
+    main = podstatus.ContainerState("main", "busybox", init=False)
+    view = podstatus.PodView(
+        phase="Pending", sandbox_ready=True, initialized=False, init_states=[waiting], states=[main]
+    )
+    conditions = {c["type"]: c for c in podstatus.conditions(view, [])}
+    assert conditions["Initialized"]["message"] == "containers with incomplete status: [init]"
+    assert conditions["ContainersReady"]["message"] == "containers with unready status: [main]"
+    document = podstatus.document(
+        view, previous_conditions=[], start_time=None, reason=None, message=None
+    )
+    assert document["podIP"] == "127.0.0.1"
+    assert [s["name"] for s in document["initContainerStatuses"]] == ["init"]
+    assert document["containerStatuses"][0]["state"] == {"waiting": {"reason": "PodInitializing"}}
+
+
+def test_log_selection_takes_the_tail_then_the_byte_limit() -> None:
+    data = b"one\ntwo\nthree\n"
+    assert logserver.select(data, tail_lines=2, limit_bytes=None) == b"two\nthree\n"
+    assert logserver.select(data, tail_lines=0, limit_bytes=None) == b""
+    assert logserver.select(data, tail_lines=None, limit_bytes=5) == b"one\nt"

@@ -18,11 +18,11 @@ import yaml
 
 from pyvolsync import __version__
 from pyvolsync.api import durations
-from pyvolsync.cli import component
+from pyvolsync.cli import component, session, tools
 from pyvolsync.controller import operator, reconciler, schedule, statemachine
 from pyvolsync.movers.restic import job as job_plan
 
-DEFAULT_MOVER_IMAGE = f"ghcr.io/pyvolsync/pyvolsync-mover:{__version__}"
+DEFAULT_MOVER_IMAGE = session.DEFAULT_MOVER_IMAGE
 
 app = typer.Typer(
     name="pyvolsync",
@@ -204,6 +204,7 @@ def _summary(config: operator.OperatorConfig) -> dict[str, Any]:
 
 
 app.command("render-component")(component.render_component)
+tools.register(app)
 
 
 def main() -> None:

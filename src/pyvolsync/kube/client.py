@@ -12,7 +12,7 @@ import datetime
 import enum
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx2
@@ -24,6 +24,7 @@ from lightkube.resources import (
     batch_v1,
     coordination_v1,
     core_v1,
+    events_v1,
     rbac_authorization_v1,
     storage_v1,
 )
@@ -69,6 +70,7 @@ class Kind(enum.Enum):
     STORAGE_CLASS = storage_v1.StorageClass
     LEASE = coordination_v1.Lease
     DEPLOYMENT = apps_v1.Deployment
+    EVENT = events_v1.Event
     VOLUME_SNAPSHOT = VolumeSnapshot
     REPLICATION_SOURCE = ReplicationSource
     REPLICATION_DESTINATION = ReplicationDestination
@@ -98,14 +100,26 @@ def _translate(error: Exception) -> errors.KubeError:
 API_ERRORS = (lightkube_exceptions.ApiError, httpx2.HTTPError)
 
 
-def connect(kubeconfig: str | None = None) -> lightkube.AsyncClient:
-    """Return an API client from ``kubeconfig``, else $KUBECONFIG / ~/.kube/config / in-cluster."""
-    if kubeconfig:
-        config = lightkube.KubeConfig.from_file(kubeconfig)
+def connect(kubeconfig: str | None = None, *, context: str | None = None) -> lightkube.AsyncClient:
+    """Return an API client from ``kubeconfig``, else $KUBECONFIG / ~/.kube/config / in-cluster.
+
+    ``context`` picks a context of the kubeconfig instead of its current one. A missing or
+    unusable kubeconfig raises ``errors.ConfigurationError``.
+    """
+    try:
+        if not kubeconfig and not context:
+            return lightkube.AsyncClient(field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0))
+        whole = (
+            lightkube.KubeConfig.from_file(kubeconfig)
+            if kubeconfig
+            else lightkube.KubeConfig.from_env()
+        )
+        config = whole.get(context_name=context) if context else whole
         return lightkube.AsyncClient(
             config=config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0)
         )
-    return lightkube.AsyncClient(field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0))
+    except lightkube_exceptions.ConfigError as error:
+        raise errors.ConfigurationError(str(error)) from None
 
 
 class Kube:
@@ -218,6 +232,25 @@ class Kube:
             logger.info("cannot read the log of pod %s/%s: %s", namespace, name, error)
             return ""
         return "".join(lines)
+
+    @property
+    def default_namespace(self) -> str:
+        """Return the namespace of the kubeconfig's context (``default`` when it names none)."""
+        return str(self.client.namespace or "default")
+
+    async def follow_log(self, name: str, *, namespace: str, container: str) -> AsyncIterator[str]:
+        """Yield a container's log lines as they are written, until the container ends."""
+        try:
+            async for line in self.client.log(
+                name, namespace=namespace, container=container, follow=True
+            ):
+                yield line
+        except API_ERRORS as error:
+            raise _translate(error) from None
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.client.close()
 
     async def event(
         self,

@@ -3,7 +3,8 @@
     KubeError
     ├── NotFoundError        the object does not exist (often fine: create it, or it is gone)
     ├── ConflictError        stale resourceVersion or the object exists already
-    └── ApiFailureError      anything else; ``retriable`` says whether trying later may help
+    ├── ApiFailureError      anything else; ``retriable`` says whether trying later may help
+    └── ConfigurationError   no usable kubeconfig (file, context) to talk to a cluster with
 
 Messages carry the API server's message, which never holds a Secret's data.
 """
@@ -34,6 +35,10 @@ class ApiFailureError(KubeError):
     def retriable(self) -> bool:
         """Return True for failures that may go away: throttling, timeouts, server errors."""
         return self.code in (0, 408, 425, 429) or self.code >= 500
+
+
+class ConfigurationError(KubeError):
+    """No cluster to talk to: the kubeconfig or its context is missing or unusable."""
 
 
 def from_status(code: int, message: str) -> KubeError:

@@ -1,0 +1,209 @@
+"""``pyvolsync restore NAME --to PVC``: put a backup back into a volume, as of a chosen time.
+
+Restoring in VolSync means writing a ReplicationDestination by hand: the repository Secret, the
+target volume's size and modes, ``restoreAsOf`` or ``previous``, a manual trigger. This command
+writes it from the source (same repository and mover settings), creates the target PVC when it
+does not exist, and follows the restore like ``sync --wait``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import rich.console
+import typer
+
+from pyvolsync.cli import actions, follow, session, views
+from pyvolsync.kube import client
+
+CARRIED_FIELDS = (
+    "moverSecurityContext",
+    "moverServiceAccount",
+    "moverPodLabels",
+    "moverResources",
+    "moverAffinity",
+    "moverVolumes",
+    "customCA",
+    "cacheCapacity",
+    "cacheStorageClassName",
+    "cacheAccessModes",
+)
+"""Mover settings the restore takes from the source (they reach the same repository)."""
+DEFAULT_CAPACITY = "1Gi"
+
+
+def restore_name(claim: str) -> str:
+    """Return the name of the ReplicationDestination that restores into ``claim``."""
+    return f"{claim}-restore"
+
+
+def restore_spec(
+    source_restic: Mapping[str, Any],
+    *,
+    claim: str,
+    value: str,
+    as_of: str | None,
+    previous: int | None,
+) -> dict[str, Any]:
+    """Return the destination's spec: the source's repository into ``claim``, trigger ``value``."""
+    restic: dict[str, Any] = {
+        "repository": source_restic["repository"],
+        "copyMethod": "Direct",
+        "destinationPVC": claim,
+        "restoreAsOf": as_of,
+        "previous": previous,
+    }
+    restic |= {key: source_restic[key] for key in CARRIED_FIELDS if key in source_restic}
+    return {"trigger": {"manual": value}, "restic": restic}
+
+
+def claim_manifest(
+    claim: str,
+    *,
+    source_restic: Mapping[str, Any],
+    source_claim: Mapping[str, Any] | None,
+    capacity: str | None,
+) -> dict[str, Any]:
+    """Return a new PVC sized and shaped like the source's volume (or ``capacity``)."""
+    claim_spec = (source_claim or {}).get("spec") or {}
+    size = (
+        capacity
+        or source_restic.get("capacity")
+        or ((claim_spec.get("resources") or {}).get("requests") or {}).get("storage")
+        or DEFAULT_CAPACITY
+    )
+    spec: dict[str, Any] = {
+        "accessModes": source_restic.get("accessModes")
+        or claim_spec.get("accessModes")
+        or ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    storage_class = source_restic.get("storageClassName") or claim_spec.get("storageClassName")
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim},
+        "spec": spec,
+    }
+
+
+def check_as_of(text: str | None) -> str | None:
+    """Return ``text`` if it is an RFC 3339 time with a zone; raise UserError otherwise."""
+    if text is None:
+        return None
+    parsed = views.parse_time(text)
+    if parsed is None or parsed.tzinfo is None or "T" not in text:
+        raise session.UserError(
+            f"--as-of {text!r} is not an RFC 3339 time; write e.g. 2026-11-25T03:00:00Z"
+        )
+    return text
+
+
+def restore(
+    name: actions.NameArgument,
+    *,
+    to: Annotated[str, typer.Option("--to", help="PVC to restore into; created if missing.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Newest snapshot at or before this RFC 3339 time."),
+    ] = None,
+    previous: Annotated[
+        int | None,
+        typer.Option("--previous", min=0, help="Go this many snapshots further back."),
+    ] = None,
+    capacity: Annotated[
+        str | None,
+        typer.Option("--capacity", help="Size of a new PVC (default: the source volume's)."),
+    ] = None,
+    wait: actions.WaitOption = False,
+    timeout: actions.TimeoutOption = 3600,
+    namespace: session.NamespaceOption = None,
+    kubeconfig: session.KubeconfigOption = None,
+    context: session.ContextOption = None,
+) -> None:
+    """Restore NAME's backups into a PVC with a ReplicationDestination (<PVC>-restore)."""
+    target = session.Target(kubeconfig, context, namespace)
+    console = rich.console.Console()
+
+    async def body(kube: client.Kube) -> int:
+        where = target.namespace_of(kube)
+        source = await session.find(kube, name, namespace=where, role=session.RoleOption.SOURCE)
+        source_restic = (source.get("spec") or {}).get("restic") or {}
+        if not source_restic.get("repository"):
+            raise session.UserError(f"{name!r} has no spec.restic.repository to restore from")
+        value = actions.trigger_value()
+        await _ensure_claim(kube, source, claim=to, capacity=capacity, console=console)
+        spec = restore_spec(
+            source_restic, claim=to, value=value, as_of=check_as_of(as_of), previous=previous
+        )
+        destination_name = await _apply_destination(kube, spec, claim=to, namespace=where)
+        console.print(
+            f"ReplicationDestination {where}/{destination_name} restores {name!r} into PVC {to!r}"
+        )
+        if not wait:
+            console.print(f"follow it with `pyvolsync status -n {where} --watch`")
+            return follow.EXIT_SUCCEEDED
+        followed = follow.Followed(
+            client.Kind.REPLICATION_DESTINATION, destination_name, where, follow.answered(value)
+        )
+        final = await follow.follow(kube, followed, timeout=timeout, console=console)
+        code = follow.report(final, console=console, what="restore")
+        outcome = (final.get("lastSyncResult") or {}).get("outcome")
+        return follow.EXIT_FAILED if outcome == "no-eligible-snapshot" else code
+
+    raise typer.Exit(code=session.run(body, target))
+
+
+async def _ensure_claim(
+    kube: client.Kube,
+    source: Mapping[str, Any],
+    *,
+    claim: str,
+    capacity: str | None,
+    console: rich.console.Console,
+) -> None:
+    where = source["metadata"]["namespace"]
+    if await kube.get(client.Kind.CLAIM, claim, namespace=where) is not None:
+        return
+    source_claim_name = (source.get("spec") or {}).get("sourcePVC")
+    source_claim = (
+        await kube.get(client.Kind.CLAIM, source_claim_name, namespace=where)
+        if source_claim_name
+        else None
+    )
+    manifest = claim_manifest(
+        claim,
+        source_restic=(source.get("spec") or {}).get("restic") or {},
+        source_claim=source_claim,
+        capacity=capacity,
+    )
+    manifest["metadata"]["namespace"] = where
+    await kube.create(manifest)
+    size = manifest["spec"]["resources"]["requests"]["storage"]
+    console.print(f"created PVC {where}/{claim} ({size})")
+
+
+async def _apply_destination(
+    kube: client.Kube, spec: dict[str, Any], *, claim: str, namespace: str
+) -> str:
+    """Create the destination, or re-point an existing one at the new trigger and time."""
+    name = restore_name(claim)
+    existing = await kube.get(client.Kind.REPLICATION_DESTINATION, name, namespace=namespace)
+    if existing is None:
+        restic = {key: value for key, value in spec["restic"].items() if value is not None}
+        await kube.create(
+            {
+                "apiVersion": "volsync.backube/v1alpha1",
+                "kind": "ReplicationDestination",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": spec | {"restic": restic},
+            }
+        )
+    else:
+        await kube.patch(
+            client.Kind.REPLICATION_DESTINATION, name, {"spec": spec}, namespace=namespace
+        )
+    return name

@@ -1,0 +1,25 @@
+"""The user's commands (status, describe, sync, ...), registered on the ``pyvolsync`` app.
+
+They live in their own modules so the operator's entry point stays small; ``register`` is the
+one line ``cli.main`` needs. The same app also runs as ``kubectl pyvolsync`` (the
+``kubectl-pyvolsync`` console script), since kubectl runs any ``kubectl-<name>`` on PATH.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pyvolsync.cli import actions, describe, restore, snapshots, status
+
+
+def register(app: typer.Typer) -> None:
+    """Add the user's commands to ``app``."""
+    app.command("status")(status.status)
+    app.command("describe")(describe.describe)
+    app.command("sync")(actions.sync)
+    app.command("snapshots")(snapshots.snapshots)
+    app.command("restore")(restore.restore)
+    app.command("unlock")(actions.unlock)
+    app.command("logs")(actions.logs)
+    app.command("pause")(actions.pause)
+    app.command("resume")(actions.resume)

@@ -332,3 +332,59 @@ def job_recorder(
             seen.setdefault(job["metadata"]["uid"], job)
 
     return record
+
+
+# --- a sync that takes a while ---------------------------------------------------------------
+
+BIG_DATA = "dd if=/dev/urandom of=/data/big bs=1M count={megabytes} 2>/dev/null && echo x > /data/x"
+
+
+def start_slow_backup(
+    plane: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    copy_method: str,
+    megabytes: int = 300,
+) -> dict[str, Any]:
+    """Start a backup of `megabytes` of random data by source `app`; return its running Job."""
+    apply(
+        plane,
+        repository_secret("repo", path=f"{namespace}/app"),
+        claim("data"),
+        namespace=namespace,
+    )
+    script = BIG_DATA.format(megabytes=megabytes)
+    run_shell(plane, namespace, "write-big", claim_name="data", script=script)
+    source = replication_source("app", trigger={"manual": "one"}, copy_method=copy_method)
+    apply(plane, source, namespace=namespace)
+    return wait_for_running_mover(plane, namespace, "volsync-src-app")
+
+
+def wait_for_running_mover(
+    plane: controlplane.ControlPlane, namespace: str, job_name: str
+) -> dict[str, Any]:
+    """Wait until the Job's pod runs the mover; return the Job."""
+
+    def running() -> dict[str, Any] | None:
+        job = get(plane, "job", job_name, namespace=namespace)
+        if job is None or not (job.get("status") or {}).get("active"):
+            return None
+        return job if mover_pod_phases(plane, namespace, job) == ["Running"] else None
+
+    return wait_until(running, what=f"the mover of Job {job_name} to run", timeout=120)
+
+
+def mover_pod_phases(
+    plane: controlplane.ControlPlane, namespace: str, job: dict[str, Any]
+) -> list[str]:
+    """Return the phases of the Job's pods."""
+    selector = f"batch.kubernetes.io/controller-uid={job['metadata']['uid']}"
+    found = plane.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
+    return [str((pod.get("status") or {}).get("phase")) for pod in json.loads(found)["items"]]
+
+
+def job_finished(job: dict[str, Any]) -> bool:
+    return any(
+        item["type"] in ("Complete", "Failed") and item["status"] == "True"
+        for item in (job.get("status") or {}).get("conditions") or []
+    )

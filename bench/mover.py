@@ -113,7 +113,9 @@ class Bench:
                 timing = self.timed(RESTORE, side, side.restore, index=index)
             # The mover syncs the restored volume itself; bare restic does not, so this row
             # adds bare's separately timed `sync -f` to its restore.
-            synced = sides.Timing(seconds=timing.seconds + (timing.sync_seconds or 0.0))
+            synced = dataclasses.replace(
+                timing, seconds=timing.seconds + (timing.sync_seconds or 0.0), peak_rss_bytes=None
+            )
             self.timings.setdefault(RESTORE_SYNCED, {}).setdefault(side.name, []).append(synced)
             if self.verify and tree.digest(tree.manifest(volume)) != self.dataset.digest:
                 raise sides.RunError(f"{side.name} restored a tree that differs from the data set")
@@ -204,10 +206,16 @@ def run(
             for _ in range(3)
         )
     comparisons = [compare(step, bench.timings[step], dataset=dataset) for step in TARGETS]
+    cpu = [
+        compare(step, bench.timings[step], dataset=dataset, cpu=True)
+        for step in (FULL, INCREMENTAL, RESTORE)
+    ]
     document = results(options, comparisons=comparisons, bench=bench, described=described)
+    document["cpu_comparisons"] = [item.to_dict() for item in cpu]
     document["restic_repository_open_seconds"] = round(opening, 3)
     document["machine"]["load_average_1m_end"] = round(os.getloadavg()[0], 2)
     console.print(render(comparisons, document=document))
+    console.print(render_cpu(cpu))
     return document
 
 
@@ -288,15 +296,23 @@ def restic_seconds(restic: str, *arguments: str, settings: dict[str, str]) -> fl
 
 
 def compare(
-    step: str, timings: dict[str, list[sides.Timing]], *, dataset: datasets.Dataset
+    step: str,
+    timings: dict[str, list[sides.Timing]],
+    *,
+    dataset: datasets.Dataset,
+    cpu: bool = False,
 ) -> stats.Comparison:
-    """Return the comparison of one step between the two sides' timings."""
+    """Return the comparison of one step: of wall-clock times, or of CPU times (no target)."""
+
+    def seconds(timing: sides.Timing) -> float:
+        return timing.cpu_seconds if cpu else timing.seconds
+
     return stats.Comparison(
         step=step,
-        bare_seconds=tuple(timing.seconds for timing in timings["bare restic"]),
-        wrapper_seconds=tuple(timing.seconds for timing in timings["pyvolsync-mover"]),
+        bare_seconds=tuple(map(seconds, timings["bare restic"])),
+        wrapper_seconds=tuple(map(seconds, timings["pyvolsync-mover"])),
         data_bytes=dataset.bytes,
-        target=TARGETS[step],
+        target=stats.Target() if cpu else TARGETS[step],
     )
 
 
@@ -366,6 +382,26 @@ def render(
             f"{stats.throughput(item.data_bytes, item.bare_median):.1f}",
             f"{stats.throughput(item.data_bytes, item.wrapper_median):.1f}",
             f"{item.target or '(info)'} {verdict}",
+        )
+    return table
+
+
+def render_cpu(comparisons: Sequence[stats.Comparison]) -> rich_table.Table:
+    """Return the table of CPU times (user + system, restic included), less noisy than wall."""
+    table = rich_table.Table(
+        title="CPU time of all processes of a step (user + system), median",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for header in ("step", "bare\ns", "mover\ns", "ratio", "extra\ns"):
+        table.add_column(header, justify="left" if header == "step" else "right")
+    for item in comparisons:
+        table.add_row(
+            item.step,
+            f"{item.bare_median:.2f}",
+            f"{item.wrapper_median:.2f}",
+            f"{item.ratio:.3f}",
+            f"{item.extra_seconds:+.2f}",
         )
     return table
 

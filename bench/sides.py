@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import resource
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,8 @@ class Timing:
     """One timed run: wall-clock seconds, and what else was measured alongside."""
 
     seconds: float
+    cpu_seconds: float = 0.0
+    """User plus system CPU time of every process the run started (restic included)."""
     peak_rss_bytes: int | None = None
     sync_seconds: float | None = None
 
@@ -82,18 +85,19 @@ class Bare(Side):
 
     def backup(self) -> Timing:
         """Back up the mount point."""
-        return Timing(seconds=self.run(["backup", "--host", contract.RESTIC_HOST, "."]))
+        return self.run(["backup", "--host", contract.RESTIC_HOST, "."])
 
     def restore(self) -> Timing:
         """Restore the latest snapshot into the mount point, and time a sync of it separately."""
-        seconds = self.run(["restore", "latest", "--target", str(self.mount_point)])
+        timing = self.run(["restore", "latest", "--target", str(self.mount_point)])
         started = time.perf_counter()
         subprocess.run(["sync", "-f", str(self.mount_point)], check=True)
-        return Timing(seconds=seconds, sync_seconds=time.perf_counter() - started)
+        return dataclasses.replace(timing, sync_seconds=time.perf_counter() - started)
 
-    def run(self, arguments: Sequence[str]) -> float:
-        """Run restic with ``arguments`` inside the mount point; return its wall-clock seconds."""
+    def run(self, arguments: Sequence[str]) -> Timing:
+        """Run restic with ``arguments`` inside the mount point; return its times."""
         variables = moverrun.environment(self.restic_settings())
+        cpu_before = children_cpu_seconds()
         started = time.perf_counter()
         completed = subprocess.run(
             [self.restic, *arguments],
@@ -110,7 +114,7 @@ class Bare(Side):
             raise RunError(
                 f"restic {arguments[0]} exited {completed.returncode}:\n" + "\n".join(tail)
             )
-        return seconds
+        return Timing(seconds=seconds, cpu_seconds=children_cpu_seconds() - cpu_before)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -129,6 +133,7 @@ class Wrapper(Side):
         """Run one operation under the memory-measuring launcher; return time and peak RSS."""
         rss_report = self.home / "peak-rss-kib"
         rss_report.unlink(missing_ok=True)
+        cpu_before = children_cpu_seconds()
         finished = moverrun.run(
             [operation],
             settings=self.restic_settings()
@@ -146,7 +151,21 @@ class Wrapper(Side):
                 f"pyvolsync-mover {operation} exited {finished.returncode} ({outcome}):\n"
                 + "\n".join(tail)
             )
-        return Timing(seconds=finished.seconds, peak_rss_bytes=read_peak_rss(rss_report))
+        return Timing(
+            seconds=finished.seconds,
+            cpu_seconds=children_cpu_seconds() - cpu_before,
+            peak_rss_bytes=read_peak_rss(rss_report),
+        )
+
+
+def children_cpu_seconds() -> float:
+    """Return the CPU time of this process's finished children and their waited-for descendants.
+
+    The difference around one run is the CPU that run used, restic included: less disturbed
+    than wall-clock time by other jobs on a shared machine.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def launch_command(rss_report: Path) -> list[str]:

@@ -43,6 +43,10 @@ def test_the_benchmark_measures_both_sides_and_verifies_every_restore(tmp_path: 
     for item in steps.values():
         assert len(item["bare_seconds"]) == len(item["wrapper_seconds"]) == 2
         assert all(seconds > 0 for seconds in item["bare_seconds"] + item["wrapper_seconds"])
+    cpu = {item["step"]: item for item in document["cpu_comparisons"]}
+    assert list(cpu) == ["full backup", "incremental", "full restore"]
+    for item in cpu.values():
+        assert all(seconds > 0 for seconds in item["bare_seconds"] + item["wrapper_seconds"])
     assert steps["full restore"]["target"] == "≤ 1.03x"
     assert steps["incremental"]["target"] == "≤ +0.3 s"
     assert document["restores_verified"] is True

@@ -66,6 +66,13 @@ class Comparison:
         return self.wrapper_median - self.bare_median
 
     @property
+    def paired_ratio(self) -> float:
+        """The median of each repeat's wrapper/bare ratio: the two ran back to back, so a load
+        change between repeats cancels out."""
+        pairs = zip(self.wrapper_seconds, self.bare_seconds, strict=True)
+        return statistics.median(wrapper / bare for wrapper, bare in pairs)
+
+    @property
     def met(self) -> bool:
         return self.target.met(ratio=self.ratio, extra_seconds=self.extra_seconds)
 
@@ -78,6 +85,7 @@ class Comparison:
             "bare_median_seconds": round(self.bare_median, 3),
             "wrapper_median_seconds": round(self.wrapper_median, 3),
             "ratio": round(self.ratio, 4),
+            "paired_ratio": round(self.paired_ratio, 4),
             "extra_seconds": round(self.extra_seconds, 3),
             "bare_megabytes_per_second": throughput(self.data_bytes, self.bare_median),
             "wrapper_megabytes_per_second": throughput(self.data_bytes, self.wrapper_median),

@@ -24,6 +24,7 @@ def test_figures_come_from_the_medians_so_one_disturbed_repeat_does_not_count() 
     assert item.ratio == pytest.approx(10.3 / 10.2)
     assert item.extra_seconds == pytest.approx(0.1)
     assert item.met
+    assert item.paired_ratio == pytest.approx(10.1 / 10.0)
     document = item.to_dict()
     assert document["bare_megabytes_per_second"] == 9.8
     assert document["wrapper_megabytes_per_second"] == 9.7

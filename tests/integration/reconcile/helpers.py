@@ -388,3 +388,17 @@ def job_finished(job: dict[str, Any]) -> bool:
         item["type"] in ("Complete", "Failed") and item["status"] == "True"
         for item in (job.get("status") or {}).get("conditions") or []
     )
+
+
+def prepare_app(
+    plane: controlplane.ControlPlane, namespace: str, *, secret: dict[str, Any] | None = None
+) -> None:
+    """Create the repository Secret `repo` (at /repository/<namespace>/app unless given) and
+    the app's PVC `data` holding one small file."""
+    apply(
+        plane,
+        secret or repository_secret("repo", path=f"{namespace}/app"),
+        claim("data"),
+        namespace=namespace,
+    )
+    run_shell(plane, namespace, "write", claim_name="data", script="echo x > /data/x")

@@ -54,13 +54,7 @@ def source_of_foreign_repository(
 ) -> None:
     """Create source `app` whose repository was made with a password its Secret does not have."""
     helpers.restic(repository_root / namespace / "app", "init", password="another-password")
-    apply(
-        plane,
-        helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
-    helpers.run_shell(plane, namespace, "write", claim_name="data", script="echo x > /data/x")
+    helpers.prepare_app(plane, namespace)
     apply(plane, helpers.replication_source("app", trigger=trigger), namespace=namespace)
 
 
@@ -69,8 +63,7 @@ def test_a_missing_secret_key_is_named_and_starts_no_mover(
 ) -> None:
     secret = helpers.repository_secret("repo", path=f"{namespace}/app")
     del secret["stringData"]["RESTIC_PASSWORD"]
-    apply(cluster, secret, helpers.claim("data"), namespace=namespace)
-    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
+    helpers.prepare_app(cluster, namespace, secret=secret)
     apply(
         cluster, helpers.replication_source("app", trigger={"manual": "one"}), namespace=namespace
     )

@@ -46,13 +46,7 @@ def series_of(
 def test_metrics_follow_syncs_and_deleted_sources_disappear(
     cluster: controlplane.ControlPlane, namespace: str, operator: conftest.Operator
 ) -> None:
-    apply(
-        cluster,
-        helpers.repository_secret("repo", path=f"{namespace}/app"),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
-    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
+    helpers.prepare_app(cluster, namespace)
     apply(
         cluster,
         helpers.replication_source("app", trigger={"manual": "one"}),

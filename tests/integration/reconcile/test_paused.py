@@ -20,13 +20,7 @@ SOURCE = "replicationsource"
 def test_a_paused_source_waits_and_unpausing_runs_the_pending_sync(
     cluster: controlplane.ControlPlane, namespace: str, operator: object
 ) -> None:
-    apply(
-        cluster,
-        helpers.repository_secret("repo", path=f"{namespace}/app"),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
-    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
+    helpers.prepare_app(cluster, namespace)
     apply(
         cluster, helpers.replication_source("app", trigger={"manual": "one"}), namespace=namespace
     )

@@ -24,7 +24,6 @@ from lightkube.resources import (
     batch_v1,
     coordination_v1,
     core_v1,
-    events_v1,
     rbac_authorization_v1,
     storage_v1,
 )
@@ -48,6 +47,8 @@ ReplicationSource = generic_resource.create_namespaced_resource(
 ReplicationDestination = generic_resource.create_namespaced_resource(
     resources.GROUP, resources.VERSION, resources.DESTINATION_KIND, resources.DESTINATION_PLURAL
 )
+Event = generic_resource.create_namespaced_resource("events.k8s.io", "v1", "Event", "events")
+"""Generic rather than lightkube's model, which refuses events without an eventTime."""
 VolumePopulator = generic_resource.create_global_resource(
     "populator.storage.k8s.io", "v1beta1", "VolumePopulator", "volumepopulators"
 )
@@ -70,7 +71,7 @@ class Kind(enum.Enum):
     STORAGE_CLASS = storage_v1.StorageClass
     LEASE = coordination_v1.Lease
     DEPLOYMENT = apps_v1.Deployment
-    EVENT = events_v1.Event
+    EVENT = Event
     VOLUME_SNAPSHOT = VolumeSnapshot
     REPLICATION_SOURCE = ReplicationSource
     REPLICATION_DESTINATION = ReplicationDestination

@@ -1,0 +1,124 @@
+"""What `pyvolsync status`, `restore` and `snapshots` compute from objects, without a cluster."""
+
+from __future__ import annotations
+
+import datetime
+
+from pyvolsync.cli import follow, restore, snapshots, views
+
+NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
+
+
+def source(status: dict[str, object], **spec: object) -> dict[str, object]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
+        "metadata": {"name": "app", "namespace": "media"},
+        "spec": {"sourcePVC": "data", "restic": {"repository": "repo"}, **spec},
+        "status": status,
+    }
+
+
+def test_times_and_sizes_read_like_a_person_would_say_them() -> None:
+    assert views.relative(NOW - datetime.timedelta(minutes=3, seconds=5), now=NOW) == "3m5s ago"
+    assert views.relative(NOW + datetime.timedelta(hours=2, minutes=5), now=NOW) == "in 2h5m"
+    assert views.relative(None, now=NOW) == "-"
+    assert views.short_duration(90061) == "1d1h"
+    assert views.size(512) == "512 B"
+    assert views.size(3 * 2**30 + 2**29) == "3.5 GiB"
+    assert views.size(None) == "-"
+
+
+def test_a_finished_backup_row_has_every_documented_field() -> None:
+    status = {
+        "lastSyncTime": "2026-11-25T11:57:00Z",
+        "lastSyncDuration": "41s",
+        "nextSyncTime": "2026-11-25T13:00:00Z",
+        "latestMoverStatus": {"result": "Successful", "logs": "..."},
+        "lastSyncResult": {"outcome": "succeeded", "snapshotID": "3f2a9c1e77aa", "bytesAdded": 10},
+        "conditions": [
+            {"type": "Synchronizing", "status": "False", "reason": "WaitingForSchedule",
+             "message": "Waiting for next scheduled synchronization",
+             "lastTransitionTime": "2026-11-25T11:57:00Z"},
+        ],
+    }  # fmt: skip
+    row = views.status_row(source(status, trigger={"schedule": "0 * * * *"}))
+    assert tuple(row) == views.ROW_FIELDS
+    assert row["kind"] == "source" and row["trigger"] == "0 * * * *"
+    assert (row["snapshot"], row["bytesAdded"], row["progress"]) == ("3f2a9c1e", 10, None)
+    assert (row["result"], row["reason"]) == ("Successful", "WaitingForSchedule")
+
+
+def test_a_running_sync_shows_its_progress_and_a_failure_is_red() -> None:
+    running = {
+        "lastSyncStartTime": "2026-11-25T11:59:00Z",
+        "progress": {"percent": 42.4, "bytesDone": 42, "bytesTotal": 100, "etaSeconds": 125},
+    }
+    row = views.status_row(source(running, trigger={"manual": "one"}))
+    assert row["trigger"] == "manual: one"
+    assert views.progress_text(row["progress"]) == "42% ETA 2m5s"
+    assert follow.phase(running) == "42 B of 100 B, ETA 2m5s"
+    assert views.progress_text(views.progress_of({"lastSyncStartTime": "x"})) == "running"
+    assert views.reason_text("WrongPassword", "Failed").style == "red"
+    assert views.reason_text("WaitingForManual", "Failed").style == "red"
+    assert views.reason_text("WaitingForManual", "Successful").style == "green"
+
+
+def test_the_restore_takes_the_sources_repository_and_mover_settings() -> None:
+    restic = {
+        "repository": "repo",
+        "copyMethod": "Snapshot",
+        "moverSecurityContext": {"runAsUser": 1000},
+        "cacheCapacity": "5Gi",
+        "retain": {"daily": 7},
+    }
+    spec = restore.restore_spec(restic, claim="back", value="v1", as_of=None, previous=2)
+    assert spec == {
+        "trigger": {"manual": "v1"},
+        "restic": {
+            "repository": "repo",
+            "copyMethod": "Direct",
+            "destinationPVC": "back",
+            "restoreAsOf": None,
+            "previous": 2,
+            "moverSecurityContext": {"runAsUser": 1000},
+            "cacheCapacity": "5Gi",
+        },
+    }
+    source_claim = {"spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs",
+                             "resources": {"requests": {"storage": "8Gi"}}}}  # fmt: skip
+    claim = restore.claim_manifest(
+        "back", source_restic=restic, source_claim=source_claim, capacity=None
+    )
+    assert claim["spec"] == {
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": "8Gi"}},
+        "storageClassName": "nfs",
+    }
+
+
+def test_the_snapshot_listing_job_passes_the_secret_by_reference_only() -> None:
+    obj = source({}, trigger={"manual": "one"})
+    job = snapshots.listing_job(
+        obj,
+        secret_keys=frozenset({"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID"}),
+        image="mover:1",
+        repository_volume={"nfs": {"server": "nas", "path": "/backups"}},
+    )
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:4] == ["restic", "snapshots", "--json", "--no-lock"]
+    assert {item["name"] for item in container["env"]} == {
+        "RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID"
+    }  # fmt: skip
+    assert all("value" not in item for item in container["env"])
+    assert {"name": "repository", "mountPath": "/repository"} in container["volumeMounts"]
+    listed = snapshots.parse_listing(
+        'warning: something\n[{"time": "2026-11-25T10:00:00.1Z", "id": "abcdef0123", '
+        '"short_id": "abcdef01", "hostname": "volsync", "paths": ["/data"], '
+        '"summary": {"total_bytes_processed": 5}}]\n'
+    )
+    assert listed is not None
+    assert snapshots.snapshot_row(listed[0]) == {
+        "time": "2026-11-25 10:00:00", "id": "abcdef01", "size": 5, "tags": [],
+        "hostname": "volsync", "paths": ["/data"],
+    }  # fmt: skip

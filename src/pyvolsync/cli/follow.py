@@ -24,6 +24,8 @@ POLL_SECONDS = 1.0
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
 FAILED = "Failed"
+FLOW_REASONS = frozenset({"SyncInProgress", "CleaningUp", "WaitingForSchedule", "WaitingForManual"})
+"""Reasons that say where the object is in its cycle, not why the last sync failed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +102,9 @@ def report(status: Mapping[str, Any], *, console: rich.console.Console, what: st
     result = status.get("lastSyncResult") or {}
     condition = views.synchronizing(status)
     if status_result(status) == FAILED:
-        reason = condition.get("reason") or result.get("errorKind") or "MoverFailed"
+        reason = condition.get("reason")
+        if not reason or reason in FLOW_REASONS:
+            reason = result.get("errorKind") or "MoverFailed"
         message = result.get("message") or condition.get("message") or ""
         console.print(f"[red]{what} failed[/red]: {reason}: {message}".rstrip(": "))
         return EXIT_FAILED

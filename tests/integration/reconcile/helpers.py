@@ -228,10 +228,7 @@ def wait_for_reason(
 
 def mover_jobs(plane: controlplane.ControlPlane, namespace: str) -> list[dict[str, Any]]:
     """Return the mover Jobs (label app.kubernetes.io/created-by=volsync) in `namespace`."""
-    found = plane.kubectl(
-        "get", "jobs", "-n", namespace, "-l", "app.kubernetes.io/created-by=volsync", "-o", "json"
-    ).stdout
-    return list(json.loads(found)["items"])
+    return list_items(plane, "jobs", namespace, "app.kubernetes.io/created-by=volsync")
 
 
 def names_of(
@@ -402,3 +399,12 @@ def prepare_app(
         namespace=namespace,
     )
     run_shell(plane, namespace, "write", claim_name="data", script="echo x > /data/x")
+
+
+def list_items(
+    plane: controlplane.ControlPlane, kind: str, namespace: str, *labels: str
+) -> list[dict[str, Any]]:
+    """Return every object of `kind` in `namespace` (with all of the `labels`, if given)."""
+    selector = ["-l", ",".join(labels)] if labels else []
+    found = plane.kubectl("get", kind, "-n", namespace, *selector, "-o", "json").stdout
+    return list(json.loads(found)["items"])

@@ -1,0 +1,124 @@
+"""Stampede control: the cluster-wide mover limit and the jitter window, with many sources.
+
+These tests need an operator started with ``--max-movers 2 --jitter 10m --first-sync schedule``.
+Two operators on one cluster would both act, so the session's operator is stopped for them and
+started again afterwards.
+
+With eight sources triggered at once, never more than two mover Jobs exist, the others report
+``WaitingForMoverSlot`` and all of them finish; manual triggers are not delayed by the 10-minute
+jitter. Hourly sources created together each wait for their first scheduled time, shifted by
+their own stable offset inside the window, which ``nextSyncTime`` shows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+import time
+from collections.abc import Iterator
+
+import pytest
+from localcluster import controlplane
+from localcluster.testing import apply
+
+from pyvolsync.controller import schedule
+from reconcile import conftest, helpers
+
+SOURCE = "replicationsource"
+MAX_MOVERS = 2
+JITTER = datetime.timedelta(minutes=10)
+SOURCES = [f"app-{index}" for index in range(8)]
+
+
+@pytest.fixture
+def stampede_operator(
+    cluster: controlplane.ControlPlane, operator: conftest.Operator, tmp_path: pathlib.Path
+) -> Iterator[conftest.Operator]:
+    """An operator with a mover limit and a jitter window, in place of the session's."""
+    operator.stop()
+    configured = conftest.Operator(
+        cluster,
+        tmp_path,
+        "--max-movers", str(MAX_MOVERS), "--jitter", "10m", "--first-sync", "schedule",
+    )  # fmt: skip
+    configured.start()
+    try:
+        yield configured
+    finally:
+        configured.stop()
+        operator.start()
+
+
+def test_the_mover_limit_holds_and_every_source_gets_its_turn(
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+) -> None:
+    apply(
+        cluster,
+        helpers.claim("data"),
+        *(helpers.repository_secret(name, path=f"{namespace}/{name}") for name in SOURCES),
+        namespace=namespace,
+    )
+    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
+    apply(
+        cluster,
+        *(
+            helpers.replication_source(
+                name, repository=name, copy_method="Direct", trigger={"manual": "now"}
+            )
+            for name in SOURCES
+        ),
+        namespace=namespace,
+    )
+
+    most_jobs, waited, done = 0, set(), set()
+    deadline = time.monotonic() + 240
+    while done != set(SOURCES):
+        assert time.monotonic() < deadline, f"only {sorted(done)} finished"
+        most_jobs = max(most_jobs, len(helpers.mover_jobs(cluster, namespace)))
+        for item in helpers.list_items(cluster, SOURCE, namespace):
+            name, current = item["metadata"]["name"], item.get("status") or {}
+            reasons = {found["reason"] for found in current.get("conditions") or []}
+            if "WaitingForMoverSlot" in reasons:
+                waited.add(name)
+            if current.get("lastManualSync") == "now":
+                assert current["latestMoverStatus"]["result"] == "Successful", (name, current)
+                done.add(name)
+        time.sleep(0.2)
+
+    assert most_jobs == MAX_MOVERS
+    assert len(waited) >= len(SOURCES) - MAX_MOVERS, waited
+
+
+def first_slot(created: datetime.datetime, offset: datetime.timedelta) -> datetime.datetime:
+    """Return the first hourly time shifted by `offset` that comes after `created`."""
+    slot = created.replace(minute=0, second=0, microsecond=0) + offset
+    return slot if slot > created else slot + datetime.timedelta(hours=1)
+
+
+def test_hourly_sources_wait_for_their_own_jittered_slot(
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+) -> None:
+    names = SOURCES[:5]
+    apply(
+        cluster,
+        helpers.claim("data"),
+        helpers.repository_secret("repo", path=f"{namespace}/app"),
+        *(helpers.replication_source(name, trigger={"schedule": "0 * * * *"}) for name in names),
+        namespace=namespace,
+    )
+    next_times = {}
+    for name in names:
+        condition = helpers.wait_for_reason(cluster, SOURCE, name, namespace, "WaitingForSchedule")
+        assert condition["status"] == "False"
+        found = helpers.status(cluster, SOURCE, name, namespace)
+        assert "lastSyncTime" not in found
+        next_times[name] = helpers.parse_time(found["nextSyncTime"])
+    for item in helpers.list_items(cluster, SOURCE, namespace):
+        name = item["metadata"]["name"]
+        created = helpers.parse_time(item["metadata"]["creationTimestamp"])
+        offset = schedule.jitter_offset(f"{namespace}/{name}", JITTER)
+        assert next_times[name] == first_slot(created, offset)
+        assert next_times[name] - next_times[name].replace(minute=0, second=0) < JITTER
+        assert created < next_times[name] <= created + datetime.timedelta(hours=1)
+    assert len(set(next_times.values())) > 1
+    assert helpers.mover_jobs(cluster, namespace) == []

@@ -1,9 +1,10 @@
-"""Fixtures for the deployment tests: the CRDs, the spec's admission policies, pinned tools.
+"""Fixtures for the deployment tests: the CRDs and the spec's admission policies.
 
-These tests start no operator: the session may already run one (tests/integration/reconcile),
-and two on one cluster would fight over the same objects. Mover Jobs are built with the
-operator's own planner instead (`pyvolsync.movers.restic.job.mover_job`), so the admission
-policies see exactly the Jobs the operator creates.
+No operator runs on the session's cluster here: the session may already run one
+(tests/integration/reconcile), and two on one cluster would fight over the same objects. Mover
+Jobs are built with the operator's own planner instead (`pyvolsync.movers.restic.job.mover_job`),
+so the admission policies see exactly the Jobs the operator creates. The test that needs a
+running operator starts its own control plane (test_deploy_operator_rbac.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcluster import binaries, controlplane
+from localcluster import controlplane
 from localcluster.testing import apply, wait_until
 from tests.integration.deploy import deploy_support
 from tests.integration.deploy.deploy_support import (
@@ -23,18 +24,14 @@ from tests.integration.deploy.deploy_support import (
     NFS_SERVER,
     POLICY_NAMES,
     POLICY_NAMESPACE,
-    ROOT,
 )
+from tests.support import operator as operator_support
 
 
 @pytest.fixture(scope="session")
 def volsync_crds(cluster: controlplane.ControlPlane) -> None:
     """The pyvolsync CRDs (deploy/crds) installed and established."""
-    cluster.kubectl("apply", "--server-side", "-k", str(ROOT / "deploy" / "crds"))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s",
-        "crd/replicationsources.volsync.backube", "crd/replicationdestinations.volsync.backube",
-    )  # fmt: skip
+    operator_support.install_crds(cluster)
 
 
 @pytest.fixture(scope="module")
@@ -58,21 +55,3 @@ def admission_policies(cluster: controlplane.ControlPlane) -> Iterator[Path]:
         lambda: not any(deploy_support.policy_effects(cluster)), what="the admission policies to go"
     )
     cluster.kubectl("delete", "configmap", "-n", POLICY_NAMESPACE, "volsync-mover-nfs")
-
-
-@pytest.fixture(scope="session")
-def helm() -> Path:
-    """The pinned helm, built from its Go module by `make localcluster-bin`."""
-    version = binaries.read_versions()["HELM_VERSION"]
-    path = binaries.cache_directory() / f"helm-v{version}" / "helm"
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `make localcluster-bin`", pytrace=False)
-    return path
-
-
-@pytest.fixture(scope="session")
-def kustomize() -> Path:
-    path = binaries.Binaries.from_cache().kustomize
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `make localcluster-bin`", pytrace=False)
-    return path

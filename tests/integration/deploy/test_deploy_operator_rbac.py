@@ -11,7 +11,6 @@ the settings as environment variables, the ServiceAccount, ClusterRole and leade
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import yaml
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from tests.integration.reconcile import helpers
+from tests.support.operator import free_port
 from tests.unit.deploy import deploy_tools
 from tests.unit.deploy.deploy_tools import CHART
 
@@ -38,12 +38,6 @@ WRITE = (
     "head -c 100000 /dev/urandom > /data/blob"
 )
 READ = "cat /data/dir/marker && md5sum /data/blob | cut -d' ' -f1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def operator_kubeconfig(plane: controlplane.ControlPlane) -> str:

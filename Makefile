@@ -47,7 +47,7 @@ test: tools localcluster-bin lint
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest
 
 test-fast: tools
-	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster"
+	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster and not tools"
 
 demo: tools localcluster-bin
 	PATH="$(TOOLS_PATH)" $(PY) -m demo

@@ -140,6 +140,7 @@ EXPECTED_DEFAULTS = [
 ]
 
 
+@pytest.mark.tools
 def test_flux_and_render_component_give_the_spec_defaults(tmp_path: Path) -> None:
     flux = flux_build(tmp_path, {"APP": "web"}, namespace="apps")
     rendered = component.render(COMPONENT, {"APP": "web"}, namespace="apps")
@@ -147,6 +148,7 @@ def test_flux_and_render_component_give_the_spec_defaults(tmp_path: Path) -> Non
     assert rendered == EXPECTED_DEFAULTS
 
 
+@pytest.mark.tools
 def test_every_variable_of_the_spec_reaches_its_field(tmp_path: Path) -> None:
     variables = {
         "APP": "photos",

@@ -15,6 +15,8 @@ from tests.unit.deploy.deploy_tools import CHART, ROOT
 
 from pyvolsync.cli import envsubst, main
 
+pytestmark = pytest.mark.tools
+
 ADMISSION = ROOT / "deploy" / "admission"
 KUSTOMIZE = ROOT / "deploy" / "kustomize"
 HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")

@@ -13,6 +13,7 @@ import yaml
 from tests.unit.deploy import deploy_tools
 from tests.unit.deploy.deploy_tools import CHART, ROOT
 
+from pyvolsync.api import durations
 from pyvolsync.cli import envsubst, main
 
 pytestmark = pytest.mark.tools
@@ -256,3 +257,28 @@ def test_the_example_release_uses_only_chart_values(tmp_path: Path) -> None:
         "-f", values_file,
     )  # fmt: skip
     assert "kind: ServiceMonitor" in rendered
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("operator.maxMover=2", "additional properties 'maxMover' not allowed"),
+        ("operator.firstSync=later", "/operator/firstSync"),
+        ("operator.jitter=ten-minutes", "/operator/jitter"),
+        ("operator.repositoryNFS=nas-without-path", "/operator/repositoryNFS"),
+        ("admissionPolicies.apiVersion=admissionregistration.k8s.io/v1alpha1", "/apiVersion"),
+    ],
+)
+def test_the_chart_refuses_a_misspelt_or_invalid_value(setting: str, message: str) -> None:
+    done = deploy_tools.subprocess.run(
+        [str(deploy_tools.helm()), "template", "pyvolsync", str(CHART), "--set", setting],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0s", "10m", "1h30m", "1.5h", "500ms"])
+def test_durations_the_chart_accepts_are_durations_to_the_operator(value: str) -> None:
+    environment = operator_environment(deploy_tools.render_chart(f"operator.jitter={value}"))
+    assert durations.parse_duration(environment["PYVOLSYNC_JITTER"]).total_seconds() >= 0

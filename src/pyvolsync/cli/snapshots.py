@@ -9,7 +9,9 @@ log, which is all the CLI reads. The Job is deleted afterwards.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -139,11 +141,24 @@ def parse_listing(log: str) -> list[dict[str, Any]] | None:
     return None
 
 
+def utc_time(text: str) -> str:
+    """Return restic's time (nanoseconds, any offset) as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC.
+
+    That is the form ``restore --as-of`` takes, so a time copied from the listing selects
+    that snapshot.
+    """
+    trimmed = re.sub(r"(\.\d{1,6})\d*", r"\1", text)
+    parsed = views.parse_time(trimmed)
+    if parsed is None or parsed.tzinfo is None:
+        return text
+    return parsed.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def snapshot_row(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """Return what ``snapshots`` shows of one snapshot."""
     summary = snapshot.get("summary") or {}
     return {
-        "time": str(snapshot.get("time", ""))[:19].replace("T", " "),
+        "time": utc_time(str(snapshot.get("time", ""))),
         "id": snapshot.get("short_id") or str(snapshot.get("id", ""))[: views.SHORT_ID_LENGTH],
         "size": summary.get("total_bytes_processed"),
         "tags": list(snapshot.get("tags") or []),
@@ -159,7 +174,7 @@ def snapshots_table(rows: list[dict[str, Any]]) -> rich.table.Table:
         table.add_column(column)
     for row in rows:
         table.add_row(
-            row["time"] + " UTC",
+            row["time"],
             row["id"],
             views.size(row["size"]),
             ", ".join(row["tags"]) or "-",

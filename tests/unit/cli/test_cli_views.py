@@ -113,12 +113,12 @@ def test_the_snapshot_listing_job_passes_the_secret_by_reference_only() -> None:
     assert all("value" not in item for item in container["env"])
     assert {"name": "repository", "mountPath": "/repository"} in container["volumeMounts"]
     listed = snapshots.parse_listing(
-        'warning: something\n[{"time": "2026-11-25T10:00:00.1Z", "id": "abcdef0123", '
+        'warning: something\n[{"time": "2026-11-25T11:00:00.123456789+01:00", "id": "abcdef0123", '
         '"short_id": "abcdef01", "hostname": "volsync", "paths": ["/data"], '
         '"summary": {"total_bytes_processed": 5}}]\n'
     )
     assert listed is not None
     assert snapshots.snapshot_row(listed[0]) == {
-        "time": "2026-11-25 10:00:00", "id": "abcdef01", "size": 5, "tags": [],
+        "time": "2026-11-25T10:00:00Z", "id": "abcdef01", "size": 5, "tags": [],
         "hostname": "volsync", "paths": ["/data"],
     }  # fmt: skip

@@ -69,6 +69,11 @@ def status(
         if not watch:
             console.print(_render(await rows(kube, namespace=scope), scope))
             return
+        if not console.is_terminal:  # a log or a pipe: one table after the other
+            while True:
+                console.print(_render(await rows(kube, namespace=scope), scope))
+                console.print()
+                await asyncio.sleep(WATCH_INTERVAL_SECONDS)
         with rich.live.Live(console=console, auto_refresh=False) as live:
             while True:
                 live.update(_render(await rows(kube, namespace=scope), scope), refresh=True)

@@ -1,0 +1,71 @@
+"""The real operator for the CLI tests, and a way to run the `pyvolsync` command against it.
+
+The operator is the same process the operator tests start (`reconcile.conftest.Operator`), one
+per test module so other suites' objects are not reconciled meanwhile. Commands run as the
+installed console script in a subprocess, so what is checked is what a user's shell shows
+(no terminal: rich prints plain text, a progress line per change).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localcluster import controlplane
+from tests.integration.reconcile import conftest as reconcile_conftest
+
+crds = reconcile_conftest.crds
+repository_root = reconcile_conftest.repository_root
+NFS = f"{reconcile_conftest.NFS_SERVER}:{reconcile_conftest.NFS_PATH}"
+PYVOLSYNC = str(Path(sys.executable).parent / "pyvolsync")
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[reconcile_conftest.Operator]:
+    """The operator, running for one test module."""
+    running = reconcile_conftest.Operator(cluster, tmp_path_factory.mktemp("operator"))
+    running.start()
+    time.sleep(1)
+    yield running
+    running.stop()
+
+
+class Cli:
+    """Runs `pyvolsync ARGS --kubeconfig <the cluster's>` and returns the finished process."""
+
+    def __init__(self, plane: controlplane.ControlPlane) -> None:
+        self.plane = plane
+
+    def __call__(self, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+        return subprocess.run(
+            [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=environment,
+            check=False,
+        )
+
+    def start(self, *arguments: str) -> subprocess.Popen[str]:
+        """Start the command; its output arrives line by line on `.stdout`."""
+        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+        return subprocess.Popen(
+            [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+
+
+@pytest.fixture
+def cli(cluster: controlplane.ControlPlane) -> Cli:
+    return Cli(cluster)

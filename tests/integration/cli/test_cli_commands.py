@@ -1,0 +1,253 @@
+"""The `pyvolsync` commands against the local cluster and the real operator.
+
+Each test sets up what a user would have (a volume with data, a repository Secret, a
+ReplicationSource), runs the command as the user would, and checks what it printed and what it
+changed in the cluster: tables by content, JSON by its documented schema, exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import signal
+from typing import Any
+
+from localcluster import controlplane
+from localcluster.testing import apply, get, wait_until
+from tests.integration.cli.conftest import NFS, Cli
+from tests.integration.reconcile import helpers
+
+from pyvolsync.cli import views
+
+SOURCE = "replicationsource"
+PASSWORD = "cli-test-password"
+ROW_TYPES: dict[str, tuple[type, ...]] = {
+    "namespace": (str,),
+    "name": (str,),
+    "kind": (str,),
+    "trigger": (str,),
+    "paused": (bool,),
+    "lastSync": (str, type(None)),
+    "duration": (str, type(None)),
+    "nextSync": (str, type(None)),
+    "result": (str, type(None)),
+    "outcome": (str, type(None)),
+    "snapshot": (str, type(None)),
+    "bytesAdded": (int, type(None)),
+    "progress": (dict, type(None)),
+    "reason": (str, type(None)),
+    "message": (str, type(None)),
+}
+
+
+def backed_up_source(plane: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
+    """Create volume `data` with files, Secret `repo` and source `app`; return its first status."""
+    apply(
+        plane,
+        helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
+        helpers.claim("data"),
+        namespace=namespace,
+    )
+    helpers.run_shell(
+        plane, namespace, "write", claim_name="data", script=helpers.WRITE_SAMPLE.format(marker=1)
+    )
+    source = helpers.replication_source("app", copy_method="Direct", retain={"last": "10"})
+    apply(plane, source, namespace=namespace)
+    return helpers.wait_for_manual_sync(plane, SOURCE, "app", namespace, "first")
+
+
+def test_status_shows_the_last_backup_as_a_table_and_as_json(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    status = backed_up_source(cluster, namespace)
+    snapshot = status["lastSyncResult"]["snapshotID"][:8]
+
+    table = cli("status", "-n", namespace)
+    assert table.returncode == 0, table.stderr
+    header, *lines = table.stdout.splitlines()
+    assert header.split()[:3] == ["NAMESPACE", "NAME", "KIND"]
+    [row] = [line for line in lines if " app " in line]
+    assert row.split()[:4] == [namespace, "app", "source", "manual:"]
+    assert "Successful" in row and snapshot in row and "ago" in row
+    assert "WaitingForManual" in row
+
+    document = cli("status", "-A", "-o", "json")
+    assert document.returncode == 0, document.stderr
+    rows = json.loads(document.stdout)
+    for item in rows:
+        assert tuple(item) == views.ROW_FIELDS
+        for key, value in item.items():
+            assert isinstance(value, ROW_TYPES[key]), (key, value)
+    [mine] = [item for item in rows if item["namespace"] == namespace]
+    assert mine["snapshot"] == snapshot
+    assert mine["bytesAdded"] == status["lastSyncResult"]["bytesAdded"] > 0
+    assert (mine["kind"], mine["result"], mine["outcome"]) == ("source", "Successful", "succeeded")
+    assert mine["progress"] is None
+
+    yaml_rows = cli("status", "-n", namespace, "-o", "yaml")
+    assert "name: app" in yaml_rows.stdout
+
+
+def test_status_watch_prints_the_table_again_until_interrupted(
+    cluster: controlplane.ControlPlane, namespace: str, crds: None, cli: Cli
+) -> None:
+    apply(cluster, helpers.replication_source("app", paused=True), namespace=namespace)
+    watching = cli.start("status", "-n", namespace, "--watch")
+    assert watching.stdout is not None
+    headers = 0
+    for line in watching.stdout:
+        headers += line.startswith("NAMESPACE")
+        if headers == 2:
+            break
+    watching.send_signal(signal.SIGINT)
+    assert watching.wait(timeout=30) == 130
+    assert "Traceback" not in watching.stdout.read()
+    watching.stdout.close()
+
+
+def test_describe_shows_conditions_events_result_and_secret_keys_but_no_values(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    status = backed_up_source(cluster, namespace)
+
+    described = cli("describe", "app", "-n", namespace)
+    assert described.returncode == 0, described.stderr
+    text = described.stdout
+    for section in ("Spec", "Status", "Conditions", "Last result", "Mover", "Cache PVC"):
+        assert section in text
+    assert "sourcePVC" in text and "data" in text
+    assert "Synchronizing" in text and "WaitingForManual" in text
+    assert status["lastSyncResult"]["snapshotID"] in text
+    assert "TransferCompleted" in text
+    assert "volsync-src-app-cache" in text and "Bound" in text
+    assert "RESTIC_PASSWORD, RESTIC_REPOSITORY" in text
+    assert PASSWORD not in text
+
+
+def test_sync_wait_exits_0_on_success_and_1_with_the_reason_on_a_wrong_password(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: object,
+    cli: Cli,
+    repository_root: pathlib.Path,
+) -> None:
+    backed_up_source(cluster, namespace)
+
+    succeeded = cli("sync", "app", "-n", namespace, "--wait", "--timeout", "180")
+    assert succeeded.returncode == 0, succeeded.stdout + succeeded.stderr
+    assert "sync succeeded" in succeeded.stdout
+    newest = helpers.snapshots(repository_root / namespace / "app", password=PASSWORD)[-1]
+    assert newest["short_id"] in succeeded.stdout
+
+    apply(
+        cluster,
+        helpers.repository_secret("repo", path=f"{namespace}/app", password="not-the-password"),
+        namespace=namespace,
+    )
+    failed = cli("sync", "app", "-n", namespace, "--wait", "--timeout", "180")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    [line] = [line for line in failed.stdout.splitlines() if "sync failed" in line]
+    assert "WrongPassword" in line and "RESTIC_PASSWORD" in line
+    assert "not-the-password" not in failed.stdout
+
+
+def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: object,
+    cli: Cli,
+    repository_root: pathlib.Path,
+) -> None:
+    backed_up_source(cluster, namespace)
+    assert cli("sync", "app", "-n", namespace, "--wait").returncode == 0
+    in_repository = helpers.snapshots(repository_root / namespace / "app", password=PASSWORD)
+
+    listed = cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS, "-o", "json")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [row["id"] for row in rows] == [item["short_id"] for item in in_repository]
+    assert all(row["hostname"] == "volsync" and row["paths"] == ["/data"] for row in rows)
+    assert all(row["size"] == in_repository[0]["summary"]["total_bytes_processed"] for row in rows)
+
+    table = cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["TIME", "ID", "SIZE", "TAGS", "HOST", "PATHS"]
+    assert all(item["short_id"] in table.stdout for item in in_repository)
+    jobs = cluster.kubectl("get", "jobs", "-n", namespace, "-o", "name").stdout
+    assert "pyvolsync-snapshots" not in jobs, "the listing Job is deleted afterwards"
+
+
+def test_restore_to_a_new_pvc_as_of_the_first_snapshot(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+    first_checksum = helpers.tree_checksum(cluster, namespace, "sum-first", "data")
+    helpers.run_shell(
+        cluster, namespace, "change", claim_name="data", script="echo 2 > /data/dir/deeper/marker"
+    )
+    assert cli("sync", "app", "-n", namespace, "--wait").returncode == 0
+    listed = cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS, "-o", "json")
+    first, second = json.loads(listed.stdout)
+
+    as_of = first["time"]  # copied from the listing, as docs/cli.md shows
+    assert as_of < second["time"]
+    restored = cli(
+        "restore", "app", "--to", "restored", "--as-of", as_of, "-n", namespace, "--wait"
+    )
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "created PVC" in restored.stdout and "restore succeeded" in restored.stdout
+    destination = get(cluster, "replicationdestination", "restored-restore", namespace=namespace)
+    assert destination is not None
+    assert destination["spec"]["restic"]["destinationPVC"] == "restored"
+    assert destination["spec"]["restic"]["restoreAsOf"] == as_of
+    assert helpers.tree_checksum(cluster, namespace, "sum-restored", "restored") == first_checksum
+
+
+def test_pause_resume_unlock_and_logs(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+
+    assert cli("pause", "app", "-n", namespace).returncode == 0
+    paused = json.loads(cli("status", "-n", namespace, "-o", "json").stdout)[0]
+    assert paused["paused"] is True
+    wait_until(
+        lambda: helpers.condition(cluster, SOURCE, "app", namespace).get("reason") == "Paused",
+        what="the Paused reason",
+    )
+    assert cli("resume", "app", "-n", namespace).returncode == 0
+    assert get(cluster, SOURCE, "app", namespace=namespace)["spec"]["paused"] is False
+
+    unlocked = cli("unlock", "app", "-n", namespace, "--wait", "--timeout", "180")
+    assert unlocked.returncode == 0, unlocked.stdout + unlocked.stderr
+    status = helpers.status(cluster, SOURCE, "app", namespace)
+    assert (
+        status["restic"]["lastUnlocked"]
+        == get(cluster, SOURCE, "app", namespace=namespace)["spec"]["restic"]["unlock"]
+    )
+
+    wait_until(
+        lambda: (
+            not helpers.names_of(
+                cluster, "jobs,pods", namespace, "app.kubernetes.io/created-by=volsync"
+            )
+        ),
+        what="the mover Job and pod to be cleaned up",
+    )
+    logs = cli("logs", "app", "-n", namespace)
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.strip() == status["latestMoverStatus"]["logs"].strip()
+
+
+def test_user_errors_are_one_line_with_what_to_do_and_exit_code_2(
+    cluster: controlplane.ControlPlane, namespace: str, crds: None, cli: Cli
+) -> None:
+    missing = cli("describe", "nothing-here", "-n", namespace)
+    assert missing.returncode == 2
+    assert missing.stdout == ""
+    [line] = missing.stderr.splitlines()
+    assert f"namespace {namespace!r}" in line and "pyvolsync status -A" in line
+
+    wrong_kind = cli("sync", "nothing-here", "-n", namespace, "--kind", "source")
+    assert wrong_kind.returncode == 2 and "ReplicationSource" in wrong_kind.stderr
+    assert "Traceback" not in missing.stderr + wrong_kind.stderr

@@ -119,9 +119,7 @@ def build_registry(
 async def run(config: OperatorConfig) -> None:
     """Run the operator until SIGTERM or SIGINT."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    _stop_on_signals(stop)
     if config.kubeconfig:
         os.environ["KUBECONFIG"] = config.kubeconfig  # kopf's own login reads it from there
     api = kube_client.connect(config.kubeconfig)
@@ -172,21 +170,36 @@ async def _lead(
 
     queue = workqueue.WorkQueue(handle, workers=config.workers)
     await engine.adopt_running()
+    ready = asyncio.Event()
     watching = asyncio.create_task(
         kopf.operator(
             registry=build_registry(queue, volume_populator),
             clusterwide=True,
             standalone=True,
             stop_flag=stop,
+            ready_flag=ready,
         )
     )
     tasks = [watching, asyncio.create_task(queue.run(stop))]
     if config.leader_election:
         tasks.append(asyncio.create_task(election.keep(stop)))
     logger.info("operator running with %d workers", config.workers)
-    # kopf takes over SIGTERM/SIGINT while it runs: its end is the operator's end too.
+    # kopf takes SIGTERM/SIGINT over when it starts; its end is the operator's end too. Once it
+    # is ready, take them back: kopf then stops through `stop` like everything else, instead of
+    # waiting 5 s for our tasks (which wait for `stop`) before it gives up on them.
+    starting = asyncio.create_task(ready.wait())
+    await asyncio.wait({watching, starting}, return_when=asyncio.FIRST_COMPLETED)
+    starting.cancel()
+    _stop_on_signals(stop)
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*tasks, stopping)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGTERM and SIGINT."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)

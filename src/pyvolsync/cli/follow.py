@@ -117,7 +117,7 @@ def report(status: Mapping[str, Any], *, console: rich.console.Console, what: st
     if result.get("bytesRestored") is not None:
         details.append(f"{views.size(result['bytesRestored'])} restored")
     if status.get("lastSyncDuration"):
-        details.append(f"in {status['lastSyncDuration']}")
+        details.append(f"in {views.go_duration(status['lastSyncDuration'])}")
     console.print(f"[green]{what} succeeded[/green]: " + ", ".join(details))
     if result.get("message") and result.get("outcome") not in (None, "succeeded"):
         console.print(f"[yellow]note[/yellow]: {result['message']}")

@@ -13,7 +13,7 @@ from typing import Any
 from rich import table as rich_table
 from rich import text as rich_text
 
-from pyvolsync.api import conditions
+from pyvolsync.api import conditions, durations
 
 JsonObject = dict[str, Any]
 
@@ -80,6 +80,17 @@ def short_duration(seconds: float) -> str:
             rest = (whole % size) // smaller_size
             return f"{whole // size}{unit}{f'{rest}{smaller}' if rest else ''}"
     return f"{whole}s"
+
+
+def go_duration(text: str | None) -> str:
+    """Return a Go duration (``30.591396s``, ``1m33.5s``) rounded for a table: ``30.6s``."""
+    if not text:
+        return "-"
+    try:
+        seconds = durations.parse_duration(text).total_seconds()
+    except ValueError:
+        return text
+    return f"{seconds:.1f}s" if seconds < 60 else short_duration(seconds)
 
 
 def size(value: int | None) -> str:
@@ -202,7 +213,7 @@ def status_table(rows: list[JsonObject], *, now: datetime.datetime) -> rich_tabl
             row["kind"],
             row["trigger"] + (" (paused)" if row["paused"] else ""),
             relative(parse_time(row["lastSync"]), now=now),
-            row["duration"] or "-",
+            go_duration(row["duration"]),
             relative(parse_time(row["nextSync"]), now=now),
             rich_text.Text(result, style="red" if result == "Failed" else ""),
             row["snapshot"] or "-",

@@ -8,13 +8,15 @@ changed in the cluster: tables by content, JSON by its documented schema, exit c
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import signal
+import subprocess
 from typing import Any
 
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
-from tests.integration.cli.conftest import NFS, Cli
+from tests.integration.cli.conftest import NFS, PYVOLSYNC, Cli
 from tests.integration.reconcile import helpers
 
 from pyvolsync.cli import views
@@ -251,3 +253,22 @@ def test_user_errors_are_one_line_with_what_to_do_and_exit_code_2(
     wrong_kind = cli("sync", "nothing-here", "-n", namespace, "--kind", "source")
     assert wrong_kind.returncode == 2 and "ReplicationSource" in wrong_kind.stderr
     assert "Traceback" not in missing.stderr + wrong_kind.stderr
+
+
+def test_kubectl_runs_it_as_a_plugin(
+    cluster: controlplane.ControlPlane, namespace: str, crds: None, tmp_path: pathlib.Path
+) -> None:
+    """`kubectl pyvolsync ...` runs `kubectl-pyvolsync` from PATH (the console script)."""
+    (tmp_path / "kubectl-pyvolsync").symlink_to(PYVOLSYNC)
+    apply(cluster, helpers.replication_source("app", paused=True), namespace=namespace)
+    environment = {
+        **os.environ,
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "KUBECONFIG": str(cluster.kubeconfig),
+    }
+    listed = subprocess.run(
+        [str(cluster.binaries.kubectl), "pyvolsync", "status", "-n", namespace, "-o", "json"],
+        capture_output=True, text=True, env=environment, timeout=60, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert [(row["name"], row["paused"]) for row in json.loads(listed.stdout)] == [("app", True)]

@@ -27,6 +27,9 @@ def test_times_and_sizes_read_like_a_person_would_say_them() -> None:
     assert views.size(512) == "512 B"
     assert views.size(3 * 2**30 + 2**29) == "3.5 GiB"
     assert views.size(None) == "-"
+    assert views.go_duration("30.591396s") == "30.6s"
+    assert views.go_duration("1h2m3.5s") == "1h2m"
+    assert views.go_duration(None) == "-"
 
 
 def test_a_finished_backup_row_has_every_documented_field() -> None:

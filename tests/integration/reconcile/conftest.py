@@ -131,13 +131,16 @@ def repository_root(cluster: controlplane.ControlPlane) -> Path:
 def show_operator_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed and "operator" in request.fixturenames:
-        running: Operator = request.getfixturevalue("operator")
-        sys.stderr.write(
-            "\n--- operator log (tail) ---\n"
-            + "\n".join(running.interesting_log_lines()[-80:])
-            + "\n"
-        )
+    if report is None or not report.failed:
+        return
+    for name in request.fixturenames:
+        running = request.getfixturevalue(name) if name.endswith("operator") else None
+        if isinstance(running, Operator):
+            sys.stderr.write(
+                f"\n--- {name} log (tail) ---\n"
+                + "\n".join(running.interesting_log_lines()[-80:])
+                + "\n"
+            )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -1,8 +1,7 @@
 """Stampede control: the cluster-wide mover limit and the jitter window, with many sources.
 
-These tests need an operator started with ``--max-movers 2 --jitter 10m --first-sync schedule``.
-Two operators on one cluster would both act, so the session's operator is stopped for them and
-started again afterwards.
+These tests run an operator started with ``--max-movers 2 --jitter 10m --first-sync schedule``
+instead of the usual one (each module has its own operator; two at once would both act).
 
 With eight sources triggered at once, never more than two mover Jobs exist, the others report
 ``WaitingForMoverSlot`` and all of them finish; manual triggers are not delayed by the 10-minute
@@ -13,7 +12,6 @@ their own stable offset inside the window, which ``nextSyncTime`` shows.
 from __future__ import annotations
 
 import datetime
-import pathlib
 import time
 from collections.abc import Iterator
 
@@ -30,23 +28,19 @@ JITTER = datetime.timedelta(minutes=10)
 SOURCES = [f"app-{index}" for index in range(8)]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stampede_operator(
-    cluster: controlplane.ControlPlane, operator: conftest.Operator, tmp_path: pathlib.Path
+    cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[conftest.Operator]:
-    """An operator with a mover limit and a jitter window, in place of the session's."""
-    operator.stop()
+    """An operator with a mover limit and a jitter window (instead of the usual one)."""
     configured = conftest.Operator(
         cluster,
-        tmp_path,
+        tmp_path_factory.mktemp("stampede-operator"),
         "--max-movers", str(MAX_MOVERS), "--jitter", "10m", "--first-sync", "schedule",
     )  # fmt: skip
     configured.start()
-    try:
-        yield configured
-    finally:
-        configured.stop()
-        operator.start()
+    yield configured
+    configured.stop()
 
 
 def test_the_mover_limit_holds_and_every_source_gets_its_turn(

@@ -182,6 +182,9 @@ class Transfer:
     bytes_processed: int = 0
     files_restored: int = 0
     bytes_restored: int = 0
+    snapshots_found: int = 0
+    """For a restore: how many snapshots of this volume (host and path) the repository holds,
+    before ``RESTORE_AS_OF``/``SELECT_PREVIOUS``; with no eligible one, 0 means a new app."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,8 @@ CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 # restic's --keep-within duration: one or more <number><unit>, units y, m, d, h.
 RESTIC_DURATION = re.compile(r"(\d+[ymdh])+")
 RESTIC_COUNT = re.compile(r"\d+|unlimited")
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+# RFC 3339 allows a lower-case "t" and "z", and the API server accepts them.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 SOURCE_COPY_METHODS = ("Direct", "None", "Clone", "Snapshot")
 DESTINATION_COPY_METHODS = ("Direct", "None", "Snapshot")
 RETENTION_COUNTS = ("hourly", "daily", "weekly", "monthly", "yearly")
@@ -223,7 +224,7 @@ def _is_rfc3339(text: str) -> bool:
     if not RFC3339.fullmatch(text):
         return False
     try:
-        datetime.datetime.fromisoformat(text)
+        datetime.datetime.fromisoformat(text.upper())
     except ValueError:
         return False
     return True

@@ -122,6 +122,8 @@ async def run(config: OperatorConfig) -> None:
     _stop_on_signals(stop)
     if config.kubeconfig:
         os.environ["KUBECONFIG"] = config.kubeconfig  # kopf's own login reads it from there
+    # kopf names itself after the login user, which a container's UID may not have.
+    os.environ.setdefault("USER", "pyvolsync")
     api = kube_client.connect(config.kubeconfig)
     identity = f"{socket.gethostname()}-{os.getpid()}"
     kube = kube_client.Kube(api, instance=identity)

@@ -178,7 +178,7 @@ def backup(context: Context) -> contract.OperationResult:
     return saved
 
 
-def _choose_snapshot(context: Context) -> selection.Snapshot | None:
+def _choose_snapshot(context: Context) -> tuple[selection.Snapshot | None, int]:
     timeout = context.config.probe_timeout or None
     completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
     if completed.exit is not runner.ResticExit.SUCCESS:
@@ -198,27 +198,29 @@ def _choose_snapshot(context: Context) -> selection.Snapshot | None:
         contract.RESTIC_HOST,
         settings.data_dir,
     )
-    return selection.select(
+    chosen = selection.select(
         eligible,
         data_dir=settings.data_dir,
         as_of=settings.restore_as_of,
         previous=settings.select_previous,
     )
+    return chosen, len(eligible)
 
 
-def _no_snapshot(context: Context) -> contract.OperationResult:
+def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
     settings = context.config
     as_of = settings.restore_as_of.isoformat() if settings.restore_as_of else "now"
     message = (
         f"no snapshot of host {contract.RESTIC_HOST} and path {settings.data_dir} at or before "
         f"{as_of} with {settings.select_previous} older ones skipped: nothing was restored"
     )
-    return _nothing_done(
+    nothing = _nothing_done(
         contract.Operation.RESTORE,
         contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
         message=message,
         markers=("No eligible snapshots found", "=== No data will be restored ==="),
     )
+    return dataclasses.replace(nothing, snapshots_found=found)
 
 
 def sync_filesystem(path: str) -> None:
@@ -238,9 +240,9 @@ def restore(context: Context) -> contract.OperationResult:
     """Restore the selected snapshot into ``DATA_DIR``; never create a repository."""
     settings = context.config
     logger.info("=== Starting restore ===")
-    chosen = _choose_snapshot(context)
+    chosen, found = _choose_snapshot(context)
     if chosen is None:
-        return _no_snapshot(context)
+        return _no_snapshot(context, found=found)
     logger.info("Selected restic snapshot with id: %s", chosen.id)
     logger.info(
         "Restoring snapshot %s of %s into %s",
@@ -262,6 +264,7 @@ def restore(context: Context) -> contract.OperationResult:
         operation=contract.Operation.RESTORE,
         outcome=contract.Outcome.SUCCEEDED,
         snapshot_id=chosen.id,
+        snapshots_found=found,
     )
     return _with_counters(result, stream.summary)
 

@@ -75,6 +75,7 @@ def summarize(
         bytes_processed=counters.bytes_processed,
         files_restored=counters.files_restored,
         bytes_restored=counters.bytes_restored,
+        snapshots_found=counters.snapshots_found,
         warnings=tuple(warning for result in results for warning in result.warnings),
         operations=tuple(results),
     )

@@ -176,7 +176,13 @@ def test_malformed_snapshot_counts_fail(last: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "moment", ["2024-05-01T00:00:00Z", "2024-05-01T02:00:00+02:00", "2024-05-01T00:00:00.5Z"]
+    "moment",
+    [
+        "2024-05-01T00:00:00Z",
+        "2024-05-01T02:00:00+02:00",
+        "2024-05-01T00:00:00.5Z",
+        "2024-05-01t00:00:00z",
+    ],
 )
 def test_rfc3339_restore_times_pass(moment: str) -> None:
     assert destination_problems("spec.restic.restoreAsOf", moment) == []

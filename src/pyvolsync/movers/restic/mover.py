@@ -91,12 +91,25 @@ async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
             # A new app: no repository yet. The (empty) volume is published, and the status
             # and events say why it is empty; a restore never creates the repository.
             result = dataclasses.replace(result, phase=base.Phase.COMPLETED)
-        if result.phase is not base.Phase.COMPLETED:
+        if result.phase is not base.Phase.COMPLETED or _backups_left_out(result):
             return result
         image = await _ensure_image(iteration, spec, data)
         return dataclasses.replace(result, image=image)
     except StepWaitingError as waiting:
         return waiting.result
+
+
+def _backups_left_out(result: base.SyncResult) -> bool:
+    """Return True when backups exist but restoreAsOf/previous excluded them all.
+
+    Then nothing is published: an empty volume must never stand in for an existing backup.
+    """
+    outcome = result.mover_result
+    return (
+        outcome is not None
+        and outcome.outcome is contract.Outcome.NO_ELIGIBLE_SNAPSHOT
+        and outcome.snapshots_found > 0
+    )
 
 
 def _repository_missing(result: base.SyncResult) -> bool:

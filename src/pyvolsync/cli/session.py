@@ -23,6 +23,10 @@ Result = TypeVar("Result")
 JsonObject = dict[str, Any]
 
 USER_ERROR_EXIT = 2
+TOO_MANY_REQUESTS = 429
+"""The API server is busy (or a new CRD's storage is starting): the request was not processed."""
+BUSY_RETRIES = 5
+BUSY_DELAY_SECONDS = 1.0
 DEFAULT_MOVER_IMAGE = f"ghcr.io/pyvolsync/pyvolsync-mover:{__version__}"
 
 
@@ -82,11 +86,21 @@ class Target:
 
 
 def run(body: Callable[[client.Kube], Awaitable[Result]], target: Target) -> Result:
-    """Run ``body`` against the cluster; turn user errors into one line and exit code 2."""
+    """Run ``body`` against the cluster; turn user errors into one line and exit code 2.
+
+    Like kubectl, a command the API server answers with 429 (busy) is tried again, a few times.
+    """
 
     async def session() -> Result:
         kube = target.connect()
         try:
+            for _ in range(BUSY_RETRIES):
+                try:
+                    return await body(kube)
+                except errors.ApiFailureError as error:
+                    if error.code != TOO_MANY_REQUESTS:
+                        raise
+                await asyncio.sleep(BUSY_DELAY_SECONDS)
             return await body(kube)
         finally:
             await kube.close()

@@ -1,4 +1,4 @@
-"""`pyvolsync sync --wait` shows a backup advancing, and `status` shows it running.
+"""`pyvolsync sync --wait` shows a backup advancing; `status`, `describe` and `logs -f` follow it.
 
 A real backup of 2.5 GiB of random data (incompressible, so restic must read, hash, encrypt and
 write all of it) lasts long enough for the operator to publish `status.progress` more than once
@@ -50,11 +50,21 @@ def test_sync_wait_shows_the_percentage_advance_during_a_large_backup(
         what="`pyvolsync status` to show the backup's progress",
         timeout=300,
     )
+    described = cli("describe", "app", "-n", namespace).stdout
+    log_follower = cli.start("logs", "app", "-n", namespace, "--follow")
     exit_code = following.wait(timeout=900)
     reader.join(timeout=10)
+    followed_log, _ = log_follower.communicate(timeout=120)
     assert following.stdout is not None
     following.stdout.close()
     assert exit_code == 0, "\n".join(lines)
+
+    assert "volsync-src-app" in described
+    assert re.search(r"container restic\s+running", described), described
+    assert re.search(r"pod phase\s+Running", described), described
+    assert re.search(r"operations\s+backup", described), described
+    assert log_follower.returncode == 0
+    assert "=== Done ===" in followed_log, "logs -f follows the mover to its end"
 
     assert 0 <= running["progress"]["percent"] < 100
     assert running["progress"]["bytesTotal"] >= SIZE_MIB * 2**20

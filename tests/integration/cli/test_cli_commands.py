@@ -178,6 +178,32 @@ def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(
     jobs = cluster.kubectl("get", "jobs", "-n", namespace, "-o", "name").stdout
     assert "pyvolsync-snapshots" not in jobs, "the listing Job is deleted afterwards"
 
+    apply(cluster, operator_deployment(), namespace=namespace)
+    from_deployment = cli("snapshots", "app", "-n", namespace, "-o", "json")
+    assert from_deployment.returncode == 0, from_deployment.stdout + from_deployment.stderr
+    assert json.loads(from_deployment.stdout) == rows, "settings read from the operator Deployment"
+
+
+def operator_deployment() -> dict[str, Any]:
+    """Return an operator Deployment (scaled to zero) carrying the repository volume setting."""
+    labels = {"app.kubernetes.io/name": "pyvolsync"}
+    container = {
+        "name": "operator",
+        "image": "ghcr.io/pyvolsync/pyvolsync:test",
+        "env": [
+            {"name": "PYVOLSYNC_MOVER_IMAGE", "value": "ghcr.io/pyvolsync/pyvolsync-mover:test"},
+            {"name": "PYVOLSYNC_REPOSITORY_NFS", "value": NFS},
+        ],
+    }
+    spec = {
+        "replicas": 0,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+    }
+    deployment = helpers.manifest("apps/v1", "Deployment", "volsync", spec)
+    deployment["metadata"]["labels"] = labels
+    return deployment
+
 
 def test_restore_to_a_new_pvc_as_of_the_first_snapshot(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli

@@ -23,6 +23,8 @@ APP = "wiki"
 
 def restic_init(repository: pathlib.Path, password: str) -> None:
     """Create a repository owned by the app's user, as its first backup would have."""
+    repository.parent.mkdir(parents=True, exist_ok=True)
+    repository.parent.chmod(0o777)  # as the node agent creates an NFS export
     subprocess.run(
         ["restic", "init", "--repo", str(repository)],
         check=True,

@@ -73,7 +73,7 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
     """Return the status summary with relative times."""
     rows: list[tuple[str, Any]] = [
         ("last sync", _when(status.get("lastSyncTime"), now)),
-        ("duration", status.get("lastSyncDuration")),
+        ("duration", views.go_duration(status.get("lastSyncDuration"))),
         ("next sync", _when(status.get("nextSyncTime"), now)),
         ("last manual sync", status.get("lastManualSync")),
         ("running since", _when(status.get("lastSyncStartTime"), now)),

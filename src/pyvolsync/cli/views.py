@@ -137,6 +137,13 @@ def progress_of(status: Mapping[str, Any]) -> JsonObject | None:
     }
 
 
+def bytes_added(obj: Mapping[str, Any], result: Mapping[str, Any]) -> int | None:
+    """Return what the last backup added; the status leaves out a zero, so a backup's is 0."""
+    if obj.get("kind") != "ReplicationSource" or not result.get("snapshotID"):
+        return None
+    return int(result.get("bytesAdded") or 0)
+
+
 def status_row(obj: Mapping[str, Any]) -> JsonObject:
     """Return one row of ``pyvolsync status`` for a ReplicationSource or ReplicationDestination."""
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
@@ -156,7 +163,7 @@ def status_row(obj: Mapping[str, Any]) -> JsonObject:
         "result": (status.get("latestMoverStatus") or {}).get("result"),
         "outcome": result.get("outcome"),
         "snapshot": snapshot[:SHORT_ID_LENGTH] if snapshot else None,
-        "bytesAdded": result.get("bytesAdded"),
+        "bytesAdded": bytes_added(obj, result),
         "progress": progress_of(status),
         "reason": condition.get("reason"),
         "message": condition.get("message"),

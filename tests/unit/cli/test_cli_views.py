@@ -50,6 +50,8 @@ def test_a_finished_backup_row_has_every_documented_field() -> None:
     assert row["kind"] == "source" and row["trigger"] == "0 * * * *"
     assert (row["snapshot"], row["bytesAdded"], row["progress"]) == ("3f2a9c1e", 10, None)
     assert (row["result"], row["reason"]) == ("Successful", "WaitingForSchedule")
+    unchanged = dict(status, lastSyncResult={"outcome": "succeeded", "snapshotID": "abc"})
+    assert views.status_row(source(unchanged))["bytesAdded"] == 0, "zero is left out of status"
 
 
 def test_a_running_sync_shows_its_progress_and_a_failure_is_red() -> None:

@@ -35,7 +35,7 @@ LYING_MOVER = textwrap.dedent(
 def run_demo(tmp_path: Path, *, path: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     summary = tmp_path / "summary.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "demo", "--summary-json", str(summary)],
+        [sys.executable, "-m", "demo", "--local", "--summary-json", str(summary)],
         cwd=ROOT,
         env={**os.environ, "PATH": path, "TMPDIR": str(tmp_path)},
         capture_output=True,

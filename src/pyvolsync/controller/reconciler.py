@@ -275,7 +275,8 @@ class Reconciler:
         restic = self._restic_spec(run)
         assert restic is not None
         if run.status.last_sync_start_time is not None:
-            self.slots.hold(run.key)
+            if not self._take_slot(run):
+                return
             if not await self._synchronize(run, restic):
                 return
         elif self._cleaning_up(run):
@@ -286,6 +287,15 @@ class Reconciler:
         if not decision.start:
             self._wait(run, decision)
             return
+        if not self._take_slot(run):
+            return
+        self._reported_attempts.pop(run.key, None)
+        run.status.last_sync_start_time = run.now
+        run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
+        await self._synchronize(run, restic)
+
+    def _take_slot(self, run: Run) -> bool:
+        """Take (or keep) a mover slot; without one, say so and wait to be woken."""
         if not self.slots.try_acquire(run.key):
             self._waiting_roles[run.key] = run.role
             run.condition(
@@ -294,12 +304,9 @@ class Reconciler:
                 f"waiting for a free mover slot ({self.slots.running} of {self.slots.limit} used)",
             )
             run.wake_in(300)
-            return
+            return False
         self._waiting_roles.pop(run.key, None)
-        self._reported_attempts.pop(run.key, None)
-        run.status.last_sync_start_time = run.now
-        run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
-        await self._synchronize(run, restic)
+        return True
 
     def _problems(self, run: Run) -> list[validation.Problem]:
         if run.role is names.Role.SOURCE:
@@ -354,6 +361,8 @@ class Reconciler:
                 run.condition("False", conditions.REASON_ERROR, result.message)
                 run.event("Warning", "ConfigurationError", result.message)
                 run.wake_in(result.retry_after_seconds)
+                # No mover was started: free the slot, or broken objects starve the rest.
+                self.slots.release(run.key)
                 return False
             case _:
                 self._complete(run, result)

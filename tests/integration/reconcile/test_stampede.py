@@ -116,3 +116,30 @@ def test_hourly_sources_wait_for_their_own_jittered_slot(
         assert created < next_times[name] <= created + datetime.timedelta(hours=1)
     assert len(set(next_times.values())) > 1
     assert helpers.mover_jobs(cluster, namespace) == []
+
+
+def test_sources_that_cannot_start_a_mover_do_not_hold_a_slot(
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+) -> None:
+    broken = helpers.repository_secret("broken", path=f"{namespace}/broken")
+    del broken["stringData"]["RESTIC_PASSWORD"]
+    helpers.prepare_app(cluster, namespace)
+    apply(
+        cluster,
+        broken,
+        *(
+            helpers.replication_source(name, repository="broken", copy_method="Direct")
+            for name in ("broken-1", "broken-2")
+        ),
+        namespace=namespace,
+    )
+    for name in ("broken-1", "broken-2"):
+        helpers.wait_for_reason(cluster, SOURCE, name, namespace, "Error")
+
+    apply(
+        cluster,
+        helpers.replication_source("app", copy_method="Direct", trigger={"manual": "now"}),
+        namespace=namespace,
+    )
+    found = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "now", timeout=60)
+    assert found["latestMoverStatus"]["result"] == "Successful"

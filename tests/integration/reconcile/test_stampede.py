@@ -5,8 +5,9 @@ instead of the usual one (each module has its own operator; two at once would bo
 
 With eight sources triggered at once, never more than two mover Jobs exist, the others report
 ``WaitingForMoverSlot`` and all of them finish; manual triggers are not delayed by the 10-minute
-jitter. Hourly sources created together each wait for their first scheduled time, shifted by
-their own stable offset inside the window, which ``nextSyncTime`` shows.
+jitter; sources stopped by a configuration error do not keep slots from the others. Hourly
+sources created together each wait for their first scheduled time, shifted by their own stable
+offset inside the window, which ``nextSyncTime`` shows.
 """
 
 from __future__ import annotations

@@ -230,6 +230,16 @@ def test_restore_to_a_new_pvc_as_of_the_first_snapshot(
     assert destination["spec"]["restic"]["restoreAsOf"] == as_of
     assert helpers.tree_checksum(cluster, namespace, "sum-restored", "restored") == first_checksum
 
+    newest = cli("restore", "app", "--to", "restored", "--previous", "0", "-n", namespace, "--wait")
+    assert newest.returncode == 0, newest.stdout + newest.stderr
+    assert "created PVC" not in newest.stdout, "the existing PVC is restored into"
+    repointed = get(cluster, "replicationdestination", "restored-restore", namespace=namespace)
+    assert repointed is not None
+    assert "restoreAsOf" not in repointed["spec"]["restic"]
+    assert repointed["spec"]["restic"]["previous"] == 0
+    now_checksum = helpers.tree_checksum(cluster, namespace, "sum-now", "data")
+    assert helpers.tree_checksum(cluster, namespace, "sum-newest", "restored") == now_checksum
+
 
 def test_pause_resume_unlock_and_logs(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli

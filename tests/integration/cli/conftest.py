@@ -1,7 +1,7 @@
 """The real operator for the CLI tests, and a way to run the `pyvolsync` command against it.
 
-The operator is the same process the operator tests start (`reconcile.conftest.Operator`), one
-per test module so other suites' objects are not reconciled meanwhile. Commands run as the
+The operator is the same process the other end-to-end tests start (`tests.support.operator`),
+one per test module so other suites' objects are not reconciled meanwhile. Commands run as the
 installed console script in a subprocess, so what is checked is what a user's shell shows
 (no terminal: rich prints plain text, a progress line per change).
 """
@@ -17,20 +17,30 @@ from pathlib import Path
 
 import pytest
 from localcluster import controlplane
-from tests.integration.reconcile import conftest as reconcile_conftest
+from tests.support import operator as operator_support
 
-crds = reconcile_conftest.crds
-repository_root = reconcile_conftest.repository_root
-NFS = f"{reconcile_conftest.NFS_SERVER}:{reconcile_conftest.NFS_PATH}"
+NFS = f"{operator_support.NFS_SERVER}:{operator_support.NFS_PATH}"
 PYVOLSYNC = str(Path(sys.executable).parent / "pyvolsync")
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: controlplane.ControlPlane) -> None:
+    """The pyvolsync CRDs, installed and served."""
+    operator_support.install_crds(cluster)
+
+
+@pytest.fixture
+def repository_root(cluster: controlplane.ControlPlane) -> Path:
+    """The local directory behind the movers' /repository volume."""
+    return operator_support.repository_root(cluster)
 
 
 @pytest.fixture(scope="module")
 def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[reconcile_conftest.Operator]:
+) -> Iterator[operator_support.Operator]:
     """The operator, running for one test module."""
-    running = reconcile_conftest.Operator(cluster, tmp_path_factory.mktemp("operator"))
+    running = operator_support.Operator(cluster, tmp_path_factory.mktemp("operator"))
     running.start()
     time.sleep(1)
     yield running

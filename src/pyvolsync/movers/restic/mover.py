@@ -152,12 +152,13 @@ async def _delete_temporary(iteration: Iteration, kind: Kind, item: Mapping[str,
 async def _require_claim(iteration: Iteration, name: str, *, what: str) -> JsonObject:
     claim = await iteration.get(Kind.CLAIM, name) if name else None
     if claim is None:
+        # A configuration error like a missing Secret key: no mover starts, so none waits for
+        # a mover slot; the operator looks again in a minute.
         raise StepWaitingError(
-            base.SyncResult.waiting(
+            base.SyncResult.invalid(
                 REASON_INVALID,
                 f"the {what} {name!r} does not exist in namespace {iteration.namespace}; "
                 "create it or fix the name",
-                retry_after=30,
             )
         )
     return claim

@@ -122,20 +122,19 @@ def test_hourly_sources_wait_for_their_own_jittered_slot(
 def test_sources_that_cannot_start_a_mover_do_not_hold_a_slot(
     cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
 ) -> None:
-    broken = helpers.repository_secret("broken", path=f"{namespace}/broken")
-    del broken["stringData"]["RESTIC_PASSWORD"]
+    no_password = helpers.repository_secret("no-password", path=f"{namespace}/broken")
+    del no_password["stringData"]["RESTIC_PASSWORD"]
     helpers.prepare_app(cluster, namespace)
     apply(
         cluster,
-        broken,
-        *(
-            helpers.replication_source(name, repository="broken", copy_method="Direct")
-            for name in ("broken-1", "broken-2")
-        ),
+        no_password,
+        helpers.replication_source("no-password", repository="no-password"),
+        helpers.replication_source("no-volume", claim_name="not-created-yet"),
         namespace=namespace,
     )
-    for name in ("broken-1", "broken-2"):
-        helpers.wait_for_reason(cluster, SOURCE, name, namespace, "Error")
+    for name, missing in (("no-password", "RESTIC_PASSWORD"), ("no-volume", "not-created-yet")):
+        condition = helpers.wait_for_reason(cluster, SOURCE, name, namespace, "Error")
+        assert missing in condition["message"]
 
     apply(
         cluster,

@@ -129,6 +129,7 @@ def restore(
     console = rich.console.Console()
 
     async def body(kube: client.Kube) -> int:
+        checked_as_of = check_as_of(as_of)
         where = target.namespace_of(kube)
         source = await session.find(kube, name, namespace=where, role=session.RoleOption.SOURCE)
         source_restic = (source.get("spec") or {}).get("restic") or {}
@@ -137,7 +138,7 @@ def restore(
         value = actions.trigger_value()
         await _ensure_claim(kube, source, claim=to, capacity=capacity, console=console)
         spec = restore_spec(
-            source_restic, claim=to, value=value, as_of=check_as_of(as_of), previous=previous
+            source_restic, claim=to, value=value, as_of=checked_as_of, previous=previous
         )
         destination_name = await _apply_destination(kube, spec, claim=to, namespace=where)
         console.print(

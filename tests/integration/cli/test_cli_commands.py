@@ -14,6 +14,7 @@ import signal
 import subprocess
 from typing import Any
 
+import yaml
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from tests.integration.cli.conftest import NFS, PYVOLSYNC, Cli
@@ -278,7 +279,11 @@ def test_pause_resume_unlock_and_logs(
 
 
 def test_user_errors_are_one_line_with_what_to_do_and_exit_code_2(
-    cluster: controlplane.ControlPlane, namespace: str, crds: None, cli: Cli
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    crds: None,
+    cli: Cli,
+    tmp_path: pathlib.Path,
 ) -> None:
     missing = cli("describe", "nothing-here", "-n", namespace)
     assert missing.returncode == 2
@@ -288,7 +293,28 @@ def test_user_errors_are_one_line_with_what_to_do_and_exit_code_2(
 
     wrong_kind = cli("sync", "nothing-here", "-n", namespace, "--kind", "source")
     assert wrong_kind.returncode == 2 and "ReplicationSource" in wrong_kind.stderr
-    assert "Traceback" not in missing.stderr + wrong_kind.stderr
+
+    no_context = cli("status", "--context", "elsewhere")
+    assert no_context.returncode == 2
+    assert "'elsewhere' not found" in no_context.stderr and "--kubeconfig" in no_context.stderr
+
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    for entry in config["clusters"]:
+        entry["cluster"]["server"] = "https://127.0.0.1:9"  # nothing listens there
+    unreachable_config = tmp_path / "unreachable"
+    unreachable_config.write_text(yaml.safe_dump(config))
+    unreachable = subprocess.run(
+        [PYVOLSYNC, "status", "-A", "--kubeconfig", str(unreachable_config)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert unreachable.returncode == 2
+    [line] = unreachable.stderr.splitlines()
+    assert "cannot reach the Kubernetes API server" in line and "kubectl cluster-info" in line
+
+    bad_time = cli("restore", "nothing-here", "--to", "x", "--as-of", "yesterday", "-n", namespace)
+    assert bad_time.returncode == 2 and "RFC 3339" in bad_time.stderr
+    everything = missing.stderr + wrong_kind.stderr + no_context.stderr + bad_time.stderr
+    assert "Traceback" not in everything + unreachable.stderr
 
 
 def test_kubectl_runs_it_as_a_plugin(

@@ -7,6 +7,7 @@ changed in the cluster: tables by content, JSON by its documented schema, exit c
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
@@ -152,6 +153,44 @@ def test_sync_wait_exits_0_on_success_and_1_with_the_reason_on_a_wrong_password(
     [line] = [line for line in failed.stdout.splitlines() if "sync failed" in line]
     assert "WrongPassword" in line and "RESTIC_PASSWORD" in line
     assert "not-the-password" not in failed.stdout
+
+
+def test_sync_of_a_scheduled_source_runs_now_and_puts_the_schedule_back(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    yearly = {"schedule": "0 0 1 1 *"}
+    apply(
+        cluster,
+        helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
+        helpers.claim("data"),
+        namespace=namespace,
+    )
+    helpers.run_shell(cluster, namespace, "write", claim_name="data", script="echo x > /data/x")
+    apply(cluster, helpers.replication_source("app", trigger=yearly), namespace=namespace)
+    new_year = f"{datetime.datetime.now(datetime.UTC).year + 1}-01-01T00:00:00Z"
+    first = wait_until(
+        lambda: _waiting_for(cluster, namespace, new_year),
+        what="the first (immediate) sync, then the wait for the new year",
+        timeout=120,
+    )
+
+    synced = cli("sync", "app", "-n", namespace)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "schedule is suspended while trigger.manual is set" in synced.stdout
+    assert "sync succeeded" in synced.stdout
+    source = get(cluster, SOURCE, "app", namespace=namespace)
+    assert source is not None and source["spec"]["trigger"] == yearly
+    after = wait_until(
+        lambda: _waiting_for(cluster, namespace, new_year), what="the schedule to be back"
+    )
+    assert after["lastSyncResult"]["snapshotID"] != first["lastSyncResult"]["snapshotID"]
+
+
+def _waiting_for(
+    plane: controlplane.ControlPlane, namespace: str, next_sync: str
+) -> dict[str, Any] | None:
+    current = helpers.status(plane, SOURCE, "app", namespace)
+    return current if current.get("nextSyncTime") == next_sync else None
 
 
 def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(

@@ -109,7 +109,16 @@ def claim_phase(plane: controlplane.ControlPlane, name: str, namespace: str) -> 
 def backup_now(
     plane: controlplane.ControlPlane, app: str, namespace: str, value: str
 ) -> dict[str, Any]:
-    """Trigger a backup of the app by hand and return the source's status once it finished."""
+    """Trigger a backup of the app by hand and return the source's status once it finished.
+
+    A sync already running (the first scheduled one) would answer a trigger set meanwhile, as
+    upstream's, with data read before the trigger: wait for the source to be idle first.
+    """
+    wait_until(
+        lambda: "lastSyncStartTime" not in status(plane, "replicationsource", app, namespace),
+        what=f"{namespace}/{app} to finish its running sync",
+        timeout=180,
+    )
     patch = {"spec": {"trigger": {"schedule": None, "manual": value}}}
     plane.kubectl(
         "patch", "replicationsource", app, "-n", namespace, "--type=merge", "-p", json.dumps(patch)

@@ -36,7 +36,8 @@ def repository_secret(
         "kind": "Secret",
         "metadata": {"name": f"{app}-volsync-secret", "namespace": namespace},
         "stringData": {
-            "RESTIC_REPOSITORY": repository or f"/repository/{app}",
+            # One repository per namespace and app, so tests never share one.
+            "RESTIC_REPOSITORY": repository or f"/repository/{namespace}-{app}",
             "RESTIC_PASSWORD": password,
         },
     }

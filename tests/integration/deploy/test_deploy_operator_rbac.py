@@ -76,7 +76,9 @@ def operator_pod(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 def operator_log(plane: controlplane.ControlPlane) -> str:
-    return plane.kubectl("logs", "-n", RELEASE_NAMESPACE, "pyvolsync-operator").stdout
+    """The operator pod's log; "" while its container has not started yet."""
+    found = plane.kubectl("logs", "-n", RELEASE_NAMESPACE, "pyvolsync-operator", check=False)
+    return found.stdout if found.returncode == 0 else ""
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +107,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane
         wait_until(
             lambda: "operator running" in operator_log(plane),
             what="the chart's operator to start",
+            timeout=180,
         )
         yield plane
         log = operator_log(plane)

@@ -137,6 +137,14 @@ def run_operator(
             envvar="PYVOLSYNC_METRICS_PORT", help="Serve Prometheus metrics on this port (0: off)."
         ),
     ] = 8080,
+    progress_interval: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=600,
+            help="Seconds between progress readings of a running mover (status writes).",
+        ),
+    ] = 10,
     workers: Annotated[
         int,
         typer.Option(envvar="PYVOLSYNC_WORKERS", min=1, max=64, help="Objects reconciled at once."),
@@ -169,6 +177,7 @@ def run_operator(
         image=mover_image,
         retries=mover_retries,
         repository_volume=_volume_source(repository_volume, repository_nfs),
+        progress_interval_seconds=progress_interval,
     )
     config = operator.OperatorConfig(
         reconcile=reconciler.Settings(job=job_settings, policy=policy, max_movers=max_movers),

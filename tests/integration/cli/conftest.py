@@ -40,7 +40,10 @@ def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[operator_support.Operator]:
     """The operator, running for one test module."""
-    running = operator_support.Operator(cluster, tmp_path_factory.mktemp("operator"))
+    # Progress every 2 s, so even a fast backup shows the bar advancing.
+    running = operator_support.Operator(
+        cluster, tmp_path_factory.mktemp("operator"), "--progress-interval", "2"
+    )
     running.start()
     time.sleep(1)
     yield running

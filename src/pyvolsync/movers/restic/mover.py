@@ -31,8 +31,6 @@ JsonObject = dict[str, Any]
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 REASON_VOLUME_NOT_READY = "WaitingForVolume"
 REASON_INVALID = "Error"
-PROGRESS_INTERVAL = 10.0
-"""Seconds between looks at a running mover: its progress reaches status at most this often."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -431,7 +429,11 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
     running = await _latest_pod(iteration, job, phase="Running")
     progress = await _progress(iteration, running) if running else None
     return dataclasses.replace(
-        base.SyncResult.waiting("SyncInProgress", message, retry_after=PROGRESS_INTERVAL),
+        base.SyncResult.waiting(
+            "SyncInProgress",
+            message,
+            retry_after=float(iteration.settings.progress_interval_seconds),
+        ),
         progress=progress,
     )
 

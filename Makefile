@@ -38,8 +38,8 @@ cluster-down: venv
 	$(PY) -m localcluster down --dir .localcluster
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench localcluster
-	$(VENV)/bin/ruff format --check src tests bench localcluster
+	$(VENV)/bin/ruff check src tests bench localcluster demo
+	$(VENV)/bin/ruff format --check src tests bench localcluster demo
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -7,6 +7,7 @@ to a set of host commands. The repository name decides, ignoring registry, tag a
 |--------------------------|-------------------------------------------|---------------------|
 | pyvolsync-mover          | the project's venv (sys.prefix/bin)       | pyvolsync-mover / - |
 | pyvolsync                | the project's venv                        | pyvolsync / -       |
+| pyvolsync-noop-mover     | host sh: writes a success result document | see below           |
 | busybox, alpine          | host tools (sh, sleep, shuf, cat, ...)    | - / sh              |
 | debian, ubuntu, bash     | host tools                                | - / bash            |
 | pause                    | host sleep                                | sleep infinity / -  |
@@ -17,6 +18,14 @@ to a set of host commands. The repository name decides, ignoring registry, tag a
 
 As with a real image, ``command`` replaces the entrypoint (and drops cmd) and ``args`` replaces
 cmd.
+
+``pyvolsync-noop-mover`` stands for a mover that copies nothing, for benchmarks of the operator
+at scale (a thousand sources would otherwise start a thousand Pythons and resticks). Whatever the
+pod's command line, ``sh`` runs a few lines that print one log line and write a valid success
+result document (``pyvolsync.contract.MoverResult``: outcome ``succeeded``, a random snapshot ID,
+one succeeded entry per operation named on the command line, e.g. ``backup``) to
+``$PYVOLSYNC_RESULT_PATH`` or ``/dev/termination-log``, then exit 0. The operator therefore
+records a completed sync, exactly as after a real mover; no data is read or written.
 
 For venv images PATH is ``<venv>/bin:<restic dir>:<standard dirs>``; for host images it is the
 standard dirs. A container's own ``PATH`` env var wins, as with a real image.
@@ -37,6 +46,12 @@ class Runtime:
     path: str
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
+    wrapper: tuple[str, ...] = ()
+    """Runs first, with the container's whole command line as its arguments (no-op images)."""
+
+    def command_line(self, words: list[str]) -> list[str]:
+        """Return what runs for the container's command line ``words``."""
+        return [*self.wrapper, *words]
 
 
 class ImageNotMappedError(Exception):
@@ -61,6 +76,25 @@ _HOST_IMAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "bash": ((), ("bash",)),
     "pause": (("sleep", "infinity"), ()),
 }
+NOOP_MOVER = "pyvolsync-noop-mover"
+NOOP_MOVER_SCRIPT = r"""
+operations=""
+for word in "$@"; do
+  case "$word" in
+    unlock|backup|prune|restore|check)
+      operations="$operations${operations:+,}{\"operation\":\"$word\",\"outcome\":\"succeeded\"}";;
+  esac
+done
+snapshot=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+printf '{"schema_version":1,"outcome":"succeeded","error_kind":null,"message":"",'\
+'"snapshot_id":"%s","started_at":"%s","warnings":[],"operations":[%s]}' \
+  "$snapshot" "$started" "$operations" > "${PYVOLSYNC_RESULT_PATH:-/dev/termination-log}"
+echo "no-op mover: nothing copied, reported success for: $*"
+"""
+"""The no-op mover: its arguments are the pod's command line, e.g. ``pyvolsync-mover restic
+backup``; it writes the result document with one entry per operation found among them."""
+
 _VENV_IMAGES: dict[str, tuple[str, ...]] = {
     "pyvolsync-mover": ("pyvolsync-mover",),
     "pyvolsync": ("pyvolsync",),
@@ -73,6 +107,8 @@ def resolve(
     """Map an image (and the command the pod asks for) to a host runtime."""
     name = repository_name(image).rsplit("/", 1)[-1]
     venv_path = f"{venv_bin}:{restic_dir}:{STANDARD_PATH}"
+    if name.endswith(NOOP_MOVER):
+        return Runtime(path=STANDARD_PATH, wrapper=("sh", "-c", NOOP_MOVER_SCRIPT, NOOP_MOVER))
     for suffix, entrypoint in _VENV_IMAGES.items():
         if name.endswith(suffix):
             return Runtime(path=venv_path, entrypoint=entrypoint)
@@ -81,8 +117,8 @@ def resolve(
         return Runtime(path=STANDARD_PATH, entrypoint=entrypoint, cmd=cmd)
     if command and "/" not in command[0] and (venv_bin / command[0]).exists():
         return Runtime(path=venv_path)
+    known = ", ".join(sorted([*_VENV_IMAGES, *_HOST_IMAGES, NOOP_MOVER]))
     raise ImageNotMappedError(
         f'image "{image}" has no local mapping: the node agent runs images whose repository ends'
-        f" in {', '.join(sorted(_VENV_IMAGES | _HOST_IMAGES))}, or any image whose command is a"
-        f" program in {venv_bin}"
+        f" in {known}, or any image whose command is a program in {venv_bin}"
     )

@@ -396,7 +396,9 @@ class PodWorker:
         )
         uid, gid, groups = self.identity(spec)
         env = await self.environment(spec, runtime, uid=uid)
-        argv = envs.command_line(spec, entrypoint=runtime.entrypoint, cmd=runtime.cmd, env=env)
+        argv = runtime.command_line(
+            envs.command_line(spec, entrypoint=runtime.entrypoint, cmd=runtime.cmd, env=env)
+        )
         if not argv:
             raise envs.ContainerConfigError("no command specified")
         files = self.directory / "containers" / spec.name

@@ -8,6 +8,7 @@ documents.
 from __future__ import annotations
 
 import pathlib
+import subprocess
 
 import pytest
 from lightkube.models import core_v1 as models
@@ -23,6 +24,8 @@ from localcluster.nodeagent import (
     quantity,
     scheduler,
 )
+
+from pyvolsync import contract
 
 
 def make_pod(**spec: object) -> models.Pod:
@@ -148,6 +151,37 @@ def test_images_map_by_repository_name(tmp_path: pathlib.Path) -> None:
     )
     with pytest.raises(images.ImageNotMappedError, match="nginx"):
         images.resolve("nginx:1.27", ["nginx"], **options)
+
+
+def test_the_noop_mover_image_reports_success_for_the_operations_asked(
+    tmp_path: pathlib.Path,
+) -> None:
+    options = {"venv_bin": tmp_path / "bin", "restic_dir": tmp_path / "restic"}
+    runtime = images.resolve("registry.test/bench/pyvolsync-noop-mover:bench", [], **options)
+    assert runtime.path == images.STANDARD_PATH
+    argv = runtime.command_line(["pyvolsync-mover", "restic", "unlock", "backup", "prune"])
+    assert argv[:2] == ["sh", "-c"]
+    result_path = tmp_path / "termination-log"
+    completed = subprocess.run(
+        argv,
+        env={"PATH": images.STANDARD_PATH, "PYVOLSYNC_RESULT_PATH": str(result_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "nothing copied" in completed.stdout
+    result = contract.MoverResult.from_json(result_path.read_text())
+    assert result.outcome is contract.Outcome.SUCCEEDED
+    assert result.exit_code is contract.ExitCode.OK
+    assert [item.operation for item in result.operations] == [
+        contract.Operation.UNLOCK,
+        contract.Operation.BACKUP,
+        contract.Operation.PRUNE,
+    ]
+    assert all(item.outcome is contract.Outcome.SUCCEEDED for item in result.operations)
+    assert len(result.snapshot_id) == 64
+    assert int(result.snapshot_id, 16) >= 0
+    assert result.started_at.endswith("Z")
 
 
 def test_repository_name_ignores_registry_tag_and_digest() -> None:

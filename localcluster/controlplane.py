@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 PACKAGE_DIRECTORY = Path(__file__).resolve().parent
 REPOSITORY_ROOT = PACKAGE_DIRECTORY.parent
 EXTERNAL_SECRET_CRD = PACKAGE_DIRECTORY / "manifests" / "externalsecret-crd.yaml"
+AUDIT_POLICY = PACKAGE_DIRECTORY / "manifests" / "audit-policy.yaml"
+# The audit log rotates at this size (MB), keeping this many old files beside it.
+AUDIT_LOG_MAX_MEGABYTES = 200
+AUDIT_LOG_BACKUPS = 10
 NODE_AGENT_MODULE = "localcluster.nodeagent"
 # The node agent learns the state directory (and so `pki/`) from this variable.
 STATE_DIRECTORY_VARIABLE = "LOCALCLUSTER_DIR"
@@ -125,10 +129,14 @@ class ControlPlane:
         self.table = processes.ProcessTable(self.directory / "pids")
         self.logs = self.directory / "logs"
         self.kubeconfig = self.directory / "kubeconfig"
+        # JSON lines, one per request (see manifests/audit-policy.yaml); rotated into audit-*.log.
+        self.audit_log = self.logs / "audit.log"
         self.pki = certs.Pki(self.directory / "pki")
         self.server = ""
         self.timings: dict[str, float] = {}
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._ports: dict[str, int] = {}
+        self._restarting = False
         self._load_state()
 
     # -- public API -----------------------------------------------------------------------
@@ -179,6 +187,44 @@ class ControlPlane:
         if process is not None:
             process.poll()  # records the exit already collected, so Popen does not warn
 
+    def restart(self, component: str, *, down_seconds: float = 0.0) -> None:
+        """Stop one component, leave it down for `down_seconds`, start it again on the same
+        ports and data, and return once it is ready: a crash or an upgrade, as a user sees it.
+
+        Restarting the node agent ends the containers it runs, as a node reboot would.
+        """
+        starters: dict[str, Callable[[], None]] = {
+            "etcd": lambda: self._start_etcd(self._ports["etcd"], self._ports["peer"]),
+            "kube-apiserver": lambda: self._start_apiserver(
+                self._ports["apiserver"], self._ports["etcd"]
+            ),
+            "kube-controller-manager": lambda: self._start_controller_manager(self._ports["kcm"]),
+            "nodeagent": self._start_node_agent,
+        }
+        if component not in starters:
+            raise ValueError(f"unknown component {component!r}; one of {', '.join(starters)}")
+        for entry in self.table.recorded():
+            if entry.name == component:
+                processes.stop(entry)
+                self._forget_child(entry)
+                self.table.forget(entry.name)
+        time.sleep(down_seconds)
+        self._restarting = True
+        try:
+            starters[component]()
+        finally:
+            self._restarting = False
+
+    def audit_events(self) -> list[dict[str, Any]]:
+        """Every audit event recorded so far, oldest first, rotated files included."""
+        rotated = sorted(self.logs.glob("audit-*.log"))
+        events: list[dict[str, Any]] = []
+        for path in [*rotated, self.audit_log]:
+            if path.exists():
+                with path.open(errors="replace") as lines:
+                    events.extend(json.loads(line) for line in lines if line.strip())
+        return events
+
     def running(self) -> list[processes.Recorded]:
         """The recorded processes that are still alive."""
         return self.table.alive()
@@ -222,6 +268,9 @@ class ControlPlane:
         )
         names = ("etcd", "peer", "apiserver", "kcm")
         ports = dict(zip(names, processes.free_ports(len(names)), strict=True))
+        self._ports = ports
+        for old in self.logs.glob("audit*.log"):
+            old.unlink()
         self.server = f"https://127.0.0.1:{ports['apiserver']}"
         kubeconfig.write(self.kubeconfig, server=self.server, pki=self.pki)
         self._timed("etcd", lambda: self._start_etcd(ports["etcd"], ports["peer"]))
@@ -247,6 +296,7 @@ class ControlPlane:
             table=self.table,
             log_directory=self.logs,
             die_with_parent=not self.detach,
+            append=self._restarting,
             **options,
         )
 
@@ -316,6 +366,11 @@ class ControlPlane:
                 f"--kubelet-client-key={pki.path('apiserver-kubelet-client.key')}",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",
                 "--profiling=false",
+                f"--audit-policy-file={AUDIT_POLICY}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
+                f"--audit-log-maxsize={AUDIT_LOG_MAX_MEGABYTES}",
+                f"--audit-log-maxbackup={AUDIT_LOG_BACKUPS}",
             ],
         )
         context = ssl.create_default_context(cafile=str(pki.serving_ca))
@@ -395,8 +450,10 @@ class ControlPlane:
         self._state_file().write_text(json.dumps(state, indent=2) + "\n")
 
     def _load_state(self) -> None:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            self.server = str(json.loads(self._state_file().read_text())["server"])
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+            state = json.loads(self._state_file().read_text())
+            self.server = str(state["server"])
+            self._ports = {name: int(port) for name, port in state["ports"].items()}
 
     def _clear_state(self) -> None:
         """Remove everything of a previous run except its logs (kept for diagnosis)."""

@@ -106,14 +106,16 @@ def start(
     environment: Mapping[str, str] | None = None,
     working_directory: Path | None = None,
     die_with_parent: bool,
+    append: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start `command` in its own session with output in `<log_directory>/<name>.log`.
 
     With `die_with_parent` the kernel ends it when the starting process dies (test sessions);
-    without it the process outlives the starter (`python -m localcluster up`).
+    without it the process outlives the starter (`python -m localcluster up`). A restarted
+    component `append`s to its log, so what happened before the restart stays readable.
     """
     log_directory.mkdir(parents=True, exist_ok=True)
-    with (log_directory / f"{name}.log").open("wb") as log:
+    with (log_directory / f"{name}.log").open("ab" if append else "wb") as log:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,

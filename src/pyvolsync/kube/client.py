@@ -29,6 +29,7 @@ from lightkube.resources import (
 )
 from lightkube.types import CascadeType, PatchType
 
+from pyvolsync import __version__
 from pyvolsync.api import resources
 from pyvolsync.kube import errors
 
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
 FIELD_MANAGER = "pyvolsync"
+USER_AGENT = f"pyvolsync-operator/{__version__}"
 REPORTING_CONTROLLER = "volsync-controller"
 
 VolumeSnapshot = generic_resource.create_namespaced_resource(
@@ -109,18 +111,32 @@ def connect(kubeconfig: str | None = None, *, context: str | None = None) -> lig
     """
     try:
         if not kubeconfig and not context:
-            return lightkube.AsyncClient(field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0))
+            return _identified(
+                lightkube.AsyncClient(field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0))
+            )
         whole = (
             lightkube.KubeConfig.from_file(kubeconfig)
             if kubeconfig
             else lightkube.KubeConfig.from_env()
         )
         config = whole.get(context_name=context) if context else whole
-        return lightkube.AsyncClient(
-            config=config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0)
+        return _identified(
+            lightkube.AsyncClient(
+                config=config, field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(30.0)
+            )
         )
     except lightkube_exceptions.ConfigError as error:
         raise errors.ConfigurationError(str(error)) from None
+
+
+def _identified(client: lightkube.AsyncClient) -> lightkube.AsyncClient:
+    """Name the operator in every request's User-Agent, so audit logs and API server metrics
+    tell its requests apart. lightkube has no option for it: set it on its HTTP client."""
+    http_client = getattr(getattr(client, "_client", None), "_client", None)
+    headers = getattr(http_client, "headers", None)
+    if headers is not None:
+        headers["User-Agent"] = USER_AGENT
+    return client
 
 
 class Kube:

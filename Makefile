@@ -12,7 +12,7 @@ RESTIC_DIR = $(PYVOLSYNC_CACHE)/restic-$(RESTIC_VERSION)
 # Tests and the demo find the pinned restic first on PATH.
 TOOLS_PATH = $(RESTIC_DIR):$(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv restic tools lint test test-fast demo bench bench-mover crds deploy-manifests
+.PHONY: venv restic tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
 .PHONY: localcluster-bin cluster-up cluster-down
 
 venv:
@@ -48,6 +48,13 @@ test: tools localcluster-bin lint
 
 test-fast: tools
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster and not tools"
+
+# The fault-injection suite (tests/chaos) with bigger data than `make test` gives it; the
+# results table goes into docs/reliability.md.
+chaos: tools localcluster-bin
+	PATH="$(TOOLS_PATH)" PYVOLSYNC_CHAOS_SIZE=full $(PY) -m pytest tests/chaos -p no:cacheprovider \
+		--junitxml=bench/results/chaos.xml $(CHAOS_ARGS); status=$$?; \
+		$(PY) -m tests.chaos.report bench/results/chaos.xml docs/reliability.md; exit $$status
 
 demo: tools localcluster-bin
 	PATH="$(TOOLS_PATH)" $(PY) -m demo

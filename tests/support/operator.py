@@ -3,14 +3,21 @@
 Started with settings that keep tests quick (one retry of a failed mover, a short failure
 backoff) and with the repository volume (an NFS export that the node agent maps to a local
 directory) mounted into every mover, as the spec's NFS admission policy would.
+
+Every operator started in a test session is listed in ``STARTED`` (its log, and the metrics it
+served, scraped once more when it stops), so that the secret scan of tests/security can read
+everything every operator wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from localcluster import controlplane, testing
@@ -18,6 +25,11 @@ from localcluster import controlplane, testing
 ROOT = Path(__file__).resolve().parents[2]
 NFS_SERVER = "nfs.test"
 NFS_PATH = "/volsync"
+METRICS_TIMEOUT_SECONDS = 5
+
+
+STARTED: list[Operator] = []
+"""Every operator created in this test session, oldest first."""
 
 
 def free_port() -> int:
@@ -53,33 +65,80 @@ def repository_root(plane: controlplane.ControlPlane) -> Path:
 
 
 class Operator:
-    """A running operator process; its log is kept for failing tests to show."""
+    """A running operator process; its log is kept for failing tests to show.
 
-    def __init__(self, plane: controlplane.ControlPlane, directory: Path, *args: str) -> None:
+    By default it logs in as the cluster admin without leader election; ``kubeconfig`` makes
+    it log in as someone else (tests/security runs it as the Helm chart's ServiceAccount),
+    ``lease_namespace`` turns leader election on with its Lease there, and ``repository_nfs``
+    False leaves the repository volume to the caller's arguments (``--repository-volume``).
+    """
+
+    def __init__(
+        self,
+        plane: controlplane.ControlPlane,
+        directory: Path,
+        *args: str,
+        kubeconfig: Path | None = None,
+        lease_namespace: str | None = None,
+        repository_nfs: bool = True,
+    ) -> None:
         self.plane = plane
         self.log_path = directory / "operator.log"
+        self.metrics_path = directory / "metrics.txt"
         self.metrics_port = free_port()
         self.args = args
+        self.kubeconfig = kubeconfig or plane.kubeconfig
+        self.lease_namespace = lease_namespace
+        self.repository_nfs = repository_nfs
         self.process: subprocess.Popen[bytes] | None = None
+        STARTED.append(self)
 
-    def start(self) -> None:
-        command = [
+    def command(self) -> list[str]:
+        """Return the command line that starts this operator."""
+        election = (
+            ["--leader-election", "--lease-namespace", self.lease_namespace]
+            if self.lease_namespace
+            else ["--no-leader-election"]
+        )
+        repository = ["--repository-nfs", f"{NFS_SERVER}:{NFS_PATH}"] if self.repository_nfs else []
+        return [
             str(Path(sys.executable).parent / "pyvolsync"),
             "operator",
-            "--kubeconfig", str(self.plane.kubeconfig),
-            "--repository-nfs", f"{NFS_SERVER}:{NFS_PATH}",
+            "--kubeconfig", str(self.kubeconfig),
+            *repository,
             "--mover-retries", "1",
             "--failure-backoff", "5s",
             "--metrics-port", str(self.metrics_port),
-            "--no-leader-election",
+            *election,
             *self.args,
         ]  # fmt: skip
+
+    def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+
+    def metrics(self) -> str:
+        """Return the metrics the operator serves now ("" when it does not answer)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=METRICS_TIMEOUT_SECONDS) as response:
+                return str(response.read().decode(errors="replace"))
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return ""
+
+    def save_metrics(self) -> None:
+        """Append the current metrics to ``metrics_path`` (kept for the secret scan)."""
+        text = self.metrics()
+        if text:
+            with self.metrics_path.open("a") as saved:
+                saved.write(text)
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is None:
             return
+        if not kill and self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.save_metrics()
         self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
             self.process.wait(timeout=30)

@@ -44,6 +44,13 @@ def _duration(option: str, text: str) -> Any:
         raise _fail(f"{option}: {text!r} is not a duration like 30s, 10m or 1h") from None
 
 
+def _positive_duration(option: str, text: str) -> Any:
+    duration = _duration(option, text)
+    if duration.total_seconds() <= 0:
+        raise _fail(f"{option}: {text!r} must be longer than zero, e.g. 10m")
+    return duration
+
+
 def _volume_source(text: str | None, nfs: str | None) -> dict[str, Any] | None:
     if nfs:
         server, separator, path = nfs.partition(":")
@@ -117,6 +124,13 @@ def run_operator(
             help="First wait after a failed sync without schedule; doubles.",
         ),
     ] = "5m",
+    volume_timeout: Annotated[
+        str,
+        typer.Option(
+            envvar="PYVOLSYNC_VOLUME_TIMEOUT",
+            help="Wait at most this long for a snapshot to be ready or a PVC to bind.",
+        ),
+    ] = "10m",
     repository_volume: Annotated[
         str | None,
         typer.Option(
@@ -180,7 +194,12 @@ def run_operator(
         progress_interval_seconds=progress_interval,
     )
     config = operator.OperatorConfig(
-        reconcile=reconciler.Settings(job=job_settings, policy=policy, max_movers=max_movers),
+        reconcile=reconciler.Settings(
+            job=job_settings,
+            policy=policy,
+            max_movers=max_movers,
+            volume_timeout=_positive_duration("--volume-timeout", volume_timeout),
+        ),
         kubeconfig=kubeconfig,
         metrics_port=metrics_port,
         workers=workers,
@@ -208,6 +227,7 @@ def _summary(config: operator.OperatorConfig) -> dict[str, Any]:
         "maxMovers": config.reconcile.max_movers,
         "jitterSeconds": policy.jitter_window.total_seconds(),
         "firstSync": str(policy.first_sync),
+        "volumeTimeoutSeconds": config.reconcile.volume_timeout.total_seconds(),
         "repositoryVolume": bool(config.reconcile.job.repository_volume),
     }
 

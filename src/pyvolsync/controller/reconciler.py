@@ -39,6 +39,7 @@ Status = source.ReplicationSourceStatus | destination.ReplicationDestinationStat
 REASON_SOURCE_EMPTY = "SourceEmpty"
 REASON_NO_ELIGIBLE_SNAPSHOT = "NoEligibleSnapshot"
 REASON_REPOSITORY_MISSING = "RepositoryMissing"
+REASON_CONFIGURATION_ERROR = "ConfigurationError"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
     contract.ErrorKind.CANCELLED: "MoverCancelled",
@@ -56,6 +57,8 @@ class Settings:
     job: job_plan.JobSettings
     policy: statemachine.Policy = dataclasses.field(default_factory=statemachine.Policy)
     max_movers: int = 0
+    volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
+    """How long an iteration waits for a snapshot to be ready or a PVC to bind."""
 
 
 def failure_reason(error_kind: str | None) -> str:
@@ -139,6 +142,14 @@ class Run:
     def event(self, type_: str, reason: str, note: str) -> None:
         """Queue an event about the object, recorded after the status is written."""
         self.events.append((type_, reason, note))
+
+
+def report_invalid(run: Run, message: str) -> None:
+    """Set the Error condition; a Warning event says it once, not on every look at the object."""
+    current = conditions.find_condition(list(run.status.conditions or []), conditions.SYNCHRONIZING)
+    if current is None or (current.reason, current.message) != (conditions.REASON_ERROR, message):
+        run.event("Warning", REASON_CONFIGURATION_ERROR, message)
+    run.condition("False", conditions.REASON_ERROR, message)
 
 
 class Reconciler:
@@ -269,8 +280,7 @@ class Reconciler:
             run.status.observed_generation = generation
         problems = self._problems(run)
         if problems:
-            message = "; ".join(str(problem) for problem in problems)
-            run.condition("False", conditions.REASON_ERROR, message)
+            report_invalid(run, "; ".join(str(problem) for problem in problems))
             return
         restic = self._restic_spec(run)
         assert restic is not None
@@ -332,6 +342,7 @@ class Reconciler:
             role=run.role,
             spec=restic,
             now=run.now,
+            volume_timeout=self.settings.volume_timeout,
         )
 
     async def _synchronize(self, run: Run, restic: defaults.ResticSpec) -> bool:
@@ -358,8 +369,7 @@ class Reconciler:
                 run.wake_in(result.retry_after_seconds)
                 return False
             case base.Phase.INVALID:
-                run.condition("False", conditions.REASON_ERROR, result.message)
-                run.event("Warning", "ConfigurationError", result.message)
+                report_invalid(run, result.message)
                 run.wake_in(result.retry_after_seconds)
                 # No mover was started: free the slot, or broken objects starve the rest.
                 self.slots.release(run.key)
@@ -405,7 +415,9 @@ class Reconciler:
     # --- completion ------------------------------------------------------------------------
 
     def _complete(self, run: Run, result: base.SyncResult) -> None:
-        outcome = result.mover_result or contract.MoverResult(outcome=contract.Outcome.FAILED)
+        outcome = result.mover_result or contract.MoverResult(
+            outcome=contract.Outcome.FAILED, message=result.message
+        )
         status = run.status
         started = status.last_sync_start_time or run.now
         succeeded = result.phase is base.Phase.COMPLETED
@@ -421,14 +433,14 @@ class Reconciler:
             else conditions.MOVER_RESULT_FAILED,
             logs=result.logs,
         )
-        status.last_sync_result = _sync_result(outcome)
+        status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
         if succeeded:
             self._record_success(run, outcome, started=started)
             self._record_restic_status(run, result)
             if isinstance(status, destination.ReplicationDestinationStatus) and result.image:
                 status.latest_image = destination.LatestImage.model_validate(result.image)
         else:
-            self._record_failure(run, outcome)
+            self._record_failure(run, outcome, failure_kind=result.failure_kind)
         run.condition("False", conditions.REASON_CLEANING_UP, "Cleaning up")
 
     def _record_success(
@@ -465,12 +477,18 @@ class Reconciler:
         else:
             run.event("Normal", "TransferCompleted", note)
 
-    def _record_failure(self, run: Run, outcome: contract.MoverResult) -> None:
+    def _record_failure(
+        self, run: Run, outcome: contract.MoverResult, *, failure_kind: str | None = None
+    ) -> None:
         status = run.status
         status.last_failure_time = run.now
         status.consecutive_failures = (status.consecutive_failures or 0) + 1
-        kind = str(outcome.error_kind or contract.ErrorKind.RESTIC_FAILED)
+        kind = failure_kind or str(outcome.error_kind or contract.ErrorKind.RESTIC_FAILED)
         self.metrics.record_failure(run.identity, kind)
+        if failure_kind:
+            # No mover ran: a volume was not ready in time; the event is named after it.
+            run.event("Warning", failure_reason(failure_kind), outcome.message)
+            return
         run.event(
             "Warning", "TransferFailed", f"synchronization failed ({kind}): {outcome.message}"
         )
@@ -592,8 +610,14 @@ def _changed(old: common.SyncProgress | None, new: common.SyncProgress) -> bool:
     return old.model_dump(exclude={"updated_at"}) != new.model_dump(exclude={"updated_at"})
 
 
-def _sync_result(outcome: contract.MoverResult) -> common.SyncResult:
-    """Return the status summary of a mover result; counters that stayed zero are left out."""
+def _sync_result(
+    outcome: contract.MoverResult, *, failure_kind: str | None = None
+) -> common.SyncResult:
+    """Return the status summary of a mover result; counters that stayed zero are left out.
+
+    ``failure_kind`` names a failure the operator found itself (no mover ran), e.g.
+    ``volume-not-bound``; it becomes ``errorKind``.
+    """
     counters = {
         name: getattr(outcome, name) or None
         for name in (
@@ -608,7 +632,7 @@ def _sync_result(outcome: contract.MoverResult) -> common.SyncResult:
     }
     return common.SyncResult(
         outcome=str(outcome.outcome),
-        error_kind=str(outcome.error_kind) if outcome.error_kind else None,
+        error_kind=failure_kind or (str(outcome.error_kind) if outcome.error_kind else None),
         message=outcome.message or None,
         snapshot_id=outcome.snapshot_id or None,
         warnings=list(outcome.warnings) or None,

@@ -10,12 +10,15 @@ reconciler does that once, from this result.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 from typing import Any
 
 from pyvolsync import contract
 
 JsonObject = dict[str, Any]
+DEFAULT_VOLUME_TIMEOUT = datetime.timedelta(minutes=10)
+"""How long an iteration waits for a snapshot to be ready or a PVC to bind before it fails."""
 
 
 class Phase(enum.Enum):
@@ -26,7 +29,8 @@ class Phase(enum.Enum):
     COMPLETED = "completed"
     """The mover finished well (including "source empty" and "no eligible snapshot")."""
     FAILED = "failed"
-    """The mover failed for good in this iteration (its retries are used up)."""
+    """The mover failed for good in this iteration (its retries are used up), or a volume it
+    needs was not ready within the volume timeout."""
     INVALID = "invalid"
     """The object cannot work as configured; a user must change it (no Job is started)."""
 
@@ -47,6 +51,8 @@ class SyncResult:
     """A failed attempt the Job will retry; reported as a warning, the sync goes on."""
     progress: contract.Progress | None = None
     """How far the running mover is, from its newest progress line."""
+    failure_kind: str | None = None
+    """Why the operator ended the iteration without a mover result, e.g. ``volume-not-bound``."""
 
     @classmethod
     def waiting(cls, reason: str, message: str, *, retry_after: float = 10.0) -> SyncResult:
@@ -59,3 +65,8 @@ class SyncResult:
     def invalid(cls, reason: str, message: str) -> SyncResult:
         """Return a result saying the object's configuration cannot work."""
         return cls(phase=Phase.INVALID, reason=reason, message=message, retry_after_seconds=60.0)
+
+    @classmethod
+    def timed_out(cls, kind: str, message: str) -> SyncResult:
+        """Return a failed result for a volume that was not ready in time (no mover ran)."""
+        return cls(phase=Phase.FAILED, reason=kind, message=message, failure_kind=kind)

@@ -118,6 +118,38 @@ def snapshot_ready(snapshot: Mapping[str, Any]) -> bool:
     )
 
 
+def snapshot_error(snapshot: Mapping[str, Any]) -> str:
+    """Return the snapshotter's error message on a snapshot, or "" when it reports none."""
+    error = (snapshot.get("status") or {}).get("error") or {}
+    return str(error.get("message") or "")
+
+
+def claim_bound(pvc: Mapping[str, Any]) -> bool:
+    """Return True once a PVC is bound to a volume."""
+    return (pvc.get("status") or {}).get("phase") == "Bound"
+
+
+def claims_of(job: Mapping[str, Any]) -> list[str]:
+    """Return the names of the PVCs a Job's pods mount, in the order of their volumes."""
+    template = job.get("spec", {}).get("template", {}).get("spec", {})
+    found = []
+    for volume in template.get("volumes") or []:
+        name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def waited_longer_than(
+    obj: Mapping[str, Any], limit: datetime.timedelta, *, now: datetime.datetime
+) -> bool:
+    """Return True when ``obj`` was created more than ``limit`` before ``now``."""
+    created = obj.get("metadata", {}).get("creationTimestamp")
+    if not created:
+        return False
+    return now - datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00")) > limit
+
+
 def claim_from_snapshot(
     owner: metadata.Owner,
     *,

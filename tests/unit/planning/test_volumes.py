@@ -95,3 +95,44 @@ def test_destination_volume_and_image_snapshot() -> None:
     assert volumes.image_snapshot_name("volsync-app-dest", moment) == (
         "volsync-app-dest-20260301102030"
     )
+
+
+def test_a_snapshot_error_is_read_from_its_status() -> None:
+    failed = {"status": {"readyToUse": False, "error": {"message": "disk on fire"}}}
+    assert volumes.snapshot_error(failed) == "disk on fire"
+    assert volumes.snapshot_error({"status": {"readyToUse": True}}) == ""
+    assert volumes.snapshot_error({}) == ""
+
+
+def test_a_claim_is_bound_only_in_phase_bound() -> None:
+    assert volumes.claim_bound({"status": {"phase": "Bound"}})
+    assert not volumes.claim_bound({"status": {"phase": "Pending"}})
+    assert not volumes.claim_bound({"metadata": {"name": "new"}})
+
+
+def test_the_claims_of_a_job_are_its_pvc_volumes_once_each() -> None:
+    job = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "volumes": [
+                        {"name": "data", "persistentVolumeClaim": {"claimName": "volsync-app-src"}},
+                        {"name": "cache", "persistentVolumeClaim": {"claimName": "cache"}},
+                        {"name": "tmp", "emptyDir": {}},
+                        {"name": "again", "persistentVolumeClaim": {"claimName": "cache"}},
+                    ]
+                }
+            }
+        }
+    }
+    assert volumes.claims_of(job) == ["volsync-app-src", "cache"]
+    assert volumes.claims_of({"spec": {}}) == []
+
+
+def test_waiting_is_measured_from_the_objects_creation() -> None:
+    created = {"metadata": {"creationTimestamp": "2025-01-01T00:00:00Z"}}
+    limit = datetime.timedelta(minutes=10)
+    at = datetime.datetime(2025, 1, 1, 0, 10, tzinfo=datetime.UTC)
+    assert not volumes.waited_longer_than(created, limit, now=at)
+    assert volumes.waited_longer_than(created, limit, now=at + datetime.timedelta(seconds=1))
+    assert not volumes.waited_longer_than({"metadata": {}}, limit, now=at)

@@ -14,10 +14,10 @@ import dataclasses
 import datetime
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from pyvolsync import contract
-from pyvolsync.api import defaults, destination, source
+from pyvolsync.api import defaults, destination, durations, source
 from pyvolsync.kube import client as kube_client
 from pyvolsync.movers import base
 from pyvolsync.movers.restic import job as job_plan
@@ -31,6 +31,10 @@ JsonObject = dict[str, Any]
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 REASON_VOLUME_NOT_READY = "WaitingForVolume"
 REASON_INVALID = "Error"
+SNAPSHOT_NOT_READY = "snapshot-not-ready"
+"""Failure kind: a VolumeSnapshot the iteration took was not ready within the volume timeout."""
+VOLUME_NOT_BOUND = "volume-not-bound"
+"""Failure kind: a PVC the mover needs was not bound within the volume timeout."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -44,6 +48,7 @@ class Iteration:
     role: names.Role
     spec: defaults.ResticSpec
     now: datetime.datetime
+    volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
 
     @property
     def namespace(self) -> str:
@@ -179,17 +184,40 @@ async def _claim_from_snapshot(iteration: Iteration, source_pvc: JsonObject) -> 
     )
     snapshot = await _ensure(iteration, planned)
     if not volumes.snapshot_ready(snapshot):
-        raise StepWaitingError(
-            base.SyncResult.waiting(
-                REASON_VOLUME_NOT_READY,
-                f"waiting for VolumeSnapshot {snapshot['metadata']['name']} to be ready",
-                retry_after=2,
-            )
-        )
+        await _snapshot_not_ready(iteration, snapshot, what="of the source")
     claim = volumes.claim_from_snapshot(
         iteration.owner, snapshot=snapshot, source=source_pvc, spec=iteration.spec
     )
     return await _ensure(iteration, claim)
+
+
+async def _snapshot_not_ready(
+    iteration: Iteration, snapshot: Mapping[str, Any], *, what: str
+) -> NoReturn:
+    """Wait for the snapshot; past the volume timeout, delete it and fail the iteration."""
+    name = snapshot["metadata"]["name"]
+    error = volumes.snapshot_error(snapshot)
+    detail = f" (the snapshotter says: {error})" if error else ""
+    if volumes.waited_longer_than(snapshot, iteration.volume_timeout, now=iteration.now):
+        await iteration.kube.delete(Kind.VOLUME_SNAPSHOT, name, namespace=iteration.namespace)
+        raise StepWaitingError(
+            base.SyncResult.timed_out(
+                SNAPSHOT_NOT_READY,
+                f"VolumeSnapshot {name} {what} was not ready after "
+                f"{_timeout_text(iteration)}{detail}; it was deleted",
+            )
+        )
+    raise StepWaitingError(
+        base.SyncResult.waiting(
+            REASON_VOLUME_NOT_READY,
+            f"waiting for VolumeSnapshot {name} {what} to be ready{detail}",
+            retry_after=2,
+        )
+    )
+
+
+def _timeout_text(iteration: Iteration) -> str:
+    return f"{durations.format_duration(iteration.volume_timeout)} (--volume-timeout)"
 
 
 async def _destination_data_claim(
@@ -427,6 +455,10 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
             base.SyncResult.waiting("SyncInProgress", message), pending_failure=result
         )
     running = await _latest_pod(iteration, job, phase="Running")
+    if running is None:
+        unbound = await _unbound_claim(iteration, job)
+        if unbound is not None:
+            return await _claim_not_bound(iteration, job, unbound)
     progress = await _progress(iteration, running) if running else None
     return dataclasses.replace(
         base.SyncResult.waiting(
@@ -435,6 +467,44 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
             retry_after=float(iteration.settings.progress_interval_seconds),
         ),
         progress=progress,
+    )
+
+
+async def _unbound_claim(iteration: Iteration, job: Mapping[str, Any]) -> JsonObject | None:
+    """Return the first PVC the Job mounts that is not bound (a missing one counts)."""
+    for name in volumes.claims_of(job):
+        claim = await iteration.get(Kind.CLAIM, name)
+        if claim is None:
+            return {"metadata": {"name": name}, "spec": {}}
+        if not volumes.claim_bound(claim):
+            return claim
+    return None
+
+
+async def _claim_not_bound(
+    iteration: Iteration, job: Mapping[str, Any], claim: Mapping[str, Any]
+) -> base.SyncResult:
+    """Wait for the claim; once the Job has waited past the volume timeout, fail the iteration.
+
+    A claim this object created (a copy, the cache, a new destination volume) is deleted, so
+    the next attempt starts over; a user's claim is left alone.
+    """
+    name = claim["metadata"]["name"]
+    storage_class = claim["spec"].get("storageClassName")
+    described = f"PersistentVolumeClaim {name}" + (
+        f" (storage class {storage_class})" if storage_class else ""
+    )
+    if not volumes.waited_longer_than(job, iteration.volume_timeout, now=iteration.now):
+        return base.SyncResult.waiting(
+            REASON_VOLUME_NOT_READY, f"waiting for {described} to be bound", retry_after=5
+        )
+    deleted = ""
+    if metadata.is_owned_by(claim, iteration.owner):
+        await iteration.kube.delete(Kind.CLAIM, name, namespace=iteration.namespace)
+        deleted = "; it was deleted"
+    return base.SyncResult.timed_out(
+        VOLUME_NOT_BOUND,
+        f"{described} was not bound after {_timeout_text(iteration)}{deleted}",
     )
 
 
@@ -539,13 +609,7 @@ async def _ensure_image(
     )
     snapshot = await _ensure(iteration, planned)
     if not (snapshot.get("status") or {}).get("readyToUse"):
-        raise StepWaitingError(
-            base.SyncResult.waiting(
-                REASON_VOLUME_NOT_READY,
-                f"waiting for VolumeSnapshot {snapshot_name} of the restored data to be ready",
-                retry_after=2,
-            )
-        )
+        await _snapshot_not_ready(iteration, snapshot, what="of the restored data")
     return {"apiGroup": volumes.SNAPSHOT_GROUP, "kind": "VolumeSnapshot", "name": snapshot_name}
 
 

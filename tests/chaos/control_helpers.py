@@ -82,11 +82,18 @@ def backup_source(name: str, *, trigger: str = "one", **restic: Any) -> dict[str
 
 
 def assert_repository_holds(
-    repository: pathlib.Path, snapshot_id: str, expected: str, target: pathlib.Path
+    repository: pathlib.Path,
+    snapshot_id: str,
+    expected: str,
+    target: pathlib.Path,
+    *,
+    count: int = 1,
 ) -> None:
-    """The repository's only snapshot is `snapshot_id` and restores to exactly `expected`."""
-    [snapshot] = helpers.snapshots(repository)
-    assert snapshot["id"] == snapshot_id
+    """The repository has `count` snapshots, the newest is `snapshot_id` and it restores to
+    exactly `expected` (a checksum listing)."""
+    found = helpers.snapshots(repository)
+    assert len(found) == count, found
+    assert found[-1]["id"] == snapshot_id
     assert helpers.restored_tree_checksum(repository, snapshot_id, target) == expected
 
 

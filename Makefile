@@ -62,7 +62,11 @@ demo: tools localcluster-bin
 bench-mover: tools
 	PATH="$(TOOLS_PATH)" $(PY) -m bench.mover $(BENCH_ARGS)
 
-bench: bench-mover
+# Every benchmark in one run (mover, operator scale, stampede, bootstrap); writes
+# docs/benchmarks.md and docs/benchmarks.json. BENCH_SIZE=quick runs them all small.
+BENCH_SIZE ?= full
+bench: tools localcluster-bin
+	PATH="$(TOOLS_PATH)" $(PY) -m bench.report --size $(BENCH_SIZE) $(BENCH_ARGS)
 
 crds: venv
 	$(PY) -m pyvolsync.api.crdgen deploy/crds

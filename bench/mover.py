@@ -144,8 +144,16 @@ def parse(arguments: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.mover", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--size", type=datasets.parse_size, default="1G", help="data set size")
-    parser.add_argument("--files", type=int, default=50_000, help="number of files")
+    add_run_options(parser, size="1G", files=50_000)
+    parser.add_argument("--no-verify", action="store_true", help="skip verifying restores")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
+    return parser.parse_args(arguments)
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, size: str, files: int) -> None:
+    """Add the options of every benchmark on a generated data set: its size, repeats, cache."""
+    parser.add_argument("--size", type=datasets.parse_size, default=size, help="data set size")
+    parser.add_argument("--files", type=int, default=files, help="number of files")
     parser.add_argument("--repeat", type=int, default=3, help="repeats; figures are medians")
     parser.add_argument(
         "--cache",
@@ -153,9 +161,6 @@ def parse(arguments: Sequence[str] | None) -> argparse.Namespace:
         default="auto",
         help="drop the page cache before each timed step (auto: when permitted) or keep it warm",
     )
-    parser.add_argument("--no-verify", action="store_true", help="skip verifying restores")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
-    return parser.parse_args(arguments)
 
 
 def main(arguments: Sequence[str] | None = None) -> int:

@@ -135,10 +135,23 @@ def run(
                 figures |= side(cluster, work=work, restic=restic)
             console.print(progress_line(index, figures))
             repeats.append(figures)
-        if cluster.recorder.errors:
-            console.print("watch errors: " + "; ".join(cluster.recorder.errors[:5]))
+        watch_restarts = list(cluster.recorder.errors)
     described["load_average_1m_end"] = round(os.getloadavg()[0], 2)
-    return results(options, repeats=repeats, dataset=dataset, described=described, drop=drop)
+    document = results(options, repeats=repeats, dataset=dataset, described=described, drop=drop)
+    document["watch_restarts"] = watch_restarts
+    return document
+
+
+def command_line(options: argparse.Namespace) -> str:
+    """Return the command that runs the benchmark with ``options`` (defaults left out)."""
+    defaults = parse([])
+    words = ["python", "-m", "bench.bootstrap"]
+    for name in ("size", "files", "repeat", "cache"):
+        value = getattr(options, name)
+        if value != getattr(defaults, name):
+            shown = f"{value / 2**20:g}M" if name == "size" else str(value)
+            words += [f"--{name}", shown]
+    return shlex.join(words)
 
 
 def progress_line(index: int, figures: dict[str, Any]) -> str:
@@ -498,7 +511,7 @@ def results(
     }
     return {
         "benchmark": "bootstrap",
-        "command": shlex.join(["python", "-m", "bench.bootstrap", *(sys.argv[1:])]),
+        "command": command_line(options),
         "machine": described,
         "dataset": {"files": dataset.files, "bytes": dataset.bytes},
         "page_cache": "dropped before each step" if drop else "warm",

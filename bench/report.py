@@ -175,6 +175,7 @@ def runner(name: str) -> Callable[[Any, rich_console.Console], dict[str, Any]]:
             result: dict[str, Any] = module.run(
                 module.parse(arguments), restic=restic, console=console
             )
+            result["command"] = shlex.join(["python", "-m", "bench.mover", *arguments])
             return result
 
         return run_mover
@@ -227,8 +228,9 @@ def render_summary(document: Mapping[str, Any]) -> str:
             rows.append(f"| {TITLES[name]} | | failed: {first_line(entry['error'])} | ✗ |")
         else:
             rows += [
-                f"| {TITLES[name]} | {target} | {value} | {'✓ met' if met else '✗ missed'} |"
-                for target, value, met in summary_rows(name, entry)
+                f"| {TITLES[name] if index == 0 else ''} | {target} | {value} | "
+                f"{'✓ met' if met else '✗ missed'} |"
+                for index, (target, value, met) in enumerate(summary_rows(name, entry))
             ]
     return "\n".join(rows)
 
@@ -264,10 +266,12 @@ def first_line(text: str) -> str:
 def render_section(name: str, document: Mapping[str, Any]) -> str:
     """Return one benchmark's generated results (its own renderer's, for the helpers')."""
     entry = document["benchmarks"].get(name)
+    heading = "" if name == "mover" else f"## {TITLES[name]}\n\n"
     if entry is None:
-        return "_Not run in this invocation._"
+        return heading + "_Not run in this invocation._"
     if entry.get("error"):
-        return "_Failed in this run:_\n\n```\n" + str(entry["error"]).strip()[-2000:] + "\n```"
+        error = str(entry["error"]).strip()[-2000:]
+        return heading + "_Failed in this run:_\n\n```\n" + error + "\n```"
     if name == "mover":
         return render_mover(entry)
     module = importlib.import_module(f"bench.{name}")

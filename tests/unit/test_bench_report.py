@@ -146,7 +146,9 @@ def test_the_summary_has_one_verdict_per_target_and_a_failure_says_so() -> None:
     assert "| overhead ≤ +60 s | 4.641x, +14.38 s | ✓ met |" in summary
     assert "| Operator at scale | | failed: RuntimeError: the API server went away | ✗ |" in summary
     assert "| Stampede control | | not run | |" in summary
+    assert "## Operator at scale\n\n_Failed in this run:_\n\n```\nTraceback" in page
     assert "RuntimeError: the API server went away\n```" in page
+    assert "## Stampede control\n\n_Not run in this invocation._" in page
 
 
 def test_the_bootstrap_section_splits_the_time_by_step_and_owner() -> None:

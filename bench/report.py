@@ -106,7 +106,10 @@ def main(arguments: Sequence[str] | None = None) -> int:
         if unknown:
             console.print(f"unknown benchmark(s): {', '.join(unknown)}")
             return 2
-        document = run_all(names, size=options.size, console=console, argv=sys.argv[1:])
+        argv = sys.argv[1:] if arguments is None else list(arguments)
+        document = run_all(names, size=options.size, console=console, argv=argv)
+        if options.json.exists():
+            carry_over(document, json.loads(options.json.read_text()))
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(document, indent=2) + "\n")
     options.markdown.write_text(render(document, template=TEMPLATE.read_text()))
@@ -139,6 +142,20 @@ def run_all(
     document["duration_seconds"] = round(time.monotonic() - started)
     document["machine"]["load_average_1m_end"] = round(os.getloadavg()[0], 2)
     return document
+
+
+def carry_over(document: dict[str, Any], previous: Mapping[str, Any]) -> None:
+    """Keep the earlier results of the benchmarks this run left out (``--only``), marked so."""
+    for name in NAMES:
+        earlier = (previous.get("benchmarks") or {}).get(name)
+        if name in document["benchmarks"] or not earlier or earlier.get("error"):
+            continue
+        kept = dict(earlier)
+        kept.setdefault(
+            "carried_over",
+            {"command": previous.get("command"), "date": previous.get("machine", {}).get("date")},
+        )
+        document["benchmarks"][name] = kept
 
 
 def command_line(size: str, argv: Sequence[str]) -> str:
@@ -213,8 +230,20 @@ def render_run(document: Mapping[str, Any]) -> str:
         f"average was {described.get('load_average_1m', '?')} at the start and "
         f"{described.get('load_average_1m_end', '?')} at the end: the CPUs are shared with other "
         "jobs, so every benchmark also records the load around itself. All results: "
-        "[`benchmarks.json`](benchmarks.json)."
+        "[`benchmarks.json`](benchmarks.json)." + carried_over_note(document)
     )
+
+
+def carried_over_note(document: Mapping[str, Any]) -> str:
+    """Return the sentence naming the results kept from an earlier run, if any."""
+    kept = [
+        f"{TITLES[name]} (`{entry['carried_over']['command']}`, {entry['carried_over']['date']})"
+        for name, entry in document["benchmarks"].items()
+        if entry.get("carried_over")
+    ]
+    if not kept:
+        return ""
+    return " Not rerun by this command, kept from an earlier run: " + "; ".join(kept) + "."
 
 
 def render_summary(document: Mapping[str, Any]) -> str:

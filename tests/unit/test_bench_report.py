@@ -239,3 +239,24 @@ def test_a_milestone_never_seen_merges_its_step_into_the_next() -> None:
     steps = bootstrap.stages(bootstrap.milestones(events, start=10.0), start=10.0)
 
     assert steps == {"job": 1.0, "bound": 5.0}
+
+
+def test_a_partial_run_keeps_the_other_results_and_says_where_they_came_from() -> None:
+    previous = document()
+    previous["machine"] = {**MACHINE, "date": "2026-11-20T10:00:00+00:00"}
+    partial = document()
+    partial["command"] = "make bench BENCH_ARGS='--only mover'"
+    partial["benchmarks"] = {"mover": mover_result()}
+
+    report.carry_over(partial, previous)
+
+    assert set(partial["benchmarks"]) == {"mover", "bootstrap"}  # a failure is not kept
+    assert "carried_over" not in partial["benchmarks"]["mover"]
+    assert partial["benchmarks"]["bootstrap"]["carried_over"] == {
+        "command": "make bench",
+        "date": "2026-11-20T10:00:00+00:00",
+    }
+    assert (
+        "kept from an earlier run: Bootstrap: an app's PVC restored from its backup "
+        "(`make bench`, 2026-11-20T10:00:00+00:00)." in rendered(partial)
+    )

@@ -102,3 +102,46 @@ def rounded(values: Sequence[float]) -> list[float]:
 def throughput(data_bytes: int, seconds: float) -> float:
     """Return decimal megabytes per second."""
     return round(data_bytes / MEGABYTE / seconds, 1) if seconds > 0 else 0.0
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Return the value below which ``fraction`` of ``values`` lie, interpolating linearly.
+
+    ``percentile(values, 0.99)`` of 100 samples lies between the two largest; of one sample it is
+    that sample. Raises ValueError for no values.
+    """
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * min(max(fraction, 0.0), 1.0)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def distribution(values: Sequence[float]) -> dict[str, Any]:
+    """Return count, p50, p90, p99, max and mean, in milliseconds-rounded seconds."""
+    if not values:
+        return {"count": 0}
+    return {
+        "count": len(values),
+        "p50": round(percentile(values, 0.50), 3),
+        "p90": round(percentile(values, 0.90), 3),
+        "p99": round(percentile(values, 0.99), 3),
+        "max": round(max(values), 3),
+        "mean": round(statistics.fmean(values), 3),
+    }
+
+
+def histogram(values: Sequence[float], *, low: float, high: float, buckets: int) -> list[int]:
+    """Count ``values`` in ``buckets`` equal buckets over [low, high), plus one for later values.
+
+    Values below ``low`` go into the first bucket; the extra last entry counts values at or
+    above ``high``.
+    """
+    counts = [0] * (buckets + 1)
+    width = (high - low) / buckets
+    for value in values:
+        index = buckets if value >= high else max(int((value - low) // width), 0)
+        counts[index] += 1
+    return counts

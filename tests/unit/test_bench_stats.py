@@ -49,3 +49,24 @@ def test_targets_read_as_the_issue_states_them() -> None:
     assert str(stats.Target(max_ratio=1.03)) == "≤ 1.03x"
     assert str(stats.Target(max_extra_seconds=0.3)) == "≤ +0.3 s"
     assert str(stats.Target()) == ""
+
+
+def test_percentiles_interpolate_between_samples() -> None:
+    values = [float(value) for value in range(1, 101)]
+    assert stats.percentile(values, 0.5) == pytest.approx(50.5)
+    assert stats.percentile(values, 0.99) == pytest.approx(99.01)
+    assert stats.percentile([3.0], 0.99) == 3.0
+    with pytest.raises(ValueError):
+        stats.percentile([], 0.5)
+    summary = stats.distribution([0.2, 0.1, 0.4, 0.3])
+    assert summary["count"] == 4
+    assert summary["max"] == 0.4
+    assert summary["p50"] == pytest.approx(0.25)
+    assert stats.distribution([]) == {"count": 0}
+
+
+def test_a_histogram_counts_late_values_apart() -> None:
+    counts = stats.histogram(
+        [-1.0, 0.0, 9.9, 10.0, 55.0, 99.9, 100.0, 250.0], low=0, high=100, buckets=10
+    )
+    assert counts == [3, 1, 0, 0, 0, 1, 0, 0, 0, 1, 2]

@@ -10,6 +10,7 @@ backoff that doubles.
 from __future__ import annotations
 
 import datetime
+import os
 import pathlib
 import re
 import time
@@ -17,6 +18,7 @@ import time
 from localcluster import controlplane
 from localcluster.testing import apply, wait_until
 
+from pyvolsync.planning import security
 from reconcile import helpers
 
 SOURCE = "replicationsource"
@@ -53,7 +55,13 @@ def source_of_foreign_repository(
     trigger: dict[str, str],
 ) -> None:
     """Create source `app` whose repository was made with a password its Secret does not have."""
-    helpers.restic(repository_root / namespace / "app", "init", password="another-password")
+    repository = repository_root / namespace / "app"
+    repository_root.mkdir(parents=True, exist_ok=True)
+    repository_root.chmod(0o777)  # as the node agent creates an NFS export
+    helpers.restic(repository, "init", password="another-password")
+    # Made on the NFS server for the movers' user, who must be able to read it.
+    for path in [repository.parent, repository, *repository.rglob("*")]:
+        os.lchown(path, security.MOVER_USER, security.MOVER_USER)
     helpers.prepare_app(plane, namespace)
     apply(plane, helpers.replication_source("app", trigger=trigger), namespace=namespace)
 

@@ -14,6 +14,7 @@ import pathlib
 from localcluster import controlplane
 from localcluster.testing import apply
 
+from pyvolsync.planning import security
 from reconcile import helpers
 
 SOURCE = "replicationsource"
@@ -22,7 +23,11 @@ GENERATION = (
     "rm -rf /data/gen-* && head -c 200000 /dev/urandom > /data/gen-{tag} && "
     "mkdir -p /data/dir && echo {tag} > /data/dir/marker && " + helpers.CHECKSUM
 )
-STRAY = "mkdir -p /data/dir && echo stray > /data/stray.txt && echo old > /data/dir/marker"
+# The app's files belong to the movers' user: an unprivileged mover changes only its own files.
+STRAY = (
+    "mkdir -p /data/dir && echo stray > /data/stray.txt && echo old > /data/dir/marker && "
+    f"chown -R {security.MOVER_USER}:{security.MOVER_USER} /data"
+)
 
 
 def back_up_generation(

@@ -18,7 +18,7 @@ from typing import Any
 
 from pyvolsync import contract
 from pyvolsync.api import defaults, destination, source
-from pyvolsync.planning import metadata
+from pyvolsync.planning import metadata, security
 
 CONTAINER_NAME = "restic"
 DATA_MOUNT = "/data"
@@ -153,7 +153,9 @@ def _pod_spec(plan: JobPlan, settings: JobSettings) -> JsonObject:
         "args": [str(op) for op in plan.operations],
         "env": _environment(plan, settings),
         "volumeMounts": mounts,
-        "securityContext": _container_security(privileged=plan.privileged),
+        "securityContext": security.container_security_context(
+            privileged=plan.privileged, pod_context=plan.spec.mover_security_context
+        ),
         "resources": dict(plan.spec.mover_resources or {}),
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
@@ -172,19 +174,6 @@ def _pod_spec(plan: JobPlan, settings: JobSettings) -> JsonObject:
     if plan.tolerations:
         pod["tolerations"] = [dict(item) for item in plan.tolerations]
     return pod
-
-
-def _container_security(*, privileged: bool) -> JsonObject:
-    security: JsonObject = {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "privileged": False,
-        "readOnlyRootFilesystem": True,
-    }
-    if privileged:
-        security["capabilities"]["add"] = ["DAC_OVERRIDE", "CHOWN", "FOWNER"]
-        security["runAsUser"] = 0
-    return security
 
 
 def _secret_env(secret: str, key: str, *, optional: bool) -> JsonObject:

@@ -22,7 +22,7 @@ from pyvolsync.kube import client as kube_client
 from pyvolsync.movers import base
 from pyvolsync.movers.restic import job as job_plan
 from pyvolsync.movers.restic import logfilter
-from pyvolsync.planning import metadata, names, rbac, volumes
+from pyvolsync.planning import metadata, names, rbac, security, volumes
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +279,7 @@ async def _job_plan(
     )
     await _ensure(iteration, cache)
     privileged = await _privileged(iteration)
+    _check_identity(iteration, privileged=privileged)
     account = await _ensure_identity(iteration, privileged=privileged)
     secret_keys = await _secret_keys(iteration)
     await _check_references(iteration)
@@ -311,6 +312,20 @@ async def _privileged(iteration: Iteration) -> bool:
     namespace = await iteration.kube.get(Kind.NAMESPACE, iteration.namespace)
     annotations = (namespace or {}).get("metadata", {}).get("annotations") or {}
     return str(annotations.get(metadata.PRIVILEGED_MOVERS_ANNOTATION, "")).lower() == "true"
+
+
+def _check_identity(iteration: Iteration, *, privileged: bool) -> None:
+    """Refuse a root mover outside opted-in namespaces (its pod could never start)."""
+    if privileged or not security.root_requested(iteration.spec.mover_security_context):
+        return
+    raise StepWaitingError(
+        base.SyncResult.invalid(
+            REASON_INVALID,
+            "spec.restic.moverSecurityContext.runAsUser is 0 (root), which movers get only in "
+            f'a namespace annotated {metadata.PRIVILEGED_MOVERS_ANNOTATION}: "true"; annotate '
+            f"namespace {iteration.namespace} or choose another user",
+        )
+    )
 
 
 async def _ensure_identity(iteration: Iteration, *, privileged: bool) -> str:

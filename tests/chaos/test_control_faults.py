@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -213,3 +214,184 @@ def test_a_source_deleted_mid_backup_leaves_nothing_and_a_sound_repository(
     )  # fmt: skip  (retention keeps the last snapshot only)
     chaos.assert_repository_sound(repository)
     chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-again-cache"})
+
+
+# --- volumes that never get ready -----------------------------------------------------------
+
+SNAPSHOT_FAULT = "localcluster.pyvolsync.dev/snapshot-fault"
+
+
+@pytest.fixture
+def short_volume_timeout(operator: conftest.Operator) -> Iterator[int]:
+    """Run the operator with a volume timeout of a few seconds for one test."""
+    usual = operator.args
+    operator.args = (*usual, "--volume-timeout", f"{VOLUME_TIMEOUT_SECONDS}s")
+    operator.restart()
+    yield VOLUME_TIMEOUT_SECONDS
+    operator.args = usual
+    operator.restart()
+
+
+@pytest.fixture
+def never_binding_class(cluster: controlplane.ControlPlane, namespace: str) -> Iterator[str]:
+    """A StorageClass whose provisioner does not exist: its PVCs stay Pending for ever."""
+    name = f"never-binds-{namespace}"
+    storage_class = {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": name},
+        "provisioner": "nobody.example.com/no-such-driver",
+        "volumeBindingMode": "Immediate",
+    }
+    apply(cluster, storage_class)
+    yield name
+    cluster.kubectl("delete", "storageclass", name, "--wait=false")
+
+
+def assert_timed_out(
+    plane: controlplane.ControlPlane,
+    kind: str,
+    name: str,
+    namespace: str,
+    *,
+    reason: str,
+    stuck: str,
+) -> dict[str, Any]:
+    """The sync answered its trigger as failed because `stuck` was not ready; status, condition
+    and one Warning event say so. Return the status."""
+    trigger = "one" if kind == SOURCE else "restore-once"
+    status = helpers.wait_for_manual_sync(plane, kind, name, namespace, trigger)
+    error_kind = {"SnapshotNotReady": "snapshot-not-ready", "VolumeNotBound": "volume-not-bound"}
+    assert status["latestMoverStatus"]["result"] == "Failed"
+    assert status["lastSyncResult"]["errorKind"] == error_kind[reason]
+    assert status["consecutiveFailures"] == 1
+    assert "lastSyncTime" not in status
+    condition = helpers.condition(plane, kind, name, namespace)
+    assert (condition["status"], condition["reason"]) == ("False", reason)
+    assert stuck in condition["message"] and "--volume-timeout" in condition["message"]
+    stuck_events = [
+        note for event, note in chaos.warnings(plane, namespace, name) if event == reason
+    ]
+    assert len(stuck_events) == 1 and stuck in stuck_events[0], stuck_events
+    assert "TransferCompleted" not in chaos.reasons(plane, namespace, name)
+    return status
+
+
+@pytest.mark.parametrize("fault", ["fail", "delay=3600"])
+def test_a_snapshot_that_never_gets_ready_times_out_and_the_next_trigger_works(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    short_volume_timeout: int,
+    repository_root: pathlib.Path,
+    chaos_size: conftest.ChaosSize,
+    tmp_path: pathlib.Path,
+    fault: str,
+) -> None:
+    """The source's VolumeSnapshot fails (or would take an hour): after the timeout the sync
+    fails as SnapshotNotReady, the snapshot is deleted, no mover ever started; once the
+    snapshotter works, the next trigger backs up."""
+    cluster.kubectl("annotate", "namespace", namespace, f"{SNAPSHOT_FAULT}={fault}")
+    expected = chaos.prepare_source_volume(cluster, namespace, chaos_size)
+    apply(cluster, chaos.backup_source("app"), namespace=namespace)
+
+    assert_timed_out(
+        cluster, SOURCE, "app", namespace, reason="SnapshotNotReady", stuck="volsync-app-src"
+    )
+    if fault == "fail":
+        [(_, note)] = [
+            item
+            for item in chaos.warnings(cluster, namespace, "app")
+            if item[0] == "SnapshotNotReady"
+        ]
+        assert "injected fault" in note, note
+    assert chaos.jobs_created(cluster, namespace) == []
+    chaos.assert_nothing_left(cluster, namespace, claims={"app"})
+
+    cluster.kubectl("annotate", "namespace", namespace, f"{SNAPSHOT_FAULT}-")
+    helpers.set_manual_trigger(cluster, SOURCE, "app", namespace, "two")
+    status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "two")
+    assert status["latestMoverStatus"]["result"] == "Successful"
+    assert "consecutiveFailures" not in status
+    assert_backed_up(
+        cluster, namespace, "app", status, expected=expected,
+        repository=repository_root / namespace / "app", scratch=tmp_path,
+    )  # fmt: skip
+    chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-app-cache"})
+
+
+@pytest.mark.parametrize("stuck", ["clone", "cache"])
+def test_a_source_volume_that_never_binds_times_out_and_is_deleted(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    short_volume_timeout: int,
+    never_binding_class: str,
+    repository_root: pathlib.Path,
+    chaos_size: conftest.ChaosSize,
+    tmp_path: pathlib.Path,
+    stuck: str,
+) -> None:
+    """The source's clone (or its restic cache) is of a class nobody provisions: after the
+    timeout the sync fails as VolumeNotBound, the PVC and the Job are deleted; with the class
+    fixed, the next trigger backs up."""
+    expected = chaos.prepare_source_volume(cluster, namespace, chaos_size)
+    field = "storageClassName" if stuck == "clone" else "cacheStorageClassName"
+    claim = "volsync-app-src" if stuck == "clone" else "volsync-src-app-cache"
+    source = chaos.backup_source("app", copy_method="Clone")
+    source["spec"]["restic"][field] = never_binding_class
+    apply(cluster, source, namespace=namespace)
+
+    assert_timed_out(cluster, SOURCE, "app", namespace, reason="VolumeNotBound", stuck=claim)
+    assert chaos.jobs_created(cluster, namespace) == ["volsync-src-app"]
+    # The cache falls back to the copy's class (as upstream): in both cases both were stuck.
+    chaos.assert_nothing_left(cluster, namespace, claims={"app"})
+
+    helpers.patch_spec(cluster, SOURCE, "app", namespace, {"restic": {field: None}})
+    helpers.set_manual_trigger(cluster, SOURCE, "app", namespace, "two")
+    status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "two")
+    assert_backed_up(
+        cluster, namespace, "app", status, expected=expected,
+        repository=repository_root / namespace / "app", scratch=tmp_path,
+    )  # fmt: skip
+    chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-app-cache"})
+
+
+def test_a_destination_volume_that_never_binds_times_out_and_is_deleted(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    short_volume_timeout: int,
+    never_binding_class: str,
+    chaos_size: conftest.ChaosSize,
+) -> None:
+    """A restore into a new volume of a class nobody provisions fails as VolumeNotBound and
+    leaves no volume; with the class fixed, the next trigger restores exactly the backup."""
+    expected = chaos.prepare_source_volume(cluster, namespace, chaos_size)
+    apply(cluster, chaos.backup_source("app", copy_method="Direct"), namespace=namespace)
+    backed_up = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "one")
+    assert backed_up["latestMoverStatus"]["result"] == "Successful"
+    restore = helpers.replication_destination(
+        "restore", repository="app", storageClassName=never_binding_class
+    )
+    apply(cluster, restore, namespace=namespace)
+
+    assert_timed_out(
+        cluster, DESTINATION, "restore", namespace, reason="VolumeNotBound",
+        stuck="volsync-restore-dest",
+    )  # fmt: skip
+    assert "latestImage" not in helpers.status(cluster, DESTINATION, "restore", namespace)
+    kept = {"app", "volsync-src-app-cache"}  # the restore's cache was stuck too, and deleted
+    chaos.assert_nothing_left(cluster, namespace, claims=kept)
+
+    helpers.patch_spec(
+        cluster, DESTINATION, "restore", namespace, {"restic": {"storageClassName": None}}
+    )
+    helpers.set_manual_trigger(cluster, DESTINATION, "restore", namespace, "again")
+    status = helpers.wait_for_manual_sync(cluster, DESTINATION, "restore", namespace, "again")
+    assert status["latestMoverStatus"]["result"] == "Successful"
+    assert status["latestImage"]["name"] == "volsync-restore-dest"
+    restored = helpers.tree_checksum(cluster, namespace, "sum-restored", "volsync-restore-dest")
+    assert restored == expected
+    kept |= {"volsync-restore-dest", "volsync-dst-restore-cache"}
+    chaos.assert_nothing_left(cluster, namespace, claims=kept)

@@ -471,9 +471,9 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
         )
     running = await _latest_pod(iteration, job, phase="Running")
     if running is None:
-        unbound = await _unbound_claim(iteration, job)
-        if unbound is not None:
-            return await _claim_not_bound(iteration, job, unbound)
+        unbound = await _unbound_claims(iteration, job)
+        if unbound:
+            return await _claims_not_bound(iteration, job, unbound)
     progress = await _progress(iteration, running) if running else None
     return dataclasses.replace(
         base.SyncResult.waiting(
@@ -485,42 +485,49 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
     )
 
 
-async def _unbound_claim(iteration: Iteration, job: Mapping[str, Any]) -> JsonObject | None:
-    """Return the first PVC the Job mounts that is not bound (a missing one counts)."""
+async def _unbound_claims(iteration: Iteration, job: Mapping[str, Any]) -> list[JsonObject]:
+    """Return the PVCs the Job mounts that are not bound (a missing one counts)."""
+    unbound = []
     for name in volumes.claims_of(job):
         claim = await iteration.get(Kind.CLAIM, name)
         if claim is None:
-            return {"metadata": {"name": name}, "spec": {}}
-        if not volumes.claim_bound(claim):
-            return claim
-    return None
+            unbound.append({"metadata": {"name": name}, "spec": {}})
+        elif not volumes.claim_bound(claim):
+            unbound.append(claim)
+    return unbound
 
 
-async def _claim_not_bound(
-    iteration: Iteration, job: Mapping[str, Any], claim: Mapping[str, Any]
+async def _claims_not_bound(
+    iteration: Iteration, job: Mapping[str, Any], claims: list[JsonObject]
 ) -> base.SyncResult:
-    """Wait for the claim; once the Job has waited past the volume timeout, fail the iteration.
+    """Wait for the claims; once the Job has waited past the volume timeout, fail the iteration.
 
-    A claim this object created (a copy, the cache, a new destination volume) is deleted, so
-    the next attempt starts over; a user's claim is left alone.
+    The claims this object created (a copy, the cache, a new destination volume) are deleted,
+    so the next attempt starts over; a user's claim is left alone.
     """
-    name = claim["metadata"]["name"]
-    storage_class = claim["spec"].get("storageClassName")
-    described = f"PersistentVolumeClaim {name}" + (
-        f" (storage class {storage_class})" if storage_class else ""
-    )
+    described = ", ".join(_describe_claim(claim) for claim in claims)
     if not volumes.waited_longer_than(job, iteration.volume_timeout, now=iteration.now):
         return base.SyncResult.waiting(
             REASON_VOLUME_NOT_READY, f"waiting for {described} to be bound", retry_after=5
         )
-    deleted = ""
-    if metadata.is_owned_by(claim, iteration.owner):
-        await iteration.kube.delete(Kind.CLAIM, name, namespace=iteration.namespace)
-        deleted = "; it was deleted"
+    deleted = []
+    for claim in claims:
+        if metadata.is_owned_by(claim, iteration.owner):
+            name = claim["metadata"]["name"]
+            await iteration.kube.delete(Kind.CLAIM, name, namespace=iteration.namespace)
+            deleted.append(name)
     return base.SyncResult.timed_out(
         VOLUME_NOT_BOUND,
-        f"{described} was not bound after {_timeout_text(iteration)}{deleted}",
+        f"{described} not bound after {_timeout_text(iteration)}"
+        + (f"; deleted {', '.join(deleted)}" if deleted else ""),
     )
+
+
+def _describe_claim(claim: Mapping[str, Any]) -> str:
+    name = claim["metadata"]["name"]
+    storage_class = claim["spec"].get("storageClassName")
+    suffix = f" (storage class {storage_class})" if storage_class else ""
+    return f"PersistentVolumeClaim {name}{suffix}"
 
 
 async def _progress(iteration: Iteration, pod: JsonObject) -> contract.Progress | None:

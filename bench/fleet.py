@@ -11,7 +11,8 @@ wall clock, the same clock the operator writes ``nextSyncTime`` with.
 
 The operator's own cost is read from ``/proc/<pid>`` (CPU seconds, ``VmHWM``) and its API requests
 from the kube-apiserver's audit log (user agents ``pyvolsync-operator/…`` and ``kopf/…``: its
-watches come from kopf's own client).
+watches come from kopf's own client). With ``PYVOLSYNC_BENCH_PROFILE=<file>`` the operator runs
+under pyinstrument (a dev dependency) and leaves a text profile in that file.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import lightkube
 from lightkube import codecs
 from lightkube.resources import batch_v1, core_v1
-from lightkube.types import PatchType
+from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 from localcluster import controlplane
 from tests.support import operator as support
 
@@ -48,6 +49,7 @@ OPERATOR_AGENTS = ("pyvolsync-operator", "kopf/")
 CREATED_BY: dict[str, Any] = {"app.kubernetes.io/created-by": "volsync"}
 FIELD_MANAGER = "pyvolsync-bench"
 ALL_NAMESPACES = "*"
+PROFILE_VARIABLE = "PYVOLSYNC_BENCH_PROFILE"
 Key = tuple[str, str]
 """(namespace, name) of a ReplicationSource."""
 
@@ -172,6 +174,12 @@ class Observed:
         self.most_running_pods = len(self.running_pods)
 
 
+def retry_watch(error: Exception, count: int) -> OnErrorResult:
+    """Reconnect a failed watch (a 429 from a busy API server) after a short pause."""
+    say(f"a watch failed ({error}); reconnecting")
+    return OnErrorResult(OnErrorAction.RETRY, sleep=min(count, 5))
+
+
 class Watches:
     """Watches on mover Jobs, their Pods and every ReplicationSource, feeding ``Observed``."""
 
@@ -210,7 +218,11 @@ class Watches:
 
     async def _watch_jobs(self) -> None:
         stream = self.client.watch(
-            batch_v1.Job, namespace=ALL_NAMESPACES, labels=CREATED_BY, server_timeout=240
+            batch_v1.Job,
+            namespace=ALL_NAMESPACES,
+            labels=CREATED_BY,
+            server_timeout=240,
+            on_error=retry_watch,
         )
         async for event, job in stream:
             now = time.time()
@@ -230,7 +242,11 @@ class Watches:
 
     async def _watch_pods(self) -> None:
         stream = self.client.watch(
-            core_v1.Pod, namespace=ALL_NAMESPACES, labels=CREATED_BY, server_timeout=240
+            core_v1.Pod,
+            namespace=ALL_NAMESPACES,
+            labels=CREATED_BY,
+            server_timeout=240,
+            on_error=retry_watch,
         )
         async for event, pod in stream:
             uid = str(pod.metadata.uid if pod.metadata else "")
@@ -244,7 +260,12 @@ class Watches:
                 self.seen.running_pods.discard(uid)
 
     async def _watch_sources(self) -> None:
-        stream = self.client.watch(ReplicationSource, namespace=ALL_NAMESPACES, server_timeout=240)
+        stream = self.client.watch(
+            ReplicationSource,
+            namespace=ALL_NAMESPACES,
+            server_timeout=240,
+            on_error=retry_watch,
+        )
         async for event, source in stream:
             meta = source.metadata
             key = (str(meta.namespace), str(meta.name))
@@ -430,12 +451,24 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+class BenchOperator(support.Operator):
+    """The test suite's operator process; under pyinstrument when ``PROFILE_VARIABLE`` names a
+    file (a text profile written there when the operator stops)."""
+
+    def command(self) -> list[str]:
+        profile = os.environ.get(PROFILE_VARIABLE)
+        if not profile:
+            return super().command()
+        profiler = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile]
+        return [*profiler, *super().command()]
+
+
 @dataclasses.dataclass
 class Environment:
     """A started control plane and operator, an API client and the watches."""
 
     plane: controlplane.ControlPlane
-    operator: support.Operator
+    operator: BenchOperator
     client: lightkube.AsyncClient
     watches: Watches
     keys: list[Key]
@@ -483,7 +516,8 @@ async def open_environment(
     )
     watches = Watches(client)
     await watches.start()
-    operator = support.Operator(plane, directory, "--mover-image", NOOP_IMAGE, *operator_arguments)
+    operator = BenchOperator(plane, directory, "--mover-image", NOOP_IMAGE, *operator_arguments)
+
     operator.start()
     return Environment(plane, operator, client, watches, keys)
 

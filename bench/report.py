@@ -54,7 +54,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
             "schedule_group": 10,
             "idle_seconds": 60.0,
         },
-        "stampede": {"sources": 100, "max_movers": 5, "quick": True},
+        "stampede": {"sources": 100, "namespaces": 5, "max_movers": 5, "jitter_seconds": 120},
         "bootstrap": ["--size", "50M", "--files", "2000", "--repeat", "2"],
     },
 }

@@ -26,6 +26,8 @@ TERMINATION_MESSAGE_LIMIT = 4096
 DEFAULT_RESULT_PATH = "/dev/termination-log"
 RESTIC_HOST = "volsync"
 """The ``--host`` of every snapshot, as upstream, so repositories stay interchangeable."""
+SOURCE_TAG_PREFIX = "pyvolsync-source="
+"""Tag of a snapshot taken for a ReplicationSource: this prefix then ``<namespace>/<name>``."""
 
 
 class EnvVar(enum.StrEnum):
@@ -42,6 +44,9 @@ class EnvVar(enum.StrEnum):
     PRIVILEGED_MOVER = "PRIVILEGED_MOVER"
     CUSTOM_CA = "CUSTOM_CA"
     CHECK_READ_DATA_SUBSET = "CHECK_READ_DATA_SUBSET"
+    SOURCE = "PYVOLSYNC_SOURCE"
+    """``<namespace>/<name>`` of the ReplicationSource: its snapshots carry ``SOURCE_TAG_PREFIX``
+    followed by it, and its retention only ever forgets those (and untagged ones)."""
     RESULT_PATH = "PYVOLSYNC_RESULT_PATH"
     PROGRESS_INTERVAL = "PYVOLSYNC_PROGRESS_INTERVAL"
     PROBE_TIMEOUT = "PYVOLSYNC_PROBE_TIMEOUT"
@@ -111,6 +116,7 @@ class ErrorKind(enum.StrEnum):
     REPOSITORY_MISSING = "repository-missing"
     REPOSITORY_UNREACHABLE = "repository-unreachable"
     REPOSITORY_DAMAGED = "repository-damaged"
+    REPOSITORY_READ_ONLY = "repository-read-only"
     NO_SPACE = "no-space"
     INVALID_CONFIGURATION = "invalid-configuration"
     RESTIC_FAILED = "restic-failed"
@@ -143,11 +149,13 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Every operation ended well, including source-empty and no-eligible-snapshot."""
     FAILED = 1
-    """restic failed, the repository is damaged or the volume is full."""
+    """restic failed or a volume is full."""
     INVALID_CONFIGURATION = 2
     """A bad environment variable or argument; nothing was run."""
     REPOSITORY = 3
     """The repository is locked or unreachable: trying again later may work (as upstream's 3)."""
+    NOT_RETRIABLE = 4
+    """The repository is damaged or cannot be written: running the same Job again cannot help."""
     REPOSITORY_MISSING = 10
     """Nothing at RESTIC_REPOSITORY (restic's own code); retrying cannot help."""
     WRONG_PASSWORD = 12
@@ -162,6 +170,8 @@ _EXIT_CODE_BY_KIND = {
     ErrorKind.WRONG_PASSWORD: ExitCode.WRONG_PASSWORD,
     ErrorKind.REPOSITORY_MISSING: ExitCode.REPOSITORY_MISSING,
     ErrorKind.REPOSITORY_UNREACHABLE: ExitCode.REPOSITORY,
+    ErrorKind.REPOSITORY_DAMAGED: ExitCode.NOT_RETRIABLE,
+    ErrorKind.REPOSITORY_READ_ONLY: ExitCode.NOT_RETRIABLE,
     ErrorKind.CANCELLED: ExitCode.CANCELLED,
 }
 

@@ -61,8 +61,8 @@ def test_an_unreadable_repository_fails_without_creating_anything(
     assert workspace.snapshots() == []
 
 
-def _leave_stale_exclusive_lock(workspace: mover_support.Workspace) -> None:
-    """Kill -9 a restic that holds an exclusive lock (``key passwd`` waiting for its input)."""
+def _hold_exclusive_lock(workspace: mover_support.Workspace) -> subprocess.Popen[bytes]:
+    """Start a restic that holds an exclusive lock (``key passwd`` waiting for its input)."""
     holder = subprocess.Popen(
         ["restic", "key", "passwd"],
         env=workspace.environ({}),
@@ -72,28 +72,100 @@ def _leave_stale_exclusive_lock(workspace: mover_support.Workspace) -> None:
     )
     locks = workspace.repository / "locks"
     try:
-        mover_support.wait_for(lambda: any(locks.iterdir()), timeout=30, what="restic's lock")
+        mover_support.wait_for(
+            lambda: any("-tmp-" not in path.name for path in locks.iterdir()),
+            timeout=30,
+            what="restic's lock (written, not a temporary file)",
+        )
+    except BaseException:
+        holder.kill()
+        holder.communicate()
+        raise
+    return holder
+
+
+def test_a_stale_lock_is_removed_and_the_backup_goes_on(
+    workspace: mover_support.Workspace,
+) -> None:
+    _repository_with_a_snapshot(workspace)
+    holder = _hold_exclusive_lock(workspace)
+    holder.kill()
+    holder.communicate()
+
+    run = workspace.mover("backup", FORGET_OPTIONS="--keep-last 5")
+
+    assert run.returncode == 0, run
+    assert run.result.outcome is Outcome.SUCCEEDED
+    assert "removed 1 stale lock(s) before restic backup (restic unlock)" in run.result.message
+    assert list((workspace.repository / "locks").iterdir()) == []
+    assert len(workspace.snapshots()) == 2
+
+
+def test_a_live_lock_is_reported_and_kept(workspace: mover_support.Workspace) -> None:
+    _repository_with_a_snapshot(workspace)
+    holder = _hold_exclusive_lock(workspace)
+    try:
+        blocked = workspace.mover("backup")
+        locks = list((workspace.repository / "locks").iterdir())
     finally:
         holder.kill()
         holder.communicate()
 
-
-def test_a_stale_lock_is_reported_then_unlock_clears_it(
-    workspace: mover_support.Workspace,
-) -> None:
-    _repository_with_a_snapshot(workspace)
-    _leave_stale_exclusive_lock(workspace)
-
-    blocked = workspace.mover("backup")
-    unlocked = workspace.mover("unlock", "backup")
-
     assert blocked.returncode == ExitCode.REPOSITORY, blocked
     assert blocked.result.error_kind is Kind.REPOSITORY_LOCKED
-    assert "run the unlock operation (spec.restic.unlock)" in blocked.result.message
-    assert unlocked.returncode == 0, unlocked
-    assert [item.outcome for item in unlocked.result.operations] == [Outcome.SUCCEEDED] * 2
+    assert "spec.restic.unlock" in blocked.result.message
+    assert "no lock was stale" in blocked.output
+    assert len(locks) == 1
+    assert len(workspace.snapshots()) == 1
+
+
+def test_a_backup_killed_mid_way_leaves_a_lock_the_next_backup_removes(
+    workspace: mover_support.Workspace,
+) -> None:
+    process, _ = _mover_mid_backup(workspace, sparse_bytes=16 * 1024**3)
+    _kill_restic_of(process)
+    killed = workspace.finish(process, timeout=60)
+    (workspace.data / "disk.img").unlink()
+    (workspace.data / "small").write_text("small")
+
+    again = workspace.mover("backup", FORGET_OPTIONS="--keep-last 1")
+
+    assert killed.result.error_kind is Kind.RESTIC_FAILED, killed
+    assert "restic was killed by signal SIGKILL" in killed.result.message
+    assert again.returncode == 0, again
+    assert "stale lock(s) before restic forget" in again.result.message
     assert list((workspace.repository / "locks").iterdir()) == []
-    assert len(workspace.snapshots()) == 2
+    assert len(workspace.snapshots()) == 1
+    workspace.restic("check")
+
+
+def _kill_restic_of(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the restic child of a running mover (the mover itself lives on)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    for child in children:
+        if Path(f"/proc/{child}/comm").read_text().strip() == "restic":
+            os.kill(int(child), signal.SIGKILL)
+            return
+    raise AssertionError(f"no restic child of the mover {process.pid}: {children}")
+
+
+def test_a_read_only_repository_fails_at_once_and_says_so(
+    open_workspace: mover_support.Workspace,
+) -> None:
+    workspace = open_workspace
+    (workspace.data / "file").write_text("data")
+    workspace.restic("init")
+    subprocess.run(["chmod", "-R", "go+rX", str(workspace.repository)], check=True)
+    path = workspace.restic_as_nobody(hand_over_repository=False)
+
+    run = workspace.mover("backup", PATH=path)
+
+    assert run.returncode == ExitCode.NOT_RETRIABLE, run
+    assert run.result.error_kind is Kind.REPOSITORY_READ_ONLY
+    assert "unable to create lock in backend" in run.result.message
+    assert "permission denied" in run.result.message
+    assert "check the repository volume's mount" in run.result.message
+    assert workspace.snapshots() == []
 
 
 def _damage_largest_pack(repository: Path) -> str:
@@ -111,7 +183,7 @@ def test_check_reading_data_finds_a_corrupted_pack(workspace: mover_support.Work
 
     run = workspace.mover("check", CHECK_READ_DATA_SUBSET="100%")
 
-    assert run.returncode == ExitCode.FAILED, run
+    assert run.returncode == ExitCode.NOT_RETRIABLE, run
     assert run.result.error_kind is Kind.REPOSITORY_DAMAGED
     assert pack[:16] in run.result.message
     assert "restic repair" in run.result.message
@@ -135,17 +207,26 @@ def _read_until(process: subprocess.Popen[str], marker: str, lines: list[str]) -
             return
 
 
-def test_sigterm_mid_backup_releases_the_lock_and_reports_cancelled(
-    workspace: mover_support.Workspace,
-) -> None:
+def _mover_mid_backup(
+    workspace: mover_support.Workspace, *, sparse_bytes: int
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start a backup of a big sparse file; return the mover once it printed progress, and
+    the lines it printed so far."""
     with open(workspace.data / "disk.img", "wb") as stream:
-        stream.truncate(64 * 1024**3)
+        stream.truncate(sparse_bytes)
     workspace.restic("init")
     process = workspace.start_mover("backup", PYVOLSYNC_PROGRESS_INTERVAL="0.5")
     lines: list[str] = []
     reader = threading.Thread(target=_read_until, args=(process, "backup: ", lines))
     reader.start()
     reader.join(timeout=120)
+    return process, lines
+
+
+def test_sigterm_mid_backup_releases_the_lock_and_reports_cancelled(
+    workspace: mover_support.Workspace,
+) -> None:
+    process, lines = _mover_mid_backup(workspace, sparse_bytes=64 * 1024**3)
 
     process.send_signal(signal.SIGTERM)
     run = workspace.finish(process, timeout=60)

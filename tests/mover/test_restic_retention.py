@@ -93,3 +93,32 @@ def test_prune_after_forget_gives_the_space_back(workspace: mover_support.Worksp
     packs = sum(path.stat().st_size for path in data if path.is_file())
     assert 2_000_000 < packs < 3_000_000
     assert len(workspace.snapshots()) == 1
+
+
+def test_sources_sharing_a_repository_each_keep_their_own_snapshots(
+    workspace: mover_support.Workspace,
+) -> None:
+    workspace.restic("init")
+    (workspace.data / "owner").write_text("upstream")
+    legacy = workspace.backup_at("2020-01-01 10:00:00")
+    taken: dict[str, list[str]] = {"shop/a": [], "shop/b": []}
+    for round_ in range(2):
+        for source, identities in taken.items():
+            (workspace.data / "owner").write_text(f"{source} {round_}")
+            run = workspace.mover("backup", FORGET_OPTIONS="--keep-last 1", PYVOLSYNC_SOURCE=source)
+            assert run.returncode == 0, run
+            identities.append(run.result.snapshot_id)
+
+    left = {item["id"]: item.get("tags") for item in workspace.snapshots()}
+    restore = workspace.mover("restore")
+
+    assert left == {
+        taken["shop/a"][-1]: ["pyvolsync-source=shop/a"],
+        taken["shop/b"][-1]: ["pyvolsync-source=shop/b"],
+    }, f"untagged {legacy} is forgotten with the first source's own"
+    assert restore.result.outcome is contract.Outcome.SUCCEEDED_WITH_WARNINGS, restore
+    assert restore.result.snapshot_id == taken["shop/b"][-1]
+    (warning,) = restore.result.warnings
+    assert "2 ReplicationSources" in warning and "shop/a, shop/b" in warning
+    assert f"{taken['shop/b'][-1][:8]} taken by shop/b" in warning
+    assert (workspace.data / "owner").read_text() == "shop/b 1"

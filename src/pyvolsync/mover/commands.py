@@ -31,20 +31,35 @@ def _literal_pattern(path: str) -> str:
     return _PATTERN_SPECIALS.sub(r"\\\1", path)
 
 
-def backup(*, data_dir: str) -> tuple[str, ...]:
+def source_tag(source: str) -> str:
+    """Return the snapshot tag of ReplicationSource ``source`` (``<namespace>/<name>``)."""
+    return f"{contract.SOURCE_TAG_PREFIX}{source}"
+
+
+def backup(*, data_dir: str, source: str = "") -> tuple[str, ...]:
     """Return the backup of the working directory ``data_dir`` (run it with cwd=data_dir).
 
     Backing up ``.`` from inside the directory stores its contents at the snapshot's root and
     records ``data_dir`` as the path, exactly as upstream's script does. Only the top-level
-    ``lost+found`` is left out (an absolute pattern is anchored).
+    ``lost+found`` is left out (an absolute pattern is anchored). A ``source`` tags the snapshot
+    with the ReplicationSource it was taken for.
     """
     excluded = _literal_pattern(f"{data_dir.rstrip('/')}/{LOST_AND_FOUND}")
-    return ("backup", "--host", contract.RESTIC_HOST, "--json", "--exclude", excluded, ".")
+    tag = ("--tag", source_tag(source)) if source else ()
+    return ("backup", "--host", contract.RESTIC_HOST, *tag, "--json", "--exclude", excluded, ".")
 
 
-def forget(retention: tuple[str, ...]) -> tuple[str, ...]:
-    """Return the forget command for the validated retention flags (see ``retention``)."""
-    return ("forget", "--host", contract.RESTIC_HOST, "--group-by", "host,paths", *retention)
+def forget(retention: tuple[str, ...], *, source: str = "") -> tuple[str, ...]:
+    """Return the forget command for the validated retention flags (see ``retention``).
+
+    With a ``source``, only that source's snapshots and untagged ones (written by upstream or
+    before tags) are considered, still as one group per host and path: another source writing
+    to the same repository keeps its snapshots.
+    """
+    tags = ("--tag", source_tag(source), "--tag", "") if source else ()
+    return (
+        "forget", "--host", contract.RESTIC_HOST, *tags, "--group-by", "host,paths", *retention
+    )  # fmt: skip
 
 
 def unlock() -> tuple[str, ...]:

@@ -36,6 +36,8 @@ class MoverConfig:
     select_previous: int = 0
     restore_delete: bool = False
     check_read_data_subset: str | None = None
+    source: str = ""
+    """``<namespace>/<name>`` of the ReplicationSource (``PYVOLSYNC_SOURCE``), or "" if unset."""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
     termination_grace: float = 20.0
@@ -136,6 +138,18 @@ def _check_subset(environ: Mapping[str, str]) -> str | None:
     return text
 
 
+_SOURCE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?")
+
+
+def _source(environ: Mapping[str, str]) -> str:
+    text = _variable(environ, contract.EnvVar.SOURCE)
+    if text and not _SOURCE.fullmatch(text):
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.SOURCE}={text!r} must be <namespace>/<name> of a ReplicationSource"
+        )
+    return text
+
+
 def from_environ(environ: Mapping[str, str]) -> MoverConfig:
     """Return the validated configuration; raise ConfigurationError naming the bad variable."""
     _check_mandatory(environ)
@@ -149,6 +163,7 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
         select_previous=_select_previous(environ),
         restore_delete=_restore_delete(environ),
         check_read_data_subset=_check_subset(environ),
+        source=_source(environ),
         progress_interval=_seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
         probe_timeout=_seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
         termination_grace=_seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),

@@ -18,9 +18,10 @@ from pyvolsync import contract
 
 REMEDIES = {
     contract.ErrorKind.REPOSITORY_LOCKED: (
-        "Another restic process holds a lock on the repository, or a killed one left a stale "
-        "lock. Wait for the other process to finish, or run the unlock operation "
-        "(spec.restic.unlock) to remove stale locks."
+        "Another restic process holds a lock on the repository, or a killed one on another "
+        "host left a lock that is not stale yet (restic counts a lock as stale after 30 "
+        "minutes; the mover removes stale locks by itself). Wait for the other process to "
+        "finish, or run the unlock operation (spec.restic.unlock) once the lock is stale."
     ),
     contract.ErrorKind.WRONG_PASSWORD: (
         "RESTIC_PASSWORD does not open this repository: check the RESTIC_PASSWORD key of the "
@@ -37,6 +38,10 @@ REMEDIES = {
     contract.ErrorKind.REPOSITORY_DAMAGED: (
         "Read restic's troubleshooting guide, then repair the repository "
         "(restic repair index / restic repair packs / restic repair snapshots)."
+    ),
+    contract.ErrorKind.REPOSITORY_READ_ONLY: (
+        "The repository cannot be written (a read-only file system or no write permission): "
+        "check the repository volume's mount and the permissions of the repository directory."
     ),
     contract.ErrorKind.NO_SPACE: (
         "A volume is full: free space or grow the cache volume (RESTIC_CACHE_DIR), the "

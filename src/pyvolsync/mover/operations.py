@@ -5,6 +5,11 @@ Each operation is a short sequence of restic commands built by ``commands`` and 
 only a backup creates a repository, and only when restic says it does not exist (exit 10), so a
 mistyped repository can never make a restore hand an application an empty volume; and an empty
 source or a missing snapshot is an explicit outcome, never a silent success.
+
+A command that finds the repository locked (restic exit 11) runs ``restic unlock`` and, if that
+removed a stale lock (one of a dead process on this host, or older than 30 minutes), runs once
+more: a mover killed mid-backup must not block every later forget, prune and check. The result
+message says so.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import ctypes
 import dataclasses
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pyvolsync import contract
 from pyvolsync.mover import commands, config, errors, progress, runner, selection
@@ -29,6 +35,55 @@ class Context:
 
     config: config.MoverConfig
     runner: runner.Runner
+    notes: list[str] = dataclasses.field(default_factory=list)
+    """What an operation did besides its job (a stale lock removed, a repository created)."""
+
+
+def _with_notes(context: Context, result: contract.OperationResult) -> contract.OperationResult:
+    """Return ``result`` with the notes taken so far added to its message; forget them."""
+    notes, context.notes[:] = list(context.notes), []
+    message = "; ".join(item for item in (result.message, *notes) if item)
+    return dataclasses.replace(result, message=message)
+
+
+_REMOVED_LOCKS = re.compile(r"successfully removed ([0-9]+) locks?")
+Attempt = TypeVar("Attempt")
+
+
+def _remove_stale_locks(context: Context) -> int:
+    """Run ``restic unlock`` (stale locks only); return how many locks it removed."""
+    completed = context.runner.run(commands.unlock(), quiet=True)
+    if completed.exit is not runner.ResticExit.SUCCESS:
+        logger.warning("restic unlock failed: %s", completed.reason)
+        return 0
+    found = _REMOVED_LOCKS.search(completed.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def _unlocking(
+    context: Context, action: str, attempt: Callable[[], tuple[runner.Completed, Attempt]]
+) -> tuple[runner.Completed, Attempt]:
+    """Run ``attempt``; if the repository was locked and a stale lock could be removed, again."""
+    completed, value = attempt()
+    if completed.exit is not runner.ResticExit.REPOSITORY_LOCKED:
+        return completed, value
+    logger.warning("restic %s: the repository is locked (%s)", action, completed.reason)
+    removed = _remove_stale_locks(context)
+    if removed == 0:
+        logger.warning("no lock was stale: the repository stays locked")
+        return completed, value
+    note = f"removed {removed} stale lock(s) before restic {action} (restic unlock)"
+    logger.warning("%s; trying again", note)
+    context.notes.append(note)
+    return attempt()
+
+
+def _run_unlocking(context: Context, action: str, arguments: tuple[str, ...]) -> runner.Completed:
+    """Run restic ``arguments`` (output logged), removing stale locks if it finds one."""
+    completed, _ = _unlocking(
+        context, action, lambda: (context.runner.run(arguments, echo=True), None)
+    )
+    return completed
 
 
 def _create_repository(context: Context) -> None:
@@ -36,6 +91,7 @@ def _create_repository(context: Context) -> None:
     initialised = context.runner.run(commands.init(), echo=True)
     if initialised.exit is not runner.ResticExit.SUCCESS:
         raise runner.failure(initialised, action="creating the repository")
+    context.notes.append("there was no repository at RESTIC_REPOSITORY: a new one was created")
 
 
 def _unreadable(completed: runner.Completed, *, action: str) -> errors.MoverError:
@@ -109,11 +165,16 @@ def _with_counters(
     )
 
 
-def _backup_once(context: Context) -> tuple[runner.Completed, dict[str, Any] | None]:
-    data_dir = context.config.data_dir
-    stream = progress.JsonStream("backup", interval=context.config.progress_interval)
-    completed = context.runner.run(commands.backup(data_dir=data_dir), cwd=data_dir, on_line=stream)
+def _backup_attempt(context: Context) -> tuple[runner.Completed, dict[str, Any] | None]:
+    settings = context.config
+    stream = progress.JsonStream("backup", interval=settings.progress_interval)
+    arguments = commands.backup(data_dir=settings.data_dir, source=settings.source)
+    completed = context.runner.run(arguments, cwd=settings.data_dir, on_line=stream)
     return completed, stream.summary
+
+
+def _backup_once(context: Context) -> tuple[runner.Completed, dict[str, Any] | None]:
+    return _unlocking(context, "backup", lambda: _backup_attempt(context))
 
 
 def _run_backup(context: Context) -> tuple[runner.Completed, dict[str, Any]]:
@@ -137,7 +198,8 @@ def forget(context: Context) -> None:
         logger.info("No retention policy (FORGET_OPTIONS is empty): keeping every snapshot")
         return
     logger.info("=== Starting forget ===")
-    completed = context.runner.run(commands.forget(context.config.forget_flags), echo=True)
+    arguments = commands.forget(context.config.forget_flags, source=context.config.source)
+    completed = _run_unlocking(context, "forget", arguments)
     if completed.exit is not runner.ResticExit.SUCCESS:
         raise runner.failure(completed, action="applying the retention policy (forget)")
 
@@ -175,10 +237,12 @@ def backup(context: Context) -> contract.OperationResult:
         return dataclasses.replace(
             saved, outcome=contract.Outcome.FAILED, error_kind=error.kind, message=error.message
         )
-    return saved
+    return _with_notes(context, saved)
 
 
-def _choose_snapshot(context: Context) -> tuple[selection.Snapshot | None, int]:
+def _choose_snapshot(
+    context: Context,
+) -> tuple[selection.Snapshot | None, list[selection.Snapshot]]:
     timeout = context.config.probe_timeout or None
     completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
     if completed.exit is not runner.ResticExit.SUCCESS:
@@ -204,7 +268,23 @@ def _choose_snapshot(context: Context) -> tuple[selection.Snapshot | None, int]:
         as_of=settings.restore_as_of,
         previous=settings.select_previous,
     )
-    return chosen, len(eligible)
+    return chosen, eligible
+
+
+def _shared_warnings(
+    eligible: list[selection.Snapshot], chosen: selection.Snapshot
+) -> tuple[str, ...]:
+    """Warn when several ReplicationSources wrote snapshots of the same host and path."""
+    found = selection.sources(eligible)
+    if len(found) < 2:
+        return ()
+    taken_by = f"taken by {chosen.source}" if chosen.source else "without a source tag"
+    return (
+        f"the repository holds snapshots of {len(found)} ReplicationSources with host "
+        f"{contract.RESTIC_HOST} and path {chosen.paths[0]} ({', '.join(found)}): the newest "
+        f"eligible one was restored, {chosen.short_id} {taken_by}; give each source its own "
+        "repository",
+    )
 
 
 def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
@@ -240,9 +320,9 @@ def restore(context: Context) -> contract.OperationResult:
     """Restore the selected snapshot into ``DATA_DIR``; never create a repository."""
     settings = context.config
     logger.info("=== Starting restore ===")
-    chosen, found = _choose_snapshot(context)
+    chosen, eligible = _choose_snapshot(context)
     if chosen is None:
-        return _no_snapshot(context, found=found)
+        return _no_snapshot(context, found=len(eligible))
     logger.info("Selected restic snapshot with id: %s", chosen.id)
     logger.info(
         "Restoring snapshot %s of %s into %s",
@@ -260,11 +340,18 @@ def restore(context: Context) -> contract.OperationResult:
         raise runner.failure(completed, action="restore")
     sync_filesystem(settings.data_dir)
     progress.log_restore_summary(stream.summary, seconds=time.monotonic() - started)
+    warnings = _shared_warnings(eligible, chosen)
+    for warning in warnings:
+        logger.warning("%s", warning)
     result = contract.OperationResult(
         operation=contract.Operation.RESTORE,
-        outcome=contract.Outcome.SUCCEEDED,
+        outcome=contract.Outcome.SUCCEEDED_WITH_WARNINGS
+        if warnings
+        else contract.Outcome.SUCCEEDED,
         snapshot_id=chosen.id,
-        snapshots_found=found,
+        snapshots_found=len(eligible),
+        warnings=warnings,
+        message=warnings[0] if warnings else "",
     )
     return _with_counters(result, stream.summary)
 
@@ -287,12 +374,13 @@ def unlock(context: Context) -> contract.OperationResult:
 def prune(context: Context) -> contract.OperationResult:
     """Remove data that no snapshot references any more."""
     logger.info("=== Starting prune ===")
-    completed = context.runner.run(commands.prune(), echo=True)
+    completed = _run_unlocking(context, "prune", commands.prune())
     if completed.exit is not runner.ResticExit.SUCCESS:
         raise runner.failure(completed, action="prune")
-    return contract.OperationResult(
+    result = contract.OperationResult(
         operation=contract.Operation.PRUNE, outcome=contract.Outcome.SUCCEEDED
     )
+    return _with_notes(context, result)
 
 
 def _damage(summary: Mapping[str, Any]) -> errors.MoverError:
@@ -307,18 +395,23 @@ def _damage(summary: Mapping[str, Any]) -> errors.MoverError:
 def check(context: Context) -> contract.OperationResult:
     """Check the repository's structure and, if asked, read a subset of its data."""
     logger.info("=== Starting check ===")
-    stream = progress.JsonStream("check", interval=context.config.progress_interval)
     subset = context.config.check_read_data_subset
-    completed = context.runner.run(commands.check(read_data_subset=subset), on_line=stream)
-    summary = stream.summary or {}
+
+    def attempt() -> tuple[runner.Completed, dict[str, Any]]:
+        stream = progress.JsonStream("check", interval=context.config.progress_interval)
+        completed = context.runner.run(commands.check(read_data_subset=subset), on_line=stream)
+        return completed, stream.summary or {}
+
+    completed, summary = _unlocking(context, "check", attempt)
     if isinstance(summary.get("num_errors"), int) and summary["num_errors"] > 0:
         raise _damage(summary)
     if completed.exit is not runner.ResticExit.SUCCESS:
         raise runner.failure(completed, action="check")
     logger.info("no errors were found")
-    return contract.OperationResult(
+    result = contract.OperationResult(
         operation=contract.Operation.CHECK, outcome=contract.Outcome.SUCCEEDED
     )
+    return _with_notes(context, result)
 
 
 Operation = Callable[[Context], contract.OperationResult]

@@ -5,9 +5,12 @@ the log filter), streams stdout line by line to a callback (backup and restore p
 collects it, reads stderr in a thread (restic's JSON ``error``/``exit_error`` messages and a tail
 of plain text for error messages), and enforces an optional timeout. ``Runner.cancel`` is called
 from the SIGTERM handler: it forwards SIGTERM to restic, which then releases its repository lock,
-and kills it only after a grace period. ``failure`` maps a failed command to a ``MoverError``: by
-exit code first (10, 11, 12; restic's docs say any unknown code is a failure), then by the few
-stderr phrases restic has no exit code for (a full disk, a network failure).
+and kills it only after a grace period. restic retries a failed write to the repository for up to
+15 minutes, even when the cause cannot go away by itself (a read-only file system, no write
+permission, a full disk): the runner stops it at the first such retry instead. ``failure`` maps a
+failed command to a ``MoverError``: by exit code first (10, 11, 12; restic's docs say any unknown
+code is a failure), then by the few stderr phrases restic has no exit code for (a full disk, a
+read-only repository, a network failure).
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class Completed:
     exit_message: str = ""
     timeout: float | None = None
     timed_out: bool = False
+    hopeless: str = ""
+    """The retry message after which the runner stopped restic, if it did."""
 
     @property
     def exit(self) -> ResticExit:
@@ -89,6 +94,10 @@ class Completed:
         """Return the best one-line explanation of a failure, from restic's own words."""
         if self.timed_out:
             return f"restic did not finish within {self.timeout:g} s"
+        if self.hopeless:
+            return f"restic was stopped instead of retrying for minutes: {self.hopeless.strip()}"
+        if self.returncode < 0:
+            return f"restic was killed by signal {_signal_name(-self.returncode)}"
         if self.exit_message:
             return self.exit_message.strip()
         lines = [line.strip() for line in self.stderr_tail if line.strip()]
@@ -97,13 +106,39 @@ class Completed:
         return f"restic exited with code {self.returncode}"
 
 
-class _StderrReader(threading.Thread):
-    """Read restic's stderr: JSON errors, the exit message and a tail of plain lines."""
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
-    def __init__(self, stream: IO[str], *, quiet: bool) -> None:
+
+_RETRY = re.compile(r"returned error, retrying after")
+_HOPELESS = re.compile(
+    r"read-only file system|permission denied|no space left on device|disk quota exceeded",
+    re.IGNORECASE,
+)
+
+
+def hopeless_retry(line: str) -> bool:
+    """Return True for a retry message whose cause no retry can remove (e.g. a read-only disk)."""
+    return bool(_RETRY.search(line) and _HOPELESS.search(line))
+
+
+class _StderrReader(threading.Thread):
+    """Read restic's stderr: JSON errors, the exit message and a tail of plain lines.
+
+    ``on_hopeless`` is called (once) with the first retry message no retry can help.
+    """
+
+    def __init__(
+        self, stream: IO[str], *, quiet: bool, on_hopeless: Callable[[str], None] | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self._stream = stream
         self._quiet = quiet
+        self._on_hopeless = on_hopeless
+        self.hopeless = ""
         self.tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self.errors: list[ErrorMessage] = []
         self.error_count = 0
@@ -120,6 +155,10 @@ class _StderrReader(threading.Thread):
                 self.tail.append(line)
                 if not self._quiet:
                     logger.info("%s", line)
+                if not self.hopeless and hopeless_retry(line):
+                    self.hopeless = line
+                    if self._on_hopeless is not None:
+                        self._on_hopeless(line)
             return
         kind = document.get("message_type")
         if kind == "exit_error":
@@ -189,6 +228,10 @@ class Runner:
         killer.daemon = True
         killer.start()
 
+    def _give_up(self, process: subprocess.Popen[str]) -> None:
+        logger.warning("restic cannot succeed by retrying this error: stopping it")
+        self._stop(process)
+
     def _expire(self, process: subprocess.Popen[str]) -> None:
         self._timed_out = True
         self._stop(process)
@@ -216,7 +259,9 @@ class Runner:
         logger.info("running: %s", shlex.join(argv))
         started = time.monotonic()
         process = self._start(argv, cwd=cwd)
-        reader = _StderrReader(_stream(process.stderr), quiet=quiet)
+        reader = _StderrReader(
+            _stream(process.stderr), quiet=quiet, on_hopeless=lambda line: self._give_up(process)
+        )
         reader.start()
         stdout = self._follow(process, reader, timeout=timeout, on_line=on_line, echo=echo)
         if self._cancelled:
@@ -232,6 +277,7 @@ class Runner:
             exit_message=reader.exit_message,
             timeout=timeout,
             timed_out=self._timed_out,
+            hopeless=reader.hopeless,
         )
 
     def _follow(
@@ -311,6 +357,11 @@ _KIND_BY_EXIT = {
     ResticExit.WRONG_PASSWORD: contract.ErrorKind.WRONG_PASSWORD,
 }
 _NO_SPACE = re.compile(r"no space left on device|disk quota exceeded", re.IGNORECASE)
+_READ_ONLY = re.compile(
+    r"read-only file system"
+    r"|(?:Save\(<[^>]*>\) (?:returned error|failed)|unable to create lock).*permission denied",
+    re.IGNORECASE,
+)
 _NETWORK = re.compile(
     r"connection refused|no such host|dial tcp|i/o timeout|network is unreachable"
     r"|connection reset|tls handshake|x509:|context deadline exceeded|server misbehaving"
@@ -329,6 +380,8 @@ def failure_kind(completed: Completed) -> contract.ErrorKind:
     text = "\n".join((*completed.stderr_tail, completed.exit_message))
     if _NO_SPACE.search(text):
         return contract.ErrorKind.NO_SPACE
+    if _READ_ONLY.search(text):
+        return contract.ErrorKind.REPOSITORY_READ_ONLY
     if _NETWORK.search(text):
         return contract.ErrorKind.REPOSITORY_UNREACHABLE
     return contract.ErrorKind.RESTIC_FAILED

@@ -33,6 +33,15 @@ class Snapshot:
     time: datetime.datetime
     hostname: str
     paths: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """Return ``<namespace>/<name>`` of the ReplicationSource that took it, or ""."""
+        for tag in self.tags:
+            if tag.startswith(contract.SOURCE_TAG_PREFIX):
+                return tag[len(contract.SOURCE_TAG_PREFIX) :]
+        return ""
 
     @property
     def short_id(self) -> str:
@@ -64,9 +73,15 @@ def parse_snapshots(text: str) -> list[Snapshot]:
             time=parse_rfc3339(str(item["time"])),
             hostname=str(item.get("hostname", "")),
             paths=tuple(item.get("paths") or ()),
+            tags=tuple(str(tag) for tag in item.get("tags") or ()),
         )
         for item in document
     ]
+
+
+def sources(snapshots: list[Snapshot]) -> list[str]:
+    """Return the ReplicationSources (``<namespace>/<name>``) that took ``snapshots``, sorted."""
+    return sorted({snapshot.source for snapshot in snapshots if snapshot.source})
 
 
 def eligible(snapshots: list[Snapshot], *, data_dir: str) -> list[Snapshot]:

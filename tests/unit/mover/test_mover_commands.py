@@ -31,6 +31,26 @@ def test_forget_is_scoped_to_the_mover_host_and_grouped_like_upstream() -> None:
     )
 
 
+def test_a_source_tags_its_snapshots_and_forgets_only_its_own_and_untagged_ones() -> None:
+    assert commands.backup(data_dir="/data", source="shop/db")[3:5] == (
+        "--tag",
+        "pyvolsync-source=shop/db",
+    )
+    assert commands.forget(("--keep-last", "3"), source="shop/db") == (
+        "forget",
+        "--host",
+        "volsync",
+        "--tag",
+        "pyvolsync-source=shop/db",
+        "--tag",
+        "",
+        "--group-by",
+        "host,paths",
+        "--keep-last",
+        "3",
+    )
+
+
 def test_restore_keeps_lost_and_found_and_user_xattrs() -> None:
     assert commands.restore("abc123", target="/data", delete=False) == (
         "restore",

@@ -29,6 +29,7 @@ def test_upstream_variables_are_read(environ: dict[str, str], tmp_path: Path) ->
         "RESTORE_OPTIONS": "--delete",
         "CUSTOM_CA": str(tmp_path / "ca.crt"),
         "CHECK_READ_DATA_SUBSET": "1/5",
+        "PYVOLSYNC_SOURCE": "shop/db.primary",
     }
 
     settings = config.from_environ(environ)
@@ -40,6 +41,7 @@ def test_upstream_variables_are_read(environ: dict[str, str], tmp_path: Path) ->
     assert settings.restore_delete is True
     assert settings.custom_ca == str(tmp_path / "ca.crt")
     assert settings.check_read_data_subset == "1/5"
+    assert settings.source == "shop/db.primary"
 
 
 def test_defaults_suit_a_pod(environ: dict[str, str]) -> None:
@@ -88,6 +90,8 @@ def test_privileged_mover_may_be_absent_with_a_warning(
         ("PYVOLSYNC_PROBE_TIMEOUT", "-5"),
         ("FORGET_OPTIONS", "--keep-last 3 --prune"),
         ("CUSTOM_CA", "/no/such/ca.crt"),
+        ("PYVOLSYNC_SOURCE", "no-slash"),
+        ("PYVOLSYNC_SOURCE", "shop/db,other"),
     ],
 )
 def test_a_malformed_value_is_named(environ: dict[str, str], name: str, value: str) -> None:

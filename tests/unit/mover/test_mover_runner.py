@@ -1,5 +1,7 @@
 """restic's exit codes and failure text become the contract's error kinds."""
 
+from pathlib import Path
+
 import pytest
 
 from pyvolsync import contract
@@ -27,6 +29,9 @@ def test_unknown_exit_codes_are_failures(code: int, meaning: runner.ResticExit) 
     assert runner.interpret(code) is meaning
 
 
+RETRY = "Save(<lock/5ac621aea1>) returned error, retrying after 1.4s: open /repository/locks/x: "
+
+
 def _completed(code: int, *stderr: str, timed_out: bool = False) -> runner.Completed:
     return runner.Completed(
         argv=("restic", "backup"),
@@ -45,6 +50,13 @@ def _completed(code: int, *stderr: str, timed_out: bool = False) -> runner.Compl
         (_completed(11), Kind.REPOSITORY_LOCKED),
         (_completed(12), Kind.WRONG_PASSWORD),
         (_completed(1, "write /cache/x: no space left on device"), Kind.NO_SPACE),
+        (_completed(130, f"{RETRY}read-only file system"), Kind.REPOSITORY_READ_ONLY),
+        (_completed(130, f"{RETRY}permission denied"), Kind.REPOSITORY_READ_ONLY),
+        (_completed(1, "open /repository/config: permission denied"), Kind.RESTIC_FAILED),
+        (
+            _completed(1, "unable to create lock in backend: open /r/locks/x: permission denied"),
+            Kind.REPOSITORY_READ_ONLY,
+        ),
         (
             _completed(1, 'Head "https://s3/x": dial tcp: lookup s3: no such host'),
             Kind.REPOSITORY_UNREACHABLE,
@@ -76,3 +88,40 @@ def test_a_wrong_password_is_permanent_and_names_the_secret_key() -> None:
 
 def test_a_timeout_says_how_long_restic_had() -> None:
     assert "within 5 s" in runner.failure(_completed(-15, timed_out=True), action="probe").message
+
+
+def test_a_killed_restic_is_named_by_its_signal() -> None:
+    assert _completed(-9).reason == "restic was killed by signal SIGKILL"
+
+
+@pytest.mark.parametrize(
+    ("line", "hopeless"),
+    [
+        (f"{RETRY}read-only file system", True),
+        (f"{RETRY}permission denied", True),
+        (f"{RETRY}no space left on device", True),
+        (f"{RETRY}connection refused", False),
+        ("open /data/x: permission denied", False),
+    ],
+)
+def test_only_retries_no_retry_can_fix_are_hopeless(line: str, hopeless: bool) -> None:
+    assert runner.hopeless_retry(line) is hopeless
+
+
+def test_a_hopeless_retry_stops_restic_at_once_and_names_the_cause(tmp_path: Path) -> None:
+    fake = tmp_path / "restic"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "sleep 60 >/dev/null 2>&1 &\n"
+        "trap 'kill $!; exit 130' TERM\n"
+        f"echo '{RETRY}read-only file system' >&2\n"
+        "wait\n"
+    )
+    fake.chmod(0o755)
+    restic = runner.Runner(environ={}, executable=str(fake), termination_grace=5)
+
+    completed = restic.run(("backup",))
+
+    assert completed.returncode == 130
+    assert completed.reason.startswith("restic was stopped instead of retrying for minutes: ")
+    assert runner.failure_kind(completed) is Kind.REPOSITORY_READ_ONLY

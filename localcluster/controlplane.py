@@ -456,9 +456,11 @@ class ControlPlane:
             self._ports = {name: int(port) for name, port in state["ports"].items()}
 
     def _clear_state(self) -> None:
-        """Remove everything of a previous run except its logs (kept for diagnosis)."""
+        """Remove everything of a previous run except its logs (kept for diagnosis); the
+        containers' logs move from node/logs/ to logs/pods/."""
         if not self.directory.exists():
             return
+        self._keep_pod_logs()
         for entry in self.directory.iterdir():
             if entry.name == "logs":
                 continue
@@ -466,6 +468,15 @@ class ControlPlane:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+
+    def _keep_pod_logs(self) -> None:
+        pod_logs = self.directory / "node" / "logs"
+        if not pod_logs.is_dir():
+            return
+        kept = self.logs / "pods"
+        kept.mkdir(parents=True, exist_ok=True)
+        for path in pod_logs.iterdir():
+            path.replace(kept / path.name)
 
 
 def _crd_name(path: Path) -> str:

@@ -161,7 +161,9 @@ def carry_over(document: dict[str, Any], previous: Mapping[str, Any]) -> None:
 def command_line(size: str, argv: Sequence[str]) -> str:
     """Return the command as the user typed it: ``make bench`` when make started this."""
     if os.environ.get("MAKELEVEL"):
-        return "make bench" + (f" BENCH_SIZE={size}" if size != "full" else "")
+        extra = [word for word in argv if word not in ("--size", size)]
+        words = ["make", "bench", *([f"BENCH_SIZE={size}"] if size != "full" else [])]
+        return " ".join([*words, *([f'BENCH_ARGS="{shlex.join(extra)}"'] if extra else [])])
     return shlex.join(["python", "-m", "bench.report", *argv])
 
 

@@ -94,6 +94,25 @@ def prune_due(
     return now > base + prune_interval(spec)
 
 
+def check_due(
+    *,
+    interval: datetime.timedelta,
+    last_checked: datetime.datetime | None,
+    created: datetime.datetime,
+    now: datetime.datetime,
+) -> bool:
+    """Return whether `restic check` is due: an interval is set (zero: never) and `now` is past
+    the last passed check (or the object's creation) + interval.
+
+    Only a check that found no damage is recorded in ``lastChecked``, so while a repository is
+    damaged every sync checks it again and keeps saying so.
+    """
+    if interval <= datetime.timedelta(0):
+        return False
+    base = last_checked if last_checked is not None else created
+    return now > base + interval
+
+
 def unlock_due(spec: source.ResticSourceSpec, *, last_unlocked: str | None) -> bool:
     """Return whether `restic unlock` should run: unlock is set and differs from the last one."""
     return bool(spec.unlock) and spec.unlock != (last_unlocked or "")

@@ -79,6 +79,8 @@ class ResticSourceStatus(wire.WireModel):
     """When `restic prune` last ran."""
     last_unlocked: wire.Str | None = None
     """The `spec.restic.unlock` value last acted on."""
+    last_checked: wire.Time | None = None
+    """When `restic check` last found the repository without damage (pyvolsync's addition)."""
 
 
 class ReplicationSourceStatus(common.CommonStatus):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 from typing import Annotated, Any
 
@@ -49,6 +50,21 @@ def _positive_duration(option: str, text: str) -> Any:
     if duration.total_seconds() <= 0:
         raise _fail(f"{option}: {text!r} must be longer than zero, e.g. 10m")
     return duration
+
+
+_CHECK_SUBSET = re.compile(r"[0-9]+/[0-9]+|[0-9]+(\.[0-9]+)?%|[0-9]+[KMGT]")
+
+
+def _check_subset(text: str | None) -> str | None:
+    """Return the subset if restic accepts its form (the mover checks the numbers again)."""
+    if not text:
+        return None
+    if not _CHECK_SUBSET.fullmatch(text):
+        raise _fail(
+            f"--check-read-data-subset: {text!r} is not n/t, a percentage such as 10% "
+            "or a size such as 500M"
+        )
+    return text
 
 
 def _volume_source(text: str | None, nfs: str | None) -> dict[str, Any] | None:
@@ -131,6 +147,20 @@ def run_operator(
             help="Wait at most this long for a snapshot to be ready or a PVC to bind.",
         ),
     ] = "10m",
+    check_interval: Annotated[
+        str,
+        typer.Option(
+            envvar="PYVOLSYNC_CHECK_INTERVAL",
+            help="Run restic check with a source's backup this often (0: never).",
+        ),
+    ] = "168h",
+    check_read_data_subset: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PYVOLSYNC_CHECK_READ_DATA_SUBSET",
+            help="restic check also reads this share of the packs: n/t, x% or a size (500M).",
+        ),
+    ] = None,
     repository_volume: Annotated[
         str | None,
         typer.Option(
@@ -192,6 +222,7 @@ def run_operator(
         retries=mover_retries,
         repository_volume=_volume_source(repository_volume, repository_nfs),
         progress_interval_seconds=progress_interval,
+        check_read_data_subset=_check_subset(check_read_data_subset),
     )
     config = operator.OperatorConfig(
         reconcile=reconciler.Settings(
@@ -199,6 +230,7 @@ def run_operator(
             policy=policy,
             max_movers=max_movers,
             volume_timeout=_positive_duration("--volume-timeout", volume_timeout),
+            check_interval=_duration("--check-interval", check_interval),
         ),
         kubeconfig=kubeconfig,
         metrics_port=metrics_port,
@@ -228,6 +260,8 @@ def _summary(config: operator.OperatorConfig) -> dict[str, Any]:
         "jitterSeconds": policy.jitter_window.total_seconds(),
         "firstSync": str(policy.first_sync),
         "volumeTimeoutSeconds": config.reconcile.volume_timeout.total_seconds(),
+        "checkIntervalSeconds": config.reconcile.check_interval.total_seconds(),
+        "checkReadDataSubset": config.reconcile.job.check_read_data_subset,
         "repositoryVolume": bool(config.reconcile.job.repository_volume),
     }
 

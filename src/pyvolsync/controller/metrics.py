@@ -71,6 +71,12 @@ class Metrics:
             LABELS,
             registry=self.registry,
         )
+        self.repository_damaged = prometheus_client.Gauge(
+            "pyvolsync_repository_damaged",
+            "1 while the latest scheduled restic check of the repository found damage, else 0",
+            LABELS,
+            registry=self.registry,
+        )
         self.movers_running = prometheus_client.Gauge(
             "pyvolsync_movers_running",
             "Mover syncs in progress (holding a mover slot)",
@@ -96,6 +102,7 @@ class Metrics:
             self.sync_duration,
             self.last_success,
             self.bytes_added,
+            self.repository_damaged,
         ):
             try:
                 metric.remove(*identity.labels)

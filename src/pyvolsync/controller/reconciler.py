@@ -39,6 +39,8 @@ Status = source.ReplicationSourceStatus | destination.ReplicationDestinationStat
 REASON_SOURCE_EMPTY = "SourceEmpty"
 REASON_NO_ELIGIBLE_SNAPSHOT = "NoEligibleSnapshot"
 REASON_REPOSITORY_MISSING = "RepositoryMissing"
+REASON_REPOSITORY_DAMAGED = "RepositoryDamaged"
+DEFAULT_CHECK_INTERVAL = datetime.timedelta(days=7)
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
@@ -59,6 +61,8 @@ class Settings:
     max_movers: int = 0
     volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
     """How long an iteration waits for a snapshot to be ready or a PVC to bind."""
+    check_interval: datetime.timedelta = DEFAULT_CHECK_INTERVAL
+    """Time between `restic check` runs of a source's repository (zero: never)."""
 
 
 def failure_reason(error_kind: str | None) -> str:
@@ -392,6 +396,13 @@ class Reconciler:
         last_pruned = restic_status.last_pruned if restic_status else None
         if defaults.prune_due(restic, last_pruned=last_pruned, created=created, now=run.now):
             operations.append(contract.Operation.PRUNE)
+        if defaults.check_due(
+            interval=self.settings.check_interval,
+            last_checked=restic_status.last_checked if restic_status else None,
+            created=created,
+            now=run.now,
+        ):
+            operations.append(contract.Operation.CHECK)
         return tuple(operations)
 
     def _report_attempts(self, run: Run, result: base.SyncResult) -> None:
@@ -455,27 +466,7 @@ class Reconciler:
         )
         self.metrics.last_success.labels(*run.identity.labels).set(run.now.timestamp())
         self.metrics.bytes_added.labels(*run.identity.labels).inc(max(outcome.bytes_added, 0))
-        note = f"synchronization finished: {outcome.outcome}"
-        if outcome.snapshot_id:
-            note += f", snapshot {outcome.snapshot_id[:8]}"
-        if outcome.error_kind is contract.ErrorKind.REPOSITORY_MISSING:
-            run.event(
-                "Warning",
-                REASON_REPOSITORY_MISSING,
-                "the repository does not exist: nothing was restored and the volume is empty",
-            )
-        elif outcome.outcome is contract.Outcome.SOURCE_EMPTY:
-            run.event(
-                "Warning", REASON_SOURCE_EMPTY, "the source volume is empty: nothing was backed up"
-            )
-        elif outcome.outcome is contract.Outcome.NO_ELIGIBLE_SNAPSHOT:
-            run.event(
-                "Warning",
-                REASON_NO_ELIGIBLE_SNAPSHOT,
-                outcome.message or "the repository has no eligible snapshot: nothing was restored",
-            )
-        else:
-            run.event("Normal", "TransferCompleted", note)
+        run.event(*_success_event(outcome))
 
     def _record_failure(
         self, run: Run, outcome: contract.MoverResult, *, failure_kind: str | None = None
@@ -508,6 +499,11 @@ class Reconciler:
         restic_status = status.restic or source.ResticSourceStatus()
         if contract.Operation.PRUNE in result.operations and contract.Operation.PRUNE in ran:
             restic_status.last_pruned = run.now
+        if contract.Operation.CHECK in result.operations:
+            damaged = contract.Operation.CHECK not in ran
+            self.metrics.repository_damaged.labels(*run.identity.labels).set(int(damaged))
+            if not damaged:
+                restic_status.last_checked = run.now
         if contract.Operation.UNLOCK in result.operations and contract.Operation.UNLOCK in ran:
             restic_status.last_unlocked = restic.unlock
         elif not restic.unlock:
@@ -576,6 +572,9 @@ class Reconciler:
             elif last.error_kind == contract.ErrorKind.REPOSITORY_MISSING:
                 reason = REASON_REPOSITORY_MISSING
                 message = f"the repository does not exist, the volume was left empty; {message}"
+            elif last.error_kind == contract.ErrorKind.REPOSITORY_DAMAGED:
+                reason = REASON_REPOSITORY_DAMAGED
+                message = f"the backup was saved, but {last.message}; {message}"
             elif last.outcome == contract.Outcome.SOURCE_EMPTY:
                 reason, message = (
                     REASON_SOURCE_EMPTY,
@@ -589,6 +588,37 @@ class Reconciler:
         run.condition("False", reason, message)
         if decision.wake_at is not None:
             run.wake_in((decision.wake_at - run.now).total_seconds())
+
+
+def _success_event(outcome: contract.MoverResult) -> tuple[str, str, str]:
+    """Return (type, reason, note) of the event about a completed sync."""
+    if outcome.error_kind is contract.ErrorKind.REPOSITORY_MISSING:
+        return (
+            "Warning",
+            REASON_REPOSITORY_MISSING,
+            "the repository does not exist: nothing was restored and the volume is empty",
+        )
+    if outcome.error_kind is contract.ErrorKind.REPOSITORY_DAMAGED:
+        saved = f" (snapshot {outcome.snapshot_id[:8]})" if outcome.snapshot_id else ""
+        return (
+            "Warning",
+            REASON_REPOSITORY_DAMAGED,
+            f"the backup was saved{saved}, but the scheduled check failed: {outcome.message}",
+        )
+    if outcome.outcome is contract.Outcome.SOURCE_EMPTY:
+        return "Warning", REASON_SOURCE_EMPTY, "the source volume is empty: nothing was backed up"
+    if outcome.outcome is contract.Outcome.NO_ELIGIBLE_SNAPSHOT:
+        return (
+            "Warning",
+            REASON_NO_ELIGIBLE_SNAPSHOT,
+            outcome.message or "the repository has no eligible snapshot: nothing was restored",
+        )
+    note = f"synchronization finished: {outcome.outcome}"
+    if outcome.snapshot_id:
+        note += f", snapshot {outcome.snapshot_id[:8]}"
+    if outcome.message:
+        note += f"; {outcome.message}"
+    return "Normal", "TransferCompleted", note
 
 
 def _progress(progress: contract.Progress, *, now: datetime.datetime) -> common.SyncProgress:

@@ -140,3 +140,25 @@ def test_restore_settings_as_written() -> None:
 def test_paused_is_false_unless_set() -> None:
     assert not defaults.paused(source.ReplicationSourceSpec())
     assert defaults.paused(destination.ReplicationDestinationSpec(paused=True))
+
+
+def test_check_is_due_an_interval_after_the_last_passed_check_or_creation() -> None:
+    week = datetime.timedelta(days=7)
+    later = CREATED + datetime.timedelta(days=30)
+
+    def due(last_checked: datetime.datetime | None, now: datetime.datetime) -> bool:
+        return defaults.check_due(
+            interval=week, last_checked=last_checked, created=CREATED, now=now
+        )
+
+    assert not due(None, CREATED + week)
+    assert due(None, CREATED + week + datetime.timedelta(seconds=1))
+    assert not due(later, later + datetime.timedelta(days=6))
+    assert due(later, later + datetime.timedelta(days=8))
+
+
+def test_a_zero_check_interval_never_checks() -> None:
+    long_after = CREATED + datetime.timedelta(days=3650)
+    assert not defaults.check_due(
+        interval=datetime.timedelta(0), last_checked=None, created=CREATED, now=long_after
+    )

@@ -1,11 +1,15 @@
-"""Pure parts of the reconciler: status patches and failure reasons."""
+"""Pure parts of the reconciler: status patches, failure reasons, planning and recording check."""
 
+import dataclasses
 import datetime
+from typing import Any, cast
 
 from pyvolsync import contract
 from pyvolsync.api import source
-from pyvolsync.controller import reconciler
+from pyvolsync.controller import metrics, reconciler
 from pyvolsync.movers import base
+from pyvolsync.movers.restic import job
+from pyvolsync.movers.restic import mover as restic_mover
 from pyvolsync.planning import names
 
 
@@ -91,3 +95,111 @@ def test_a_configuration_error_is_announced_once_per_message() -> None:
     changed = source_run(seen)
     reconciler.report_invalid(changed, "At 'spec.sourcePVC': name the PVC")
     assert [reason for _, reason, _ in changed.events] == ["ConfigurationError"]
+
+
+NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+Operation = contract.Operation
+
+
+def planner(check_interval: datetime.timedelta) -> reconciler.Reconciler:
+    settings = reconciler.Settings(
+        job=job.JobSettings(image="example/pyvolsync-mover:1"), check_interval=check_interval
+    )
+    return reconciler.Reconciler(
+        cast(Any, None), settings=settings, metrics=metrics.Metrics(), wake=lambda *_: None
+    )
+
+
+def aged_run(*, days: int, restic_status: dict[str, str] | None = None) -> reconciler.Run:
+    """A source created `days` before NOW, with `status.restic` as given."""
+    run = source_run()
+    created = NOW - datetime.timedelta(days=days)
+    run.obj["metadata"]["creationTimestamp"] = created.isoformat().replace("+00:00", "Z")
+    run.status.restic = source.ResticSourceStatus.model_validate(restic_status or {})
+    return run
+
+
+def planned(check_interval: datetime.timedelta, run: reconciler.Run) -> tuple[Operation, ...]:
+    restic = run.model.spec.restic if run.model.spec else None
+    assert restic is not None
+    return planner(check_interval)._operations(run, restic)
+
+
+WEEK = datetime.timedelta(days=7)
+RECENTLY = {"lastPruned": "2024-12-31T00:00:00Z", "lastChecked": "2024-12-30T00:00:00Z"}
+
+
+def test_check_is_planned_after_the_backup_when_due() -> None:
+    assert planned(WEEK, aged_run(days=0)) == (Operation.BACKUP,)
+    assert planned(WEEK, aged_run(days=8)) == (Operation.BACKUP, Operation.PRUNE, Operation.CHECK)
+    assert planned(WEEK, aged_run(days=30, restic_status=RECENTLY)) == (Operation.BACKUP,)
+    overdue = {"lastPruned": "2024-12-31T00:00:00Z", "lastChecked": "2024-12-01T00:00:00Z"}
+    assert planned(WEEK, aged_run(days=30, restic_status=overdue)) == (
+        Operation.BACKUP,
+        Operation.CHECK,
+    )
+
+
+def test_a_zero_check_interval_never_plans_a_check() -> None:
+    assert Operation.CHECK not in planned(datetime.timedelta(0), aged_run(days=3650))
+
+
+def finished(check: contract.OperationResult) -> base.SyncResult:
+    backup = contract.OperationResult(
+        operation=Operation.BACKUP, outcome=contract.Outcome.SUCCEEDED, snapshot_id="a1b2c3d4e5"
+    )
+    failed = check.outcome is contract.Outcome.FAILED
+    outcome = contract.MoverResult(
+        outcome=check.outcome if failed else contract.Outcome.SUCCEEDED,
+        error_kind=check.error_kind,
+        message=check.message,
+        snapshot_id="a1b2c3d4e5",
+        operations=(backup, check),
+    )
+    return base.SyncResult(
+        phase=base.Phase.FAILED if failed else base.Phase.COMPLETED,
+        mover_result=outcome,
+        operations=(Operation.BACKUP, Operation.CHECK),
+    )
+
+
+DAMAGED = contract.OperationResult(
+    operation=Operation.CHECK,
+    outcome=contract.Outcome.FAILED,
+    error_kind=contract.ErrorKind.REPOSITORY_DAMAGED,
+    message="restic check found 1 errors; damaged packs: 5f3e",
+)
+SOUND = contract.OperationResult(operation=Operation.CHECK, outcome=contract.Outcome.SUCCEEDED)
+
+
+def test_only_a_passed_check_is_recorded_and_damage_is_reported() -> None:
+    reconciling = planner(WEEK)
+    run = aged_run(days=30)
+    labels = {"obj_name": "app", "obj_namespace": "ns", "role": "source", "method": "restic"}
+    damaged = reconciling.metrics.registry.get_sample_value
+
+    reconciling._record_restic_status(run, finished(DAMAGED))
+    assert run.status.restic is not None and run.status.restic.last_checked is None
+    assert damaged("pyvolsync_repository_damaged", labels) == 1
+
+    reconciling._record_restic_status(run, finished(SOUND))
+    assert run.status.restic.last_checked == NOW
+    assert damaged("pyvolsync_repository_damaged", labels) == 0
+
+
+def test_damage_found_by_the_check_has_its_own_warning() -> None:
+    outcome = finished(DAMAGED).mover_result
+    assert outcome is not None
+    assert reconciler._success_event(outcome) == (
+        "Warning",
+        "RepositoryDamaged",
+        "the backup was saved (snapshot a1b2c3d4), but the scheduled check failed: "
+        "restic check found 1 errors; damaged packs: 5f3e",
+    )
+
+
+def test_a_check_finding_damage_after_a_saved_backup_completes_the_sync() -> None:
+    assert restic_mover._damage_found_after_backup(finished(DAMAGED))
+    assert not restic_mover._damage_found_after_backup(finished(SOUND))
+    locked = dataclasses.replace(DAMAGED, error_kind=contract.ErrorKind.REPOSITORY_LOCKED)
+    assert not restic_mover._damage_found_after_backup(finished(locked))

@@ -61,7 +61,7 @@ def test_retries_are_bounded_and_bad_configuration_fails_at_once() -> None:
     assert planned["spec"]["backoffLimit"] == 2
     rule = planned["spec"]["podFailurePolicy"]["rules"][0]
     assert rule["action"] == "FailJob"
-    assert rule["onExitCodes"]["values"] == [2, 10, 12]
+    assert rule["onExitCodes"]["values"] == [2, 4, 10, 12]
 
 
 def test_the_planned_operations_are_recorded_and_read_back() -> None:
@@ -166,3 +166,27 @@ def test_the_default_repository_volume_is_mounted_at_slash_repository() -> None:
 def test_without_a_default_repository_volume_none_is_added() -> None:
     pod = job.mover_job(plan(source.ResticSourceSpec()), SETTINGS)["spec"]["template"]["spec"]
     assert all(item["name"] != "repository" for item in pod["volumes"])
+
+
+def test_a_source_names_itself_for_its_snapshot_tags() -> None:
+    backup = env(job.mover_job(plan(source.ResticSourceSpec()), SETTINGS))
+    restore = env(
+        job.mover_job(
+            plan(destination.ResticDestinationSpec(), operations=(contract.Operation.RESTORE,)),
+            SETTINGS,
+        )
+    )
+    assert backup["PYVOLSYNC_SOURCE"] == "apps/app"
+    assert "PYVOLSYNC_SOURCE" not in restore
+
+
+def test_the_check_subset_is_passed_only_to_a_job_that_checks() -> None:
+    settings = job.JobSettings(image="example/pyvolsync-mover:1", check_read_data_subset="5%")
+    checking = plan(
+        source.ResticSourceSpec(), operations=(contract.Operation.BACKUP, contract.Operation.CHECK)
+    )
+    assert env(job.mover_job(checking, settings))["CHECK_READ_DATA_SUBSET"] == "5%"
+    assert "CHECK_READ_DATA_SUBSET" not in env(
+        job.mover_job(plan(source.ResticSourceSpec()), settings)
+    )
+    assert "CHECK_READ_DATA_SUBSET" not in env(job.mover_job(checking, SETTINGS))

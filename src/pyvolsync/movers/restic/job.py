@@ -54,6 +54,7 @@ PERMANENT_EXIT_CODES = tuple(
     int(code)
     for code in (
         contract.ExitCode.INVALID_CONFIGURATION,
+        contract.ExitCode.NOT_RETRIABLE,
         contract.ExitCode.REPOSITORY_MISSING,
         contract.ExitCode.WRONG_PASSWORD,
     )
@@ -73,6 +74,8 @@ class JobSettings:
     """A volume source mounted at /repository in Jobs that have no ``repository`` volume."""
     proxy_environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
     progress_interval_seconds: int = 10
+    check_read_data_subset: str | None = None
+    """The share of the repository's packs a scheduled `restic check` reads (None: none)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -191,7 +194,7 @@ def _environment(plan: JobPlan, settings: JobSettings) -> list[JsonObject]:
     env += [_secret_env(plan.secret_name, key, optional=True) for key in optional]
     for name, value in sorted(settings.proxy_environment.items()):
         env += [{"name": name, "value": value}, {"name": name.lower(), "value": value}]
-    env += [{"name": name, "value": value} for name, value in _feature_environment(plan)]
+    env += [{"name": name, "value": value} for name, value in _feature_environment(plan, settings)]
     return env
 
 
@@ -215,8 +218,12 @@ def _plain_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str, 
     ]
 
 
-def _feature_environment(plan: JobPlan) -> list[tuple[str, str]]:
+def _feature_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str, str]]:
     env: list[tuple[str, str]] = []
+    if isinstance(plan.spec, source.ResticSourceSpec):
+        env.append((contract.EnvVar.SOURCE, plan.owner.key))
+    if contract.Operation.CHECK in plan.operations and settings.check_read_data_subset:
+        env.append((contract.EnvVar.CHECK_READ_DATA_SUBSET, settings.check_read_data_subset))
     if plan.debug:
         env.append(("DEBUG_MOVER", "1"))
     if _custom_ca(plan.spec) is not None:

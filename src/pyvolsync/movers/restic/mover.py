@@ -78,9 +78,24 @@ async def synchronize_source(
     try:
         source_pvc = await _require_claim(iteration, source_name, what="source PVC")
         data = await _source_data_claim(iteration, source_pvc)
-        return await _run_job(iteration, data, operations=operations)
+        result = await _run_job(iteration, data, operations=operations)
+        if _damage_found_after_backup(result):
+            # The backup is saved: the sync completed, and the damage is reported on its own.
+            result = dataclasses.replace(result, phase=base.Phase.COMPLETED)
+        return result
     except StepWaitingError as waiting:
         return waiting.result
+
+
+def _damage_found_after_backup(result: base.SyncResult) -> bool:
+    """Return True when only the scheduled check failed, finding the repository damaged."""
+    outcome = result.mover_result
+    if result.phase is not base.Phase.FAILED or outcome is None:
+        return False
+    failed = [item for item in outcome.operations if not item.outcome.ok]
+    return [(item.operation, item.error_kind) for item in failed] == [
+        (contract.Operation.CHECK, contract.ErrorKind.REPOSITORY_DAMAGED)
+    ]
 
 
 async def synchronize_destination(iteration: Iteration) -> base.SyncResult:

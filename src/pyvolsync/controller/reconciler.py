@@ -406,11 +406,11 @@ class Reconciler:
         return tuple(operations)
 
     def _report_attempts(self, run: Run, result: base.SyncResult) -> None:
+        """Report each failed attempt of the running Job once (an event, a failure counted)."""
         failed = result.pending_failure
-        if failed is None:
+        if failed is None or result.failed_attempts <= self._reported_attempts.get(run.key, 0):
             return
-        attempts = self._reported_attempts.get(run.key, 0) + 1
-        self._reported_attempts[run.key] = attempts
+        self._reported_attempts[run.key] = result.failed_attempts
         kind = str(failed.error_kind or contract.ErrorKind.RESTIC_FAILED)
         self.metrics.record_failure(run.identity, kind)
         run.event(

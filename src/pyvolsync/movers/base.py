@@ -49,6 +49,8 @@ class SyncResult:
     image: JsonObject | None = None
     pending_failure: contract.MoverResult | None = None
     """A failed attempt the Job will retry; reported as a warning, the sync goes on."""
+    failed_attempts: int = 0
+    """How many attempts of the running Job have failed so far (the newest is pending_failure)."""
     progress: contract.Progress | None = None
     """How far the running mover is, from its newest progress line."""
     failure_kind: str | None = None

@@ -203,3 +203,32 @@ def test_a_check_finding_damage_after_a_saved_backup_completes_the_sync() -> Non
     assert not restic_mover._damage_found_after_backup(finished(SOUND))
     locked = dataclasses.replace(DAMAGED, error_kind=contract.ErrorKind.REPOSITORY_LOCKED)
     assert not restic_mover._damage_found_after_backup(finished(locked))
+
+
+def test_each_failed_attempt_of_a_running_job_is_reported_once() -> None:
+    reconciling = planner(WEEK)
+    attempt = contract.MoverResult(
+        outcome=contract.Outcome.FAILED,
+        error_kind=contract.ErrorKind.RESTIC_FAILED,
+        message="backup failed: restic was killed by signal SIGKILL",
+    )
+    waiting = base.SyncResult.waiting("SyncInProgress", "attempt 1 failed")
+    first = dataclasses.replace(waiting, pending_failure=attempt, failed_attempts=1)
+    run = source_run()
+
+    for _ in range(3):  # the Job's retry runs on: the operator looks again and again
+        reconciling._report_attempts(run, first)
+    reconciling._report_attempts(run, dataclasses.replace(first, failed_attempts=2))
+
+    assert [note for _, _, note in run.events] == [
+        "mover attempt failed (restic-failed): backup failed: restic was killed by signal "
+        "SIGKILL; retrying"
+    ] * 2
+    labels = {
+        "obj_name": "app", "obj_namespace": "ns", "role": "source", "method": "restic",
+        "error_kind": "restic-failed",
+    }  # fmt: skip
+    failures = reconciling.metrics.registry.get_sample_value(
+        "pyvolsync_sync_failures_total", labels
+    )
+    assert failures == 2

@@ -482,7 +482,9 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
         result = _pod_result(attempt) if attempt else None
         message = f"attempt {failed} failed ({_describe(result)}); the Job retries"
         return dataclasses.replace(
-            base.SyncResult.waiting("SyncInProgress", message), pending_failure=result
+            base.SyncResult.waiting("SyncInProgress", message),
+            pending_failure=result,
+            failed_attempts=failed,
         )
     running = await _latest_pod(iteration, job, phase="Running")
     if running is None:

@@ -149,13 +149,14 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Every operation ended well, including source-empty and no-eligible-snapshot."""
     FAILED = 1
-    """restic failed or a volume is full."""
+    """restic failed."""
     INVALID_CONFIGURATION = 2
     """A bad environment variable or argument; nothing was run."""
     REPOSITORY = 3
     """The repository is locked or unreachable: trying again later may work (as upstream's 3)."""
     NOT_RETRIABLE = 4
-    """The repository is damaged or cannot be written: running the same Job again cannot help."""
+    """The repository is damaged or cannot be written, or a volume is full: running the same Job
+    again cannot help."""
     REPOSITORY_MISSING = 10
     """Nothing at RESTIC_REPOSITORY (restic's own code); retrying cannot help."""
     WRONG_PASSWORD = 12
@@ -172,6 +173,7 @@ _EXIT_CODE_BY_KIND = {
     ErrorKind.REPOSITORY_UNREACHABLE: ExitCode.REPOSITORY,
     ErrorKind.REPOSITORY_DAMAGED: ExitCode.NOT_RETRIABLE,
     ErrorKind.REPOSITORY_READ_ONLY: ExitCode.NOT_RETRIABLE,
+    ErrorKind.NO_SPACE: ExitCode.NOT_RETRIABLE,
     ErrorKind.CANCELLED: ExitCode.CANCELLED,
 }
 

@@ -135,8 +135,7 @@ def repository_volume_fault(
     name = f"repository-fault-{namespace}"[:63]
     annotation = f"{FAULT_PREFIX}volume-fault.repository"
     expression = (
-        "Object{metadata: Object.metadata{annotations: "
-        f"{{'{annotation}': '{fault}'}}}}}}"
+        f"Object{{metadata: Object.metadata{{annotations: {{'{annotation}': '{fault}'}}}}}}"
     )
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -158,7 +157,10 @@ def repository_volume_fault(
             "failurePolicy": "Fail",
             "reinvocationPolicy": "Never",
             "mutations": [
-                {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": expression}}
+                {
+                    "patchType": "ApplyConfiguration",
+                    "applyConfiguration": {"expression": expression},
+                }
             ],
         },
     }
@@ -252,7 +254,7 @@ def corrupt_largest_pack(repository: pathlib.Path) -> tuple[pathlib.Path, bytes]
     return pack, original
 
 
-# --- what happened, as the cluster recorded it ------------------------------------------------------
+# --- what happened, as the cluster recorded it ----------------------------------------------------
 
 
 def pods_created(plane: controlplane.ControlPlane, namespace: str, job_name: str) -> int:

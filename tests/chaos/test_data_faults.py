@@ -37,7 +37,9 @@ def process_gone(pid: int) -> bool:
 
 
 def warning_notes(plane: controlplane.ControlPlane, namespace: str, reason: str) -> list[str]:
-    return [note for found, note in control_helpers.warnings(plane, namespace, "app") if found == reason]
+    return [
+        note for found, note in control_helpers.warnings(plane, namespace, "app") if found == reason
+    ]
 
 
 def normal_notes(plane: controlplane.ControlPlane, namespace: str, reason: str) -> list[str]:
@@ -55,6 +57,7 @@ def normal_notes(plane: controlplane.ControlPlane, namespace: str, reason: str) 
 def test_a_mover_killed_mid_backup_leaves_a_stale_lock_the_next_attempt_removes(
     cluster: controlplane.ControlPlane,
     namespace: str,
+    *,
     operator: conftest.Operator,
     repository_root: pathlib.Path,
     chaos_size: conftest.ChaosSize,

@@ -58,7 +58,7 @@ def fake(workspace: mover_support.Workspace) -> dict[str, str]:
         (
             1,
             "Fatal: unable to save snapshot: write /cache/x: no space left on device",
-            (Kind.NO_SPACE, ExitCode.FAILED),
+            (Kind.NO_SPACE, ExitCode.NOT_RETRIABLE),
         ),
     ],
 )

@@ -110,7 +110,7 @@ def test_redacted_masks_every_free_text() -> None:
         (contract.ErrorKind.WRONG_PASSWORD, contract.ExitCode.WRONG_PASSWORD),
         (contract.ErrorKind.REPOSITORY_MISSING, contract.ExitCode.REPOSITORY_MISSING),
         (contract.ErrorKind.CANCELLED, contract.ExitCode.CANCELLED),
-        (contract.ErrorKind.NO_SPACE, contract.ExitCode.FAILED),
+        (contract.ErrorKind.NO_SPACE, contract.ExitCode.NOT_RETRIABLE),
         (contract.ErrorKind.REPOSITORY_DAMAGED, contract.ExitCode.NOT_RETRIABLE),
         (contract.ErrorKind.REPOSITORY_READ_ONLY, contract.ExitCode.NOT_RETRIABLE),
     ],

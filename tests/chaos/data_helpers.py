@@ -27,6 +27,8 @@ from localcluster.testing import apply, get, wait_until
 from tests.chaos import conftest, control_helpers
 from tests.integration.reconcile import helpers
 
+from pyvolsync.planning import security
+
 SOURCE = "replicationsource"
 DESTINATION = "replicationdestination"
 FAULT_PREFIX = "localcluster.pyvolsync.dev/"
@@ -211,6 +213,24 @@ def _mutated_annotation(
 
 
 # --- the repository ---------------------------------------------------------------------------
+
+
+def host_made_repository(
+    repository_root: pathlib.Path, repository: pathlib.Path, *, password: str
+) -> None:
+    """`restic init` a repository on the NFS server's side (as root), then hand it to the
+    movers' user, as an administrator preparing it for the cluster would."""
+    repository_root.mkdir(parents=True, exist_ok=True)
+    repository_root.chmod(0o777)  # as the node agent creates an NFS export
+    helpers.restic(repository, "init", password=password)
+    hand_to_movers(repository_root, repository)
+
+
+def hand_to_movers(repository_root: pathlib.Path, repository: pathlib.Path) -> None:
+    """Give `repository` and the directories above it up to the export to the movers' user."""
+    paths = [*repository.relative_to(repository_root).parents][:-1]
+    for path in [*(repository_root / item for item in paths), repository, *repository.rglob("*")]:
+        os.lchown(path, security.MOVER_USER, security.MOVER_USER)
 
 
 def fingerprint(repository: pathlib.Path) -> dict[str, str]:

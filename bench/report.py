@@ -113,7 +113,8 @@ def main(arguments: Sequence[str] | None = None) -> int:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(json.dumps(document, indent=2) + "\n")
     options.markdown.write_text(render(document, template=TEMPLATE.read_text()))
-    console.print(f"wrote {options.markdown} and {options.json}")
+    written = options.markdown if options.render_only else f"{options.markdown} and {options.json}"
+    console.print(f"wrote {written}")
     failed = [name for name, item in document["benchmarks"].items() if item.get("error")]
     return 1 if failed else 0
 

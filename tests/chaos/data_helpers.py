@@ -267,11 +267,16 @@ def corrupt_largest_pack(repository: pathlib.Path) -> tuple[pathlib.Path, bytes]
     original = pack.read_bytes()
     damaged = bytearray(original)
     damaged[len(damaged) // 2] ^= 0xFF
-    mode = pack.stat().st_mode
-    pack.chmod(0o600)
-    pack.write_bytes(bytes(damaged))
-    pack.chmod(mode)
+    overwrite(pack, bytes(damaged))
     return pack, original
+
+
+def overwrite(path: pathlib.Path, content: bytes) -> None:
+    """Replace the content of a (read-only) repository file, keeping its mode and owner."""
+    mode = path.stat().st_mode
+    path.chmod(0o600)
+    path.write_bytes(content)
+    path.chmod(mode)
 
 
 # --- what happened, as the cluster recorded it ----------------------------------------------------

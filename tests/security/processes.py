@@ -3,7 +3,9 @@
 The node agent runs a container as local processes (see localcluster/nodeagent/launch.py), so the
 kernel's own record (/proc/<pid>/status) shows the user, groups and capabilities a mover had,
 whatever its pod spec said. A pod's processes are recognised by their environment: every
-container gets ``HOSTNAME=<pod name>``, and a mover pod's name starts with its Job's name.
+container gets ``HOSTNAME=<pod name>`` (a mover pod's name starts with its Job's name) and
+``KUBERNETES_SERVICE_PORT=<its cluster's API server port>``, which tells apart the pods of other
+local clusters running on the same machine.
 """
 
 from __future__ import annotations
@@ -66,22 +68,20 @@ def _status(pid: int) -> Identity | None:
     )
 
 
-def _hostname(pid: int) -> str | None:
-    environment = _read(PROC / str(pid) / "environ")
-    if environment is None:
-        return None
-    for entry in environment.split(b"\0"):
-        if entry.startswith(b"HOSTNAME="):
-            return entry[len(b"HOSTNAME=") :].decode(errors="replace")
-    return None
+def _environment(pid: int) -> dict[str, str]:
+    text = _read(PROC / str(pid) / "environ") or b""
+    pairs = (entry.decode(errors="replace").partition("=") for entry in text.split(b"\0"))
+    return {name: value for name, _, value in pairs if name}
 
 
 class PodProcesses:
-    """Records, in a background thread, every process of the pods whose name starts with
-    ``prefix``; use as a context manager around the sync, then read ``seen``."""
+    """Records, in a background thread, every process of the pods of the cluster whose API
+    server listens on ``api_port`` and whose name starts with ``prefix``; use as a context
+    manager around the sync, then read ``seen``."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, api_port: str) -> None:
         self.prefix = prefix
+        self.api_port = api_port
         self.seen: dict[int, Identity] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"proc-{prefix}", daemon=True)
@@ -108,8 +108,10 @@ class PodProcesses:
         for entry in PROC.iterdir():
             if not entry.name.isdigit() or int(entry.name) in self.seen:
                 continue
-            hostname = _hostname(int(entry.name))
-            if hostname is None or not hostname.startswith(self.prefix):
+            environment = _environment(int(entry.name))
+            if environment.get("KUBERNETES_SERVICE_PORT") != self.api_port:
+                continue
+            if not environment.get("HOSTNAME", "").startswith(self.prefix):
                 continue
             identity = _status(int(entry.name))
             if identity is not None:

@@ -77,8 +77,14 @@ def read_audit_log(paths: Iterable[Path]) -> Iterator[JsonObject]:
 
 
 def audit_logs(root: Path) -> list[Path]:
-    """Every cluster's audit log (rotated files first) below ``root``."""
-    found = sorted(root.rglob("audit*.log"))
+    """Every cluster's audit log (rotated files first) below ``root``: ``audit.log`` and
+    ``audit-*.log`` beside a ``kube-apiserver.log``."""
+    found = [
+        path
+        for path in root.rglob("audit*.log")
+        if (path.name == "audit.log" or path.name.startswith("audit-"))
+        and (path.parent / "kube-apiserver.log").exists()
+    ]
     return sorted(found, key=lambda path: (str(path.parent), path.name == "audit.log", path.name))
 
 
@@ -171,11 +177,10 @@ def log_files(root: Path, extra: Iterable[Path] = ()) -> list[Path]:
         for path in root.rglob("*")
         if path.is_file()
         and (path.name.endswith(LOG_SUFFIXES) or path.name == METRICS_NAME)
-        and not path.name.startswith("audit")
         and not _private(path, root)
     }
     found |= {path for path in extra if path.is_file()}
-    return sorted(found)
+    return sorted(found - set(audit_logs(root)))
 
 
 def _excerpt(text: str, needle: str) -> str:

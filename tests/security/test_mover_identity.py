@@ -10,6 +10,7 @@ operator here runs without a repository volume of its own.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,13 +80,15 @@ def back_up(
     plane: controlplane.ControlPlane, namespace: str, **restic: Any
 ) -> tuple[dict[str, Any], dict[str, Any], list[processes.Identity]]:
     """Run one backup; return its status, its Job and the mover's processes."""
+    name = f"app-{secrets.token_hex(3)}"  # no other test's mover pod has this name
     source = helpers.replication_source(
-        "app", copy_method="Direct", moverVolumes=[REPOSITORY_VOLUME], **restic
+        name, copy_method="Direct", moverVolumes=[REPOSITORY_VOLUME], **restic
     )
-    with processes.PodProcesses("volsync-src-app-") as watched:
+    api_port = plane.server.rsplit(":", 1)[1]
+    with processes.PodProcesses(f"volsync-src-{name}-", api_port=api_port) as watched:
         apply(plane, source, namespace=namespace)
         status, jobs = helpers.wait_for_sync_seeing_jobs(
-            plane, "replicationsource", "app", namespace, "first"
+            plane, "replicationsource", name, namespace, "first"
         )
     assert status["latestMoverStatus"]["result"] == "Successful", status
     assert len(jobs) == 1, jobs

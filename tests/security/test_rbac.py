@@ -28,7 +28,7 @@ import pytest
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from tests.integration.reconcile import helpers
-from tests.security import chart
+from tests.security import chart, secretscan
 from tests.support import operator as support
 
 RELEASE = "pyvolsync-security"
@@ -256,7 +256,7 @@ def observed(
         cluster.kubectl("delete", "crd", POPULATOR_CRD_NAME, "--wait=false")
     requests = [
         item
-        for item in cluster.audit_events()
+        for item in secretscan.read_audit_log(secretscan.audit_logs(cluster.logs))
         if (item.get("user") or {}).get("username") == release.username
     ]
     counts = collections.Counter(str(rule_of(item)) for item in requests if "objectRef" in item)

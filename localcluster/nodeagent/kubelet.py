@@ -55,6 +55,8 @@ class Kubelet:
             if worker is not None:
                 worker.update(pod)
                 self.inject_kills(pod, worker)
+                if worker.unpublished:
+                    worker.in_background(worker.publish())
                 continue
             if pod.status is not None and pod.status.phase in {"Succeeded", "Failed"}:
                 continue

@@ -96,6 +96,8 @@ class PodWorker:
         self.stopping = asyncio.Event()
         self.changed = asyncio.Event()
         self.finished = False
+        self.unpublished = False
+        """The last status write failed (API server down): the kubelet's next pass retries it."""
         self.task: asyncio.Task[None] | None = None
         self._publish_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
@@ -626,6 +628,7 @@ class PodWorker:
 
     async def publish(self) -> None:
         async with self._publish_lock:
+            self.unpublished = False
             try:
                 await self.ctx.client.patch(
                     core_v1.Pod.Status,
@@ -638,6 +641,8 @@ class PodWorker:
                 if error.status.code == 404:
                     self.stopping.set()
                 else:
+                    self.unpublished = True
                     LOG.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
             except httpx2.HTTPError as error:
+                self.unpublished = True
                 LOG.warning("status of %s/%s not written: %s", self.namespace, self.name, error)

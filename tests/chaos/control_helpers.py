@@ -133,6 +133,20 @@ def conditions(
     return list(helpers.status(plane, kind, name, namespace).get("conditions") or [])
 
 
+def describe(plane: controlplane.ControlPlane, namespace: str, name: str) -> str:
+    """Return the source's status and its mover Jobs' and pods' states, for a failure message."""
+    lines = [f"status: {json.dumps(helpers.status(plane, SOURCE, name, namespace))}"]
+    for kind in ("jobs", "pods"):
+        for item in helpers.list_items(plane, kind, namespace, CREATED_BY):
+            lines.append(
+                f"{kind[:-1]} {item['metadata']['name']}: {json.dumps(item.get('status') or {})}"
+            )
+    lines.append(f"processes: {host_processes(namespace)}")
+    for log in sorted((plane.directory / "node" / "logs").glob(f"{namespace}_*")):
+        lines.append(f"log {log.name}: ...{log.read_text(errors='replace')[-600:]}")
+    return "\n".join(lines)
+
+
 # --- the audit log: what the operator asked the API server to do ------------------------------
 
 

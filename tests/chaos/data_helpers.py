@@ -291,18 +291,23 @@ def pods_created(plane: controlplane.ControlPlane, namespace: str, job_name: str
     )
 
 
+SYNC_TIMEOUT = 600
+"""Seconds a sync may take in these cases (a full-size backup on a busy machine, one retry)."""
+
+
 def sync(
-    plane: controlplane.ControlPlane,
-    namespace: str,
-    name: str,
-    trigger: str,
-    *,
-    kind: str = SOURCE,
-    timeout: float = 300,
+    plane: controlplane.ControlPlane, namespace: str, name: str, trigger: str, *, kind: str = SOURCE
 ) -> dict[str, Any]:
     """Set the manual trigger of `name` to `trigger`, wait for the sync to end, return status."""
     helpers.set_manual_trigger(plane, kind, name, namespace, trigger)
-    return helpers.wait_for_manual_sync(plane, kind, name, namespace, trigger, timeout=timeout)
+    return synced(plane, namespace, name, trigger, kind=kind)
+
+
+def synced(
+    plane: controlplane.ControlPlane, namespace: str, name: str, trigger: str, *, kind: str = SOURCE
+) -> dict[str, Any]:
+    """Wait until `name` answered manual trigger `trigger`; return its status."""
+    return helpers.wait_for_manual_sync(plane, kind, name, namespace, trigger, timeout=SYNC_TIMEOUT)
 
 
 def metric_value(port: int, name: str, labels: dict[str, str]) -> float | None:

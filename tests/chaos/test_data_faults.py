@@ -79,7 +79,7 @@ def test_a_mover_killed_mid_backup_leaves_a_stale_lock_the_next_attempt_removes(
                 f"{data_helpers.FAULT_PREFIX}kill-container=restic",
             )  # fmt: skip
         wait_until(lambda: process_gone(restic), what="restic to be killed")
-    status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "one", timeout=300)
+    status = data_helpers.synced(cluster, namespace, "app", "one")
 
     # The data: one snapshot, of the second attempt, restoring to exactly what was written.
     assert status["latestMoverStatus"]["result"] == "Successful", status
@@ -133,7 +133,7 @@ def test_a_wrong_password_fails_at_once_and_leaves_the_repository_untouched(
     control_helpers.prepare_source_volume(cluster, namespace, chaos_size)
     apply(cluster, control_helpers.backup_source("app"), namespace=namespace)
 
-    status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "one")
+    status = data_helpers.synced(cluster, namespace, "app", "one")
 
     assert status["latestMoverStatus"]["result"] == "Failed", status
     assert status["lastSyncResult"]["errorKind"] == "wrong-password"
@@ -171,7 +171,7 @@ def test_a_source_whose_repository_path_is_missing_creates_the_repository(
     assert not (repository_root / namespace).exists()
     apply(cluster, control_helpers.backup_source("app"), namespace=namespace)
 
-    status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "one")
+    status = data_helpers.synced(cluster, namespace, "app", "one")
 
     created = "there was no repository at RESTIC_REPOSITORY: a new one was created"
     assert status["latestMoverStatus"]["result"] == "Successful"
@@ -197,9 +197,7 @@ def test_a_destination_whose_repository_is_missing_restores_nothing_and_says_so(
         cluster, helpers.replication_destination("restore", repository="app"), namespace=namespace
     )
 
-    status = helpers.wait_for_manual_sync(
-        cluster, DESTINATION, "restore", namespace, "restore-once"
-    )
+    status = data_helpers.synced(cluster, namespace, "restore", "restore-once", kind=DESTINATION)
 
     # As the docs promise a new application: its (empty) volume, and why it is empty.
     assert status["lastSyncResult"]["errorKind"] == "repository-missing", status
@@ -235,7 +233,7 @@ def backed_up_once(
     """Source `app` (keeping 5 snapshots) backed up once; return (snapshot, data listing)."""
     written = control_helpers.prepare_source_volume(plane, namespace, size)
     apply(plane, control_helpers.backup_source("app", retain={"last": "5"}), namespace=namespace)
-    status = helpers.wait_for_manual_sync(plane, SOURCE, "app", namespace, "one")
+    status = data_helpers.synced(plane, namespace, "app", "one")
     assert status["latestMoverStatus"]["result"] == "Successful", status
     return status["lastSyncResult"]["snapshotID"], written
 

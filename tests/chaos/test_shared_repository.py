@@ -62,8 +62,8 @@ def test_two_sources_sharing_a_repository_each_keep_their_own_snapshots(
     # A destination cannot choose between them: it restores the newest and warns.
     destination = helpers.replication_destination("restore", repository="alpha")
     apply(cluster, destination, namespace=namespace)
-    restored = helpers.wait_for_manual_sync(
-        cluster, data_helpers.DESTINATION, "restore", namespace, "restore-once"
+    restored = data_helpers.synced(
+        cluster, namespace, "restore", "restore-once", kind=data_helpers.DESTINATION
     )
     newest = list(kept["beta"])[-1]
     assert restored["lastSyncResult"]["outcome"] == "succeeded-with-warnings", restored

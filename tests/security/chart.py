@@ -20,7 +20,9 @@ from tests.unit.deploy import deploy_tools
 RBAC_KINDS = frozenset(
     {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 )
-TOKEN_DURATION = "4h"
+TOKEN_DURATION = "12h"
+TEST_RELEASE = "pyvolsync-security"
+"""The release (and namespace) the tests install the chart's RBAC as."""
 
 JsonObject = dict[str, Any]
 

@@ -31,7 +31,7 @@ from tests.integration.reconcile import helpers
 from tests.security import chart, secretscan
 from tests.support import operator as support
 
-RELEASE = "pyvolsync-security"
+RELEASE = chart.TEST_RELEASE
 LEASE = "pyvolsync-operator"
 POPULATOR_CRD = Path(__file__).with_name("volumepopulator-crd.yaml")
 POPULATOR_CRD_NAME = "volumepopulators.populator.storage.k8s.io"

@@ -7,11 +7,16 @@ directory) mounted into every mover, as the spec's NFS admission policy would.
 Every operator started in a test session is listed in ``STARTED`` (its log, and the metrics it
 served, scraped once more when it stops), so that the secret scan of tests/security can read
 everything every operator wrote.
+
+With ``PYVOLSYNC_TEST_OPERATOR_AS=chart`` every operator of the session logs in as the Helm
+chart's ServiceAccount (tests/security/chart.py) instead of the cluster admin, so any suite can
+check that the chart's RBAC lets the operator do what the suite makes it do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -26,10 +31,22 @@ ROOT = Path(__file__).resolve().parents[2]
 NFS_SERVER = "nfs.test"
 NFS_PATH = "/volsync"
 METRICS_TIMEOUT_SECONDS = 5
+IDENTITY_VARIABLE = "PYVOLSYNC_TEST_OPERATOR_AS"
 
 
 STARTED: list[Operator] = []
 """Every operator created in this test session, oldest first."""
+
+
+def default_kubeconfig(plane: controlplane.ControlPlane, directory: Path) -> Path:
+    """The admin's kubeconfig, or the chart's ServiceAccount's when IDENTITY_VARIABLE is chart."""
+    if os.environ.get(IDENTITY_VARIABLE, "admin") != "chart":
+        return plane.kubeconfig
+    from tests.security import chart  # renders the chart with the built helm
+
+    release = chart.Release.render(chart.TEST_RELEASE, chart.TEST_RELEASE)
+    release.install(plane)
+    return release.kubeconfig(plane, directory / "kubeconfig")
 
 
 def free_port() -> int:
@@ -87,7 +104,7 @@ class Operator:
         self.metrics_path = directory / "metrics.txt"
         self.metrics_port = free_port()
         self.args = args
-        self.kubeconfig = kubeconfig or plane.kubeconfig
+        self.kubeconfig = kubeconfig or default_kubeconfig(plane, directory)
         self.lease_namespace = lease_namespace
         self.repository_nfs = repository_nfs
         self.process: subprocess.Popen[bytes] | None = None

@@ -22,7 +22,7 @@ from typing import Any
 import kopf
 
 from pyvolsync.api import resources
-from pyvolsync.controller import leader, populator, reconciler, workqueue
+from pyvolsync.controller import changes, leader, populator, reconciler, workqueue
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.planning import metadata, names
@@ -78,10 +78,18 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 
+    spec_changes = changes.SpecChanges()
+
+    # Every handler is a coroutine: kopf runs plain functions in a thread pool, where adding to
+    # the queue would race with its workers and not wake them (asyncio is not thread-safe).
+
     def enqueue_object(role: names.Role) -> Any:
-        def handler(name: str, namespace: str, **_: Any) -> None:
+        async def handler(
+            body: kopf.Body, event: kopf.RawEvent, name: str, namespace: str, **_: Any
+        ) -> None:
             key = f"{namespace}/{name}"
-            queue.add((role, key))
+            if spec_changes.worth_reconciling(body, event_type=event.get("type")):
+                queue.add((role, key))
             if role is names.Role.DESTINATION:
                 for claim in volume_populator.claims_by_destination.get(key, ()):
                     queue.add((CLAIM, claim))
@@ -89,7 +97,7 @@ def build_registry(
         return handler
 
     @kopf.on.event("", "v1", "persistentvolumeclaims", registry=registry)
-    def enqueue_claim(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> None:
+    async def enqueue_claim(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> None:
         volume_populator.remember(body)
         if populator.wants_population(body) is not None:
             queue.add((CLAIM, f"{namespace}/{name}"))
@@ -105,7 +113,7 @@ def build_registry(
             enqueue_object(role)
         )
 
-    def enqueue_owner(body: kopf.Body, **_: Any) -> None:
+    async def enqueue_owner(body: kopf.Body, **_: Any) -> None:
         for item in owners_of(body):
             queue.add(item)
 

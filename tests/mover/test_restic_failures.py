@@ -251,3 +251,24 @@ def test_an_unreachable_repository_times_out_with_the_url_password_masked(
     assert run.result.error_kind is Kind.REPOSITORY_UNREACHABLE
     assert "restic did not finish within 2 s" in run.result.message
     assert "url-password-8812" not in run.output + run.result_text
+
+
+def test_a_stale_exclusive_lock_does_not_block_a_restore(
+    workspace: mover_support.Workspace,
+) -> None:
+    (workspace.data / "file").write_text("kept")
+    run = workspace.mover("backup")
+    assert run.returncode == 0, run
+    holder = _hold_exclusive_lock(workspace)
+    holder.kill()
+    holder.communicate()
+    (workspace.data / "file").unlink()
+
+    restored = workspace.mover("restore")
+
+    assert restored.returncode == 0, restored
+    assert "removed 1 stale lock(s) before restic restore (restic unlock)" in (
+        restored.result.message
+    )
+    assert (workspace.data / "file").read_text() == "kept"
+    assert list((workspace.repository / "locks").iterdir()) == []

@@ -331,15 +331,19 @@ def restore(context: Context) -> contract.OperationResult:
         settings.data_dir,
     )
     started = time.monotonic()
-    stream = progress.JsonStream("restore", interval=settings.progress_interval)
     arguments = commands.restore(
         chosen.id, target=settings.data_dir, delete=settings.restore_delete
     )
-    completed = context.runner.run(arguments, on_line=stream)
-    if completed.exit is not runner.ResticExit.SUCCESS or stream.summary is None:
+
+    def attempt() -> tuple[runner.Completed, dict[str, Any] | None]:
+        stream = progress.JsonStream("restore", interval=settings.progress_interval)
+        return context.runner.run(arguments, on_line=stream), stream.summary
+
+    completed, summary = _unlocking(context, "restore", attempt)
+    if completed.exit is not runner.ResticExit.SUCCESS or summary is None:
         raise runner.failure(completed, action="restore")
     sync_filesystem(settings.data_dir)
-    progress.log_restore_summary(stream.summary, seconds=time.monotonic() - started)
+    progress.log_restore_summary(summary, seconds=time.monotonic() - started)
     warnings = _shared_warnings(eligible, chosen)
     for warning in warnings:
         logger.warning("%s", warning)
@@ -353,7 +357,7 @@ def restore(context: Context) -> contract.OperationResult:
         warnings=warnings,
         message=warnings[0] if warnings else "",
     )
-    return _with_counters(result, stream.summary)
+    return _with_notes(context, _with_counters(result, summary))
 
 
 def unlock(context: Context) -> contract.OperationResult:

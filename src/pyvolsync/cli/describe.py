@@ -85,6 +85,7 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
     rows += [
         ("last pruned", restic.get("lastPruned")),
         ("last unlocked", restic.get("lastUnlocked")),
+        ("last check passed", restic.get("lastChecked")),
     ]
     return rows
 

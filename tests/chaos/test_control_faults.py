@@ -216,7 +216,8 @@ def test_a_source_deleted_mid_backup_leaves_nothing_and_a_sound_repository(
         expected=expected,
         repository=repository,
         scratch=tmp_path / "again",
-    )  # fmt: skip  (retention keeps the last snapshot only)
+        snapshots=len(interrupted) + 1,  # retention keeps each source's own snapshots
+    )
     chaos.assert_repository_sound(repository)
     chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-again-cache"})
 
@@ -226,15 +227,31 @@ def test_a_source_deleted_mid_backup_leaves_nothing_and_a_sound_repository(
 SNAPSHOT_FAULT = "localcluster.pyvolsync.dev/snapshot-fault"
 
 
+class VolumeTimeout:
+    """Switches the module's operator between a volume timeout of a few seconds and its usual
+    one (the retries after a timeout copy real data, which may take longer at full size)."""
+
+    def __init__(self, operator: conftest.Operator) -> None:
+        self.operator = operator
+        self.usual = operator.args
+
+    def shorten(self) -> None:
+        self.operator.args = (*self.usual, "--volume-timeout", f"{VOLUME_TIMEOUT_SECONDS}s")
+        self.operator.restart()
+
+    def restore(self) -> None:
+        if self.operator.args != self.usual:
+            self.operator.args = self.usual
+            self.operator.restart()
+
+
 @pytest.fixture
-def short_volume_timeout(operator: conftest.Operator) -> Iterator[int]:
-    """Run the operator with a volume timeout of a few seconds for one test."""
-    usual = operator.args
-    operator.args = (*usual, "--volume-timeout", f"{VOLUME_TIMEOUT_SECONDS}s")
-    operator.restart()
-    yield VOLUME_TIMEOUT_SECONDS
-    operator.args = usual
-    operator.restart()
+def volume_timeout(operator: conftest.Operator) -> Iterator[VolumeTimeout]:
+    """The operator runs with a short volume timeout until the test calls `restore()`."""
+    switch = VolumeTimeout(operator)
+    switch.shorten()
+    yield switch
+    switch.restore()
 
 
 @pytest.fixture
@@ -287,7 +304,7 @@ def test_a_snapshot_that_never_gets_ready_times_out_and_the_next_trigger_works(
     cluster: controlplane.ControlPlane,
     namespace: str,
     *,
-    short_volume_timeout: int,
+    volume_timeout: VolumeTimeout,
     repository_root: pathlib.Path,
     chaos_size: conftest.ChaosSize,
     tmp_path: pathlib.Path,
@@ -314,6 +331,7 @@ def test_a_snapshot_that_never_gets_ready_times_out_and_the_next_trigger_works(
     chaos.assert_nothing_left(cluster, namespace, claims={"app"})
 
     cluster.kubectl("annotate", "namespace", namespace, f"{SNAPSHOT_FAULT}-")
+    volume_timeout.restore()
     helpers.set_manual_trigger(cluster, SOURCE, "app", namespace, "two")
     status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "two")
     assert status["latestMoverStatus"]["result"] == "Successful"
@@ -330,7 +348,7 @@ def test_a_source_volume_that_never_binds_times_out_and_is_deleted(
     cluster: controlplane.ControlPlane,
     namespace: str,
     *,
-    short_volume_timeout: int,
+    volume_timeout: VolumeTimeout,
     never_binding_class: str,
     repository_root: pathlib.Path,
     chaos_size: conftest.ChaosSize,
@@ -353,6 +371,7 @@ def test_a_source_volume_that_never_binds_times_out_and_is_deleted(
     chaos.assert_nothing_left(cluster, namespace, claims={"app"})
 
     helpers.patch_spec(cluster, SOURCE, "app", namespace, {"restic": {field: None}})
+    volume_timeout.restore()
     helpers.set_manual_trigger(cluster, SOURCE, "app", namespace, "two")
     status = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "two")
     assert_backed_up(
@@ -366,7 +385,7 @@ def test_a_destination_volume_that_never_binds_times_out_and_is_deleted(
     cluster: controlplane.ControlPlane,
     namespace: str,
     *,
-    short_volume_timeout: int,
+    volume_timeout: VolumeTimeout,
     never_binding_class: str,
     chaos_size: conftest.ChaosSize,
 ) -> None:
@@ -389,9 +408,9 @@ def test_a_destination_volume_that_never_binds_times_out_and_is_deleted(
     kept = {"app", "volsync-src-app-cache"}  # the restore's cache was stuck too, and deleted
     chaos.assert_nothing_left(cluster, namespace, claims=kept)
 
-    helpers.patch_spec(
-        cluster, DESTINATION, "restore", namespace, {"restic": {"storageClassName": None}}
-    )
+    fixed = {"restic": {"storageClassName": None}}
+    helpers.patch_spec(cluster, DESTINATION, "restore", namespace, fixed)
+    volume_timeout.restore()
     helpers.set_manual_trigger(cluster, DESTINATION, "restore", namespace, "again")
     status = helpers.wait_for_manual_sync(cluster, DESTINATION, "restore", namespace, "again")
     assert status["latestMoverStatus"]["result"] == "Successful"

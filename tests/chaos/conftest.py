@@ -16,10 +16,7 @@ from pathlib import Path
 
 import pytest
 from localcluster import controlplane
-from localcluster.testing import cluster, namespace, pytest_collection_modifyitems
 from tests.support import operator as support
-
-__all__ = ["cluster", "namespace", "pytest_collection_modifyitems"]
 
 SIZE_VARIABLE = "PYVOLSYNC_CHAOS_SIZE"
 
@@ -62,12 +59,6 @@ class Operator(support.Operator):
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
-
-
-@pytest.fixture(scope="session")
-def crds(cluster: controlplane.ControlPlane) -> None:
-    """The pyvolsync CRDs installed and established."""
-    support.install_crds(cluster)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 from localcluster import controlplane
-from localcluster.testing import cluster, namespace, pytest_collection_modifyitems
 from tests.support import operator as support
-
-__all__ = ["cluster", "namespace", "pytest_collection_modifyitems"]
 
 
 @pytest.fixture(scope="module")

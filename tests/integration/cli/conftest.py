@@ -23,12 +23,6 @@ NFS = f"{operator_support.NFS_SERVER}:{operator_support.NFS_PATH}"
 PYVOLSYNC = str(Path(sys.executable).parent / "pyvolsync")
 
 
-@pytest.fixture(scope="session")
-def crds(cluster: controlplane.ControlPlane) -> None:
-    """The pyvolsync CRDs, installed and served."""
-    operator_support.install_crds(cluster)
-
-
 @pytest.fixture
 def repository_root(cluster: controlplane.ControlPlane) -> Path:
     """The local directory behind the movers' /repository volume."""

@@ -33,12 +33,6 @@ class Operator(support.Operator):
         return [line for line in text.splitlines() if " httpcore" not in line]
 
 
-@pytest.fixture(scope="session")
-def crds(cluster: controlplane.ControlPlane) -> None:
-    """The pyvolsync CRDs installed and established."""
-    support.install_crds(cluster)
-
-
 @pytest.fixture(scope="module")
 def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory

@@ -312,7 +312,9 @@ def test_a_full_cache_volume_fails_with_no_space_and_the_sync_after_the_fix_lose
     data_helpers.set_claim_fault(cluster, namespace, cache, None)
 
     condition = assert_failed_once_with(cluster, namespace, failed, "no-space")
-    assert "no space left on device" in condition["message"]
+    assert "the cache volume (RESTIC_CACHE_DIR=/cache) has " in condition["message"]
+    assert "bytes free, less than the 16 MiB restic needs" in condition["message"]
+    assert "grow the cache volume" in condition["message"]
     assert [item["id"] for item in helpers.snapshots(repository)] == [first]
     fixed = data_helpers.sync(cluster, namespace, "app", "three")
     assert fixed["latestMoverStatus"]["result"] == "Successful", fixed

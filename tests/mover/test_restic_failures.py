@@ -272,3 +272,31 @@ def test_a_stale_exclusive_lock_does_not_block_a_restore(
     )
     assert (workspace.data / "file").read_text() == "kept"
     assert list((workspace.repository / "locks").iterdir()) == []
+
+
+def test_a_nearly_full_cache_volume_fails_before_restic_runs(
+    workspace: mover_support.Workspace,
+) -> None:
+    (workspace.data / "file").write_text("data")
+    mount_and_run = (
+        f"mount -t tmpfs -o size=1m tmpfs {workspace.cache} && "
+        f"exec {mover_support.MOVER} restic backup"
+    )
+    completed = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount_and_run],
+        env=workspace.environ({}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    run = mover_support.MoverRun(
+        completed.returncode, completed.stdout + completed.stderr, workspace.result_path.read_text()
+    )
+
+    assert run.returncode == ExitCode.NOT_RETRIABLE, run
+    assert run.result.error_kind is Kind.NO_SPACE
+    assert "less than the 16 MiB restic needs to cache a pack" in run.result.message
+    assert "grow the cache volume" in run.result.message
+    assert "running: restic backup" not in run.output
+    assert not workspace.repository.exists()

@@ -27,6 +27,10 @@ from pyvolsync.mover import commands, config, errors, logs, masking, operations,
 logger = logging.getLogger("pyvolsync.mover")
 
 MINIMUM_RESTIC = (0, 17)
+MINIMUM_CACHE_FREE = 16 * 1024**2
+"""Bytes the cache volume must have free before restic starts: restic writes a cached pack whole
+(16 MiB by default), and restic 0.18 can hang for good in a backup's final flush when such a
+write fails, instead of exiting with the error."""
 USAGE = "usage: pyvolsync-mover restic OP [OP...] with OP in " + ", ".join(contract.Operation)
 
 
@@ -65,6 +69,22 @@ def restic_version(restic: runner.Runner) -> str:
         )
     logger.info("restic version: %s", version)
     return version
+
+
+def check_cache_space(cache_dir: str) -> None:
+    """Raise a no-space MoverError when the cache volume has less than MINIMUM_CACHE_FREE free."""
+    try:
+        stats = os.statvfs(cache_dir)
+    except OSError:
+        return  # restic names a cache it cannot use; a missing one it creates
+    free = stats.f_bavail * stats.f_frsize
+    if free < MINIMUM_CACHE_FREE:
+        raise errors.error(
+            contract.ErrorKind.NO_SPACE,
+            f"the cache volume ({contract.EnvVar.RESTIC_CACHE_DIR}={cache_dir}) has {free} bytes "
+            f"free, less than the {MINIMUM_CACHE_FREE // 1024**2} MiB restic needs to cache a "
+            "pack; nothing was run",
+        )
 
 
 def _failed(operation: contract.Operation, error: errors.MoverError) -> contract.OperationResult:
@@ -135,6 +155,7 @@ class _Run:
     def _prepare(self, arguments: Sequence[str]) -> operations.Context:
         self.requested = parse_arguments(arguments)
         settings = config.from_environ(self.environ)
+        check_cache_space(self.environ[contract.EnvVar.RESTIC_CACHE_DIR])
         custom_ca = ("--cacert", settings.custom_ca) if settings.custom_ca else ()
         self.restic = runner.Runner(
             environ=restic_environ(self.environ, settings),

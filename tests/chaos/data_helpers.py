@@ -330,5 +330,6 @@ def source_labels(namespace: str, name: str) -> dict[str, str]:
 
 
 def size_files(size: conftest.ChaosSize) -> int:
-    """A count of small files whose directory listing outgrows a nearly full cache volume."""
+    """How many small files the full-cache case adds: new data, with a directory of many entries
+    (a big tree) for the backup after the fix to store."""
     return 2000 if size.name == "small" else 20000

@@ -72,6 +72,12 @@ def test_two_sources_sharing_a_repository_each_keep_their_own_snapshots(
     assert f"2 ReplicationSources with host volsync and path /data ({namespace}/alpha, " in warning
     assert f"{newest[:8]} taken by {namespace}/beta" in warning
     assert "give each source its own repository" in warning
+    (note,) = [
+        note
+        for reason, note in control_helpers.warnings(cluster, namespace, "restore")
+        if reason == "TransferCompletedWithWarnings"
+    ]
+    assert warning in note
     listing = helpers.tree_checksum(cluster, namespace, "sum-restored", "volsync-restore-dest")
     assert listing == kept["beta"][newest]
     claims = {*SOURCES, *(f"volsync-src-{name}-cache" for name in SOURCES)}

@@ -40,6 +40,7 @@ REASON_SOURCE_EMPTY = "SourceEmpty"
 REASON_NO_ELIGIBLE_SNAPSHOT = "NoEligibleSnapshot"
 REASON_REPOSITORY_MISSING = "RepositoryMissing"
 REASON_REPOSITORY_DAMAGED = "RepositoryDamaged"
+REASON_COMPLETED_WITH_WARNINGS = "TransferCompletedWithWarnings"
 DEFAULT_CHECK_INTERVAL = datetime.timedelta(days=7)
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
 REASON_BY_ERROR_KIND = {
@@ -618,6 +619,9 @@ def _success_event(outcome: contract.MoverResult) -> tuple[str, str, str]:
         note += f", snapshot {outcome.snapshot_id[:8]}"
     if outcome.message:
         note += f"; {outcome.message}"
+    if outcome.outcome is contract.Outcome.SUCCEEDED_WITH_WARNINGS:
+        # Files left out of a backup, or a restore that may hold another source's data.
+        return "Warning", REASON_COMPLETED_WITH_WARNINGS, note
     return "Normal", "TransferCompleted", note
 
 

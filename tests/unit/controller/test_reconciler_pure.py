@@ -232,3 +232,18 @@ def test_each_failed_attempt_of_a_running_job_is_reported_once() -> None:
         "pyvolsync_sync_failures_total", labels
     )
     assert failures == 2
+
+
+def test_a_sync_completed_with_warnings_says_so_in_a_warning_event() -> None:
+    restored = contract.MoverResult(
+        outcome=contract.Outcome.SUCCEEDED_WITH_WARNINGS,
+        snapshot_id="a1b2c3d4e5",
+        message="the repository holds snapshots of 2 ReplicationSources ...",
+        warnings=("the repository holds snapshots of 2 ReplicationSources ...",),
+    )
+    assert reconciler._success_event(restored) == (
+        "Warning",
+        "TransferCompletedWithWarnings",
+        "synchronization finished: succeeded-with-warnings, snapshot a1b2c3d4; "
+        "the repository holds snapshots of 2 ReplicationSources ...",
+    )

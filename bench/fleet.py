@@ -12,7 +12,8 @@ wall clock, the same clock the operator writes ``nextSyncTime`` with.
 The operator's own cost is read from ``/proc/<pid>`` (CPU seconds, ``VmHWM``) and its API requests
 from the kube-apiserver's audit log (user agents ``pyvolsync-operator/…`` and ``kopf/…``: its
 watches come from kopf's own client). With ``PYVOLSYNC_BENCH_PROFILE=<file>`` the operator runs
-under pyinstrument (a dev dependency) and leaves a text profile in that file.
+under pyinstrument (a dev dependency) and leaves its session in that file (read it with
+``pyinstrument --load <file>``).
 """
 
 from __future__ import annotations
@@ -453,13 +454,14 @@ def load_average() -> list[float]:
 
 class BenchOperator(support.Operator):
     """The test suite's operator process; under pyinstrument when ``PROFILE_VARIABLE`` names a
-    file (a text profile written there when the operator stops)."""
+    file (the profiling session is saved there when the operator stops)."""
 
     def command(self) -> list[str]:
         profile = os.environ.get(PROFILE_VARIABLE)
         if not profile:
             return super().command()
-        profiler = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", profile]
+        profiler = [sys.executable, "-m", "pyinstrument", "-i", "0.005", "-r", "pyisession"]
+        profiler += ["-o", profile]
         return [*profiler, *super().command()]
 
 

@@ -1,49 +1,70 @@
-"""Which watch events of a ReplicationSource or ReplicationDestination are worth a reconcile.
+"""Which watch events are worth a reconcile of the ReplicationSource or Destination they concern.
 
 Every status write of the operator comes back to it as a watch event. Reconciling again for it
 cannot change anything, since status is what a reconcile writes, not what it is told to do; yet
 it costs a read of the object and of its mover (three to five requests while a sync runs) and
 puts the object in the work queue again, ahead of sources that were actually triggered. With a
 thousand sources that doubles the work of every sync. So, like controller-runtime's
-generation-changed predicate, an event is worth a reconcile only when something a user or
-another controller decides changed: the generation (the spec), labels, annotations, the
-deletion mark or the finalizers, or when the object is new to this operator (including every
-object of the listing at start-up) or deleted.
+generation-changed predicate, an event of a source or destination is worth a reconcile only when
+something a user or another controller decides changed: the generation (the spec), labels,
+annotations, the deletion mark or the finalizers.
 
-Nothing is lost by skipping: reconciles of one object never overlap (the work queue), and each
-reads the object fresh from the API server, so it always sees the operator's own last write.
+A mover Job changes its status five or six times in its life (active, ready, terminating,
+counters, conditions); the reconciler acts only on its conditions (complete, failed, failing),
+on a failed attempt (the failed counter) and on its deletion. Progress of a running mover is
+read on the reconciler's own timer (``--progress-interval``), not on Job events.
+
+An object new to this operator (including every object of the listing at start-up) and a
+deleted one are always worth a reconcile. Nothing is lost by skipping the rest: reconciles of one
+object never overlap (the work queue), and each reads the object fresh from the API server.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+Fingerprint = Callable[[Mapping[str, Any]], object]
 
-class SpecChanges:
-    """Remembers, per object, the parts of its last event that a reconcile acts on."""
 
-    def __init__(self) -> None:
+def desired_state(body: Mapping[str, Any]) -> object:
+    """What a user or another controller decides about a source or destination."""
+    meta = body.get("metadata") or {}
+    return [
+        meta.get("generation"),
+        meta.get("labels") or {},
+        meta.get("annotations") or {},
+        meta.get("deletionTimestamp"),
+        meta.get("finalizers") or [],
+    ]
+
+
+def job_outcome(body: Mapping[str, Any]) -> object:
+    """What the reconciler acts on in a mover Job: its conditions, failed attempts, deletion."""
+    status = body.get("status") or {}
+    conditions = sorted(
+        (str(item.get("type")), str(item.get("status"))) for item in status.get("conditions") or []
+    )
+    deleting = (body.get("metadata") or {}).get("deletionTimestamp")
+    return [conditions, status.get("failed") or 0, deleting]
+
+
+class Changes:
+    """Remembers, per object, the fingerprint of its last event."""
+
+    def __init__(self, fingerprint: Fingerprint) -> None:
+        self._fingerprint = fingerprint
         self._seen: dict[str, str] = {}
 
     def worth_reconciling(self, body: Mapping[str, Any], *, event_type: str | None) -> bool:
-        """Return False only for an event that repeats the previous one but for the status."""
+        """Return False only for an event whose fingerprint repeats the previous event's."""
         meta = body.get("metadata") or {}
         identity = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
         if event_type == "DELETED":
             self._seen.pop(identity, None)
             return True
-        fingerprint = json.dumps(
-            [
-                meta.get("generation"),
-                meta.get("labels") or {},
-                meta.get("annotations") or {},
-                meta.get("deletionTimestamp"),
-                meta.get("finalizers") or [],
-            ],
-            sort_keys=True,
-        )
+        fingerprint = json.dumps(self._fingerprint(body), sort_keys=True, default=str)
         if self._seen.get(identity) == fingerprint:
             return False
         self._seen[identity] = fingerprint
@@ -51,3 +72,13 @@ class SpecChanges:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+def spec_changes() -> Changes:
+    """Return the filter for ReplicationSource and ReplicationDestination events."""
+    return Changes(desired_state)
+
+
+def job_changes() -> Changes:
+    """Return the filter for mover Job events."""
+    return Changes(job_outcome)

@@ -78,7 +78,8 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 
-    spec_changes = changes.SpecChanges()
+    spec_changes = changes.spec_changes()
+    job_changes = changes.job_changes()
 
     # Every handler is a coroutine: kopf runs plain functions in a thread pool, where adding to
     # the queue would race with its workers and not wake them (asyncio is not thread-safe).
@@ -113,15 +114,21 @@ def build_registry(
             enqueue_object(role)
         )
 
-    async def enqueue_owner(body: kopf.Body, **_: Any) -> None:
-        for item in owners_of(body):
-            queue.add(item)
+    def enqueue_owners(worth: changes.Changes | None) -> Any:
+        async def handler(body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
+            if worth is None or worth.worth_reconciling(body, event_type=event.get("type")):
+                for item in owners_of(body):
+                    queue.add(item)
+
+        return handler
 
     created_by = {metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE}
-    kopf.on.event("batch", "v1", "jobs", labels=created_by, registry=registry)(enqueue_owner)
+    kopf.on.event("batch", "v1", "jobs", labels=created_by, registry=registry)(
+        enqueue_owners(job_changes)
+    )
     kopf.on.event(
         "snapshot.storage.k8s.io", "v1", "volumesnapshots", labels=created_by, registry=registry
-    )(enqueue_owner)
+    )(enqueue_owners(None))
     return registry
 
 

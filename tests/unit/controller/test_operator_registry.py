@@ -52,13 +52,13 @@ class Recorder:
 async def test_every_watch_handler_runs_on_the_event_loop_and_wakes_a_waiting_worker() -> None:
     recorder = Recorder()
     found = list(recorder.registry._watching.get_all_handlers())
-    assert len(found) == 5  # jobs and volumesnapshots share one handler
+    assert len(found) == 5  # PVCs, sources, destinations, Jobs, VolumeSnapshots
     assert all(inspect.iscoroutinefunction(item.fn) for item in found)
     recorder.start()
     await asyncio.sleep(0)  # the worker now waits for an item
     owner = {"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource", "name": "app"}
     job = {"metadata": {"namespace": "team", "name": "volsync-src-app", "ownerReferences": [owner]}}
-    await handlers(recorder.registry)["jobs"](body=job)
+    await handlers(recorder.registry)["jobs"](body=job, event={"type": "ADDED"})
     await recorder.first_item()
     assert recorder.handled == [(names.Role.SOURCE, "team/app")]
 

@@ -10,10 +10,11 @@ ended. ``cleanup`` deletes what the iteration made temporarily.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 from pyvolsync import contract
@@ -75,9 +76,12 @@ async def synchronize_source(
     spec = iteration.spec
     assert isinstance(spec, source.ResticSourceSpec)
     source_name = iteration.obj["spec"].get("sourcePVC") or ""
-    try:
+
+    async def data() -> JsonObject:
         source_pvc = await _require_claim(iteration, source_name, what="source PVC")
-        data = await _source_data_claim(iteration, source_pvc)
+        return await _source_data_claim(iteration, source_pvc)
+
+    try:
         result = await _run_job(iteration, data, operations=operations)
         if _damage_found_after_backup(result):
             # The backup is saved: the sync completed, and the damage is reported on its own.
@@ -104,7 +108,11 @@ async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
     assert isinstance(spec, destination.ResticDestinationSpec)
     try:
         data = await _destination_data_claim(iteration, spec)
-        result = await _run_job(iteration, data, operations=(contract.Operation.RESTORE,))
+
+        async def claim() -> JsonObject:
+            return data
+
+        result = await _run_job(iteration, claim, operations=(contract.Operation.RESTORE,))
         if _repository_missing(result):
             # A new app: no repository yet. The (empty) volume is published, and the status
             # and events say why it is empty; a restore never creates the repository.
@@ -265,12 +273,20 @@ async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
 
 
 async def _run_job(
-    iteration: Iteration, data: JsonObject, *, operations: tuple[contract.Operation, ...]
+    iteration: Iteration,
+    data: Callable[[], Awaitable[JsonObject]],
+    *,
+    operations: tuple[contract.Operation, ...],
 ) -> base.SyncResult:
+    """Follow the mover Job, creating it first (with the volume ``data`` gives) if needed.
+
+    Once the Job exists, the data volume is not looked up again: the Job is fixed at creation.
+    """
     job_name = names.mover_job(iteration.role, iteration.owner.name)
     job = await iteration.get(Kind.JOB, job_name)
     if job is None:
-        plan = await _job_plan(iteration, data, job_name=job_name, operations=operations)
+        claim = await data()
+        plan = await _job_plan(iteration, claim, job_name=job_name, operations=operations)
         job = await iteration.kube.create(job_plan.mover_job(plan, iteration.settings))
         logger.info("[%s] created Job %s running %s", iteration.owner.key, job_name, operations)
     return await _job_state(iteration, job)
@@ -292,13 +308,15 @@ async def _job_plan(
         data_access_modes=data_modes,
         temporary=bool(getattr(spec, "cleanup_cache_pvc", False)),
     )
-    await _ensure(iteration, cache)
     privileged = await _privileged(iteration)
     _check_identity(iteration, privileged=privileged)
-    account = await _ensure_identity(iteration, privileged=privileged)
-    secret_keys = await _secret_keys(iteration)
-    await _check_references(iteration)
-    selector, tolerations = await _direct_affinity(iteration, data)
+    _, account, secret_keys, _, (selector, tolerations) = await _together(
+        _ensure(iteration, cache),
+        _ensure_identity(iteration, privileged=privileged),
+        _secret_keys(iteration),
+        _check_references(iteration),
+        _direct_affinity(iteration, data),
+    )
     return job_plan.JobPlan(
         owner=iteration.owner,
         name=job_name,
@@ -316,6 +334,19 @@ async def _job_plan(
         node_selector=selector,
         tolerations=tolerations,
     )
+
+
+async def _together(*steps: Awaitable[Any]) -> list[Any]:
+    """Run independent steps at once (their requests overlap); return their results in order.
+
+    When steps fail, the first failure in the order given is raised, so the message a user sees
+    does not depend on which request came back first.
+    """
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for item in results:
+        if isinstance(item, BaseException):
+            raise item
+    return results
 
 
 def _read_only(claim: Mapping[str, Any]) -> bool:
@@ -356,8 +387,11 @@ async def _ensure_identity(iteration: Iteration, *, privileged: bool) -> str:
             )
         return account
     name = names.service_account(iteration.role, iteration.owner.name)
-    await _ensure(iteration, rbac.service_account(iteration.owner, name))
-    await _ensure(iteration, rbac.role(iteration.owner, name, privileged=privileged))
+    await _together(
+        _ensure(iteration, rbac.service_account(iteration.owner, name)),
+        _ensure(iteration, rbac.role(iteration.owner, name, privileged=privileged)),
+    )
+    # After its Role: binding a Role that does not exist yet needs the "bind" permission.
     await _ensure(iteration, rbac.role_binding(iteration.owner, name))
     return name
 

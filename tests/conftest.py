@@ -20,9 +20,10 @@ __all__ = ["cluster", "namespace"]
 LAST_MARKER = "last"
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the cluster tests, then move the tests marked ``last`` to the end of the session."""
+    """Mark the cluster tests (before `-m` deselects by marker), then move the tests marked
+    ``last`` to the end of the session."""
     mark_cluster_tests(items)
     last = [item for item in items if item.get_closest_marker(LAST_MARKER) is not None]
     if last:

@@ -343,6 +343,60 @@ def test_a_snapshot_that_never_gets_ready_times_out_and_the_next_trigger_works(
     chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-app-cache"})
 
 
+def test_a_source_without_trigger_retries_a_stuck_snapshot_after_the_backoff(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    volume_timeout: VolumeTimeout,
+    repository_root: pathlib.Path,
+    chaos_size: conftest.ChaosSize,
+    tmp_path: pathlib.Path,
+) -> None:
+    """Without a trigger a source syncs again and again; a snapshot that never gets ready fails
+    each attempt as SnapshotNotReady, the next one starting after the failure backoff (5 s in
+    these tests, doubling), until the snapshotter works again."""
+    cluster.kubectl("annotate", "namespace", namespace, f"{SNAPSHOT_FAULT}=fail")
+    expected = chaos.prepare_source_volume(cluster, namespace, chaos_size)
+    source = helpers.replication_source("app", claim_name="app", repository="app", trigger={})
+    apply(cluster, source, namespace=namespace)
+
+    def failed_twice() -> bool:
+        current = helpers.status(cluster, SOURCE, "app", namespace)
+        return current.get("consecutiveFailures") == 2 and not current.get("lastSyncStartTime")
+
+    wait_until(failed_twice, what="two timed-out attempts", timeout=120)
+    condition = helpers.condition(cluster, SOURCE, "app", namespace)
+    assert condition["reason"] == "SnapshotNotReady"
+    assert "volsync-app-src" in condition["message"] and "retrying at" in condition["message"]
+    stuck = [reason for reason, _ in chaos.warnings(cluster, namespace, "app")]
+    assert stuck.count("SnapshotNotReady") >= 2
+    assert chaos.jobs_created(cluster, namespace) == []
+
+    cluster.kubectl("annotate", "namespace", namespace, f"{SNAPSHOT_FAULT}-")
+    volume_timeout.restore()
+    status = wait_until(
+        lambda: (
+            (current := helpers.status(cluster, SOURCE, "app", namespace)).get("lastSyncTime")
+            and current
+        ),
+        what="a successful backup once the snapshotter works",
+        timeout=300,
+    )
+    helpers.patch_spec(cluster, SOURCE, "app", namespace, {"paused": True})
+    wait_until(
+        lambda: helpers.condition(cluster, SOURCE, "app", namespace).get("reason") == "Paused",
+        what="the sync in flight to end and the source to say Paused",
+        timeout=300,
+    )
+    assert "consecutiveFailures" not in status
+    # It went on syncing until paused; retention kept the newest snapshot only.
+    status = helpers.status(cluster, SOURCE, "app", namespace)
+    repository = repository_root / namespace / "app"
+    snapshot_id = status["lastSyncResult"]["snapshotID"]
+    chaos.assert_repository_holds(repository, snapshot_id, expected, tmp_path)
+    chaos.assert_nothing_left(cluster, namespace, claims={"app", "volsync-src-app-cache"})
+
+
 @pytest.mark.parametrize("stuck", ["clone", "cache"])
 def test_a_source_volume_that_never_binds_times_out_and_is_deleted(
     cluster: controlplane.ControlPlane,

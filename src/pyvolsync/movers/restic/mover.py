@@ -256,6 +256,7 @@ async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
     kind = kube_client.kind_of(planned)
     existing = await iteration.get(kind, planned["metadata"]["name"])
     if existing is not None:
+        _not_being_deleted(existing)
         return existing
     created = await iteration.kube.create(planned)
     await iteration.kube.event(
@@ -272,6 +273,24 @@ async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
 # --- identity, secret, job ----------------------------------------------------------------
 
 
+def _not_being_deleted(obj: Mapping[str, Any]) -> None:
+    """Wait while an object of the previous iteration (same name) is still being deleted.
+
+    A sync that starts right after the last one ended (no trigger, or a new manual trigger)
+    would otherwise take the old snapshot or PVC, which then disappears under its mover.
+    """
+    meta = obj["metadata"]
+    if meta.get("deletionTimestamp"):
+        raise StepWaitingError(
+            base.SyncResult.waiting(
+                REASON_VOLUME_NOT_READY,
+                f"waiting for the previous {obj.get('kind', 'object')} {meta['name']} "
+                "to be deleted",
+                retry_after=1,
+            )
+        )
+
+
 async def _run_job(
     iteration: Iteration,
     data: Callable[[], Awaitable[JsonObject]],
@@ -284,7 +303,9 @@ async def _run_job(
     """
     job_name = names.mover_job(iteration.role, iteration.owner.name)
     job = await iteration.get(Kind.JOB, job_name)
-    if job is None:
+    if job is not None:
+        _not_being_deleted(job)
+    else:
         claim = await data()
         plan = await _job_plan(iteration, claim, job_name=job_name, operations=operations)
         job = await iteration.kube.create(job_plan.mover_job(plan, iteration.settings))

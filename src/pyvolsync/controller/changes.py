@@ -15,7 +15,8 @@ on a failed attempt (the failed counter) and on its deletion. Progress of a runn
 read on the reconciler's own timer (``--progress-interval``), not on Job events.
 
 An object new to this operator (including every object of the listing at start-up) and a
-deleted one are always worth a reconcile. Nothing is lost by skipping the rest: reconciles of one
+deleted one are worth a reconcile, except a new Job without an outcome yet: the reconcile that
+created it has already asked to look again. Nothing is lost by skipping the rest: reconciles of one
 object never overlap (the work queue), and each reads the object fresh from the API server.
 """
 
@@ -51,10 +52,15 @@ def job_outcome(body: Mapping[str, Any]) -> object:
 
 
 class Changes:
-    """Remembers, per object, the fingerprint of its last event."""
+    """Remembers, per object, the fingerprint of its last event.
 
-    def __init__(self, fingerprint: Fingerprint) -> None:
+    ``fresh`` is the fingerprint of an object nobody has acted on yet: a new object that still
+    looks like that is not worth a reconcile (a Job the operator just created).
+    """
+
+    def __init__(self, fingerprint: Fingerprint, *, fresh: object = None) -> None:
         self._fingerprint = fingerprint
+        self._fresh = None if fresh is None else _encode(fresh)
         self._seen: dict[str, str] = {}
 
     def worth_reconciling(self, body: Mapping[str, Any], *, event_type: str | None) -> bool:
@@ -64,8 +70,9 @@ class Changes:
         if event_type == "DELETED":
             self._seen.pop(identity, None)
             return True
-        fingerprint = json.dumps(self._fingerprint(body), sort_keys=True, default=str)
-        if self._seen.get(identity) == fingerprint:
+        fingerprint = _encode(self._fingerprint(body))
+        if self._seen.get(identity, self._fresh) == fingerprint:
+            self._seen[identity] = fingerprint
             return False
         self._seen[identity] = fingerprint
         return True
@@ -74,11 +81,16 @@ class Changes:
         return len(self._seen)
 
 
+def _encode(fingerprint: object) -> str:
+    return json.dumps(fingerprint, sort_keys=True, default=str)
+
+
 def spec_changes() -> Changes:
     """Return the filter for ReplicationSource and ReplicationDestination events."""
     return Changes(desired_state)
 
 
 def job_changes() -> Changes:
-    """Return the filter for mover Job events."""
-    return Changes(job_outcome)
+    """Return the filter for mover Job events: a new Job with no outcome yet is not worth one
+    (the reconcile that created it asked to look again)."""
+    return Changes(job_outcome, fresh=job_outcome({}))

@@ -66,7 +66,7 @@ def job(conditions: list[tuple[str, str]], **status: Any) -> dict[str, Any]:
 
 def test_a_jobs_progress_is_not_worth_a_reconcile_its_outcome_is() -> None:
     seen = changes.job_changes()
-    assert seen.worth_reconciling(job([]), event_type="ADDED")
+    assert not seen.worth_reconciling(job([]), event_type="ADDED")
     assert not seen.worth_reconciling(job([], active=1), event_type="MODIFIED")
     assert not seen.worth_reconciling(job([], active=1, ready=1), event_type="MODIFIED")
     assert seen.worth_reconciling(job([], active=1, ready=1, failed=1), event_type="MODIFIED")
@@ -76,3 +76,9 @@ def test_a_jobs_progress_is_not_worth_a_reconcile_its_outcome_is() -> None:
     assert seen.worth_reconciling(job(complete, failed=1), event_type="MODIFIED")
     assert not seen.worth_reconciling(job(complete[::-1], failed=1), event_type="MODIFIED")
     assert seen.worth_reconciling(job(complete, failed=1), event_type="DELETED")
+
+
+def test_a_job_found_finished_at_start_up_is_worth_a_reconcile() -> None:
+    seen = changes.job_changes()
+    assert seen.worth_reconciling(job([("Complete", "True")]), event_type=None)
+    assert len(seen) == 1

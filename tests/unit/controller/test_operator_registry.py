@@ -57,7 +57,10 @@ async def test_every_watch_handler_runs_on_the_event_loop_and_wakes_a_waiting_wo
     recorder.start()
     await asyncio.sleep(0)  # the worker now waits for an item
     owner = {"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource", "name": "app"}
-    job = {"metadata": {"namespace": "team", "name": "volsync-src-app", "ownerReferences": [owner]}}
+    job = {
+        "metadata": {"namespace": "team", "name": "volsync-src-app", "ownerReferences": [owner]},
+        "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+    }
     await handlers(recorder.registry)["jobs"](body=job, event={"type": "ADDED"})
     await recorder.first_item()
     assert recorder.handled == [(names.Role.SOURCE, "team/app")]

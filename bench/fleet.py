@@ -69,11 +69,15 @@ def fleet_keys(sources: int, namespaces: int) -> list[Key]:
     return [(f"fleet-{index % namespaces:02d}", f"app-{index:04d}") for index in range(sources)]
 
 
-def spread_sample(keys: Sequence[Key], count: int) -> list[Key]:
-    """Return ``count`` keys spread evenly over ``keys`` (so over every namespace)."""
-    count = min(count, len(keys))
-    step = len(keys) / count if count else 1
-    return [keys[int(index * step)] for index in range(count)]
+def spread_sample(keys: Sequence[Key], count: int, *, skip: int = 0) -> list[Key]:
+    """Return ``count`` keys taken from every namespace in turn (after skipping ``skip``)."""
+    by_namespace: dict[str, list[Key]] = collections.defaultdict(list)
+    for key in keys:
+        by_namespace[key[0]].append(key)
+    columns = list(by_namespace.values())
+    longest = max((len(column) for column in columns), default=0)
+    dealt = [column[row] for row in range(longest) for column in columns if row < len(column)]
+    return dealt[skip : skip + count]
 
 
 def manifests(key: Key, *, schedule: str) -> list[dict[str, Any]]:
@@ -377,10 +381,10 @@ def audit_files(plane: controlplane.ControlPlane) -> list[Path]:
 
 
 def operator_requests(
-    plane: controlplane.ControlPlane, *, since: float, until: float
+    files: Sequence[Path], *, since: float, until: float
 ) -> Iterator[dict[str, Any]]:
     """Yield the operator's completed API requests received in [since, until)."""
-    for path in audit_files(plane):
+    for path in files:
         if not path.exists():
             continue
         with path.open(errors="replace") as lines:
@@ -398,7 +402,7 @@ def operator_requests(
 
 
 def request_summary(
-    plane: controlplane.ControlPlane, *, since: float, until: float, sources: int
+    files: Sequence[Path], *, since: float, until: float, sources: int
 ) -> dict[str, Any]:
     """Count the operator's requests in a window: by verb and resource, and per object.
 
@@ -408,7 +412,7 @@ def request_summary(
     by_kind: collections.Counter[str] = collections.Counter()
     by_object: collections.Counter[str] = collections.Counter()
     watches = 0
-    for event in operator_requests(plane, since=since, until=until):
+    for event in operator_requests(files, since=since, until=until):
         reference = event.get("objectRef") or {}
         resource = reference.get("resource", "?")
         if reference.get("subresource"):
@@ -484,7 +488,8 @@ class Environment:
         return usage(self.pid)
 
     def requests(self, since: float, until: float) -> dict[str, Any]:
-        return request_summary(self.plane, since=since, until=until, sources=len(self.keys))
+        files = audit_files(self.plane)
+        return request_summary(files, since=since, until=until, sources=len(self.keys))
 
 
 @contextlib.contextmanager

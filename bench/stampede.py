@@ -250,6 +250,29 @@ def run(options: object = None) -> dict[str, Any]:
 # --- the report -------------------------------------------------------------------------------
 
 
+def summary(result: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """Return (target, this run's figure, met) for each target, for a summary table."""
+    verdict = result["verdicts"]
+    inside = result["start_histogram"][:-1]
+    return [
+        (
+            f"most movers at once <= {result['max_movers']}",
+            str(result["most_movers_at_once"]),
+            verdict["mover_limit_held"],
+        ),
+        (
+            f"starts spread over the {result['jitter_seconds']} s window",
+            f"{min(inside)}-{max(inside)} per bucket, {result['start_histogram'][-1]} later",
+            verdict["starts_spread_across_the_window"],
+        ),
+        (
+            "every source syncs",
+            f"{result['starts_seen']} of {result['sources']}",
+            verdict["every_source_started"],
+        ),
+    ]
+
+
 def _mark(met: bool) -> str:
     return "met" if met else "**missed**"
 

@@ -107,7 +107,16 @@ def main(arguments: Sequence[str] | None = None) -> int:
             console.print(f"unknown benchmark(s): {', '.join(unknown)}")
             return 2
         argv = sys.argv[1:] if arguments is None else list(arguments)
-        document = run_all(names, size=options.size, console=console, argv=argv)
+        partial = options.json.with_suffix(".partial.json")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        document = run_all(
+            names,
+            size=options.size,
+            console=console,
+            argv=argv,
+            save=lambda done: partial.write_text(json.dumps(done, indent=2) + "\n"),
+        )
+        partial.unlink(missing_ok=True)
         if options.json.exists():
             carry_over(document, json.loads(options.json.read_text()))
         options.json.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +129,19 @@ def main(arguments: Sequence[str] | None = None) -> int:
 
 
 def run_all(
-    names: Sequence[str], *, size: str, console: rich_console.Console, argv: Sequence[str]
+    names: Sequence[str],
+    *,
+    size: str,
+    console: rich_console.Console,
+    argv: Sequence[str],
+    save: Callable[[dict[str, Any]], object] = lambda _document: None,
 ) -> dict[str, Any]:
-    """Run each benchmark in turn; return the combined results document."""
+    """Run each benchmark in turn; return the combined results document.
+
+    ``save`` gets the document after each benchmark, so a run that is stopped half-way leaves
+    the results of those that finished (``make bench`` keeps them in
+    ``docs/benchmarks.partial.json`` until the run completes).
+    """
     restic = shutil.which("restic") or "restic"
     document: dict[str, Any] = {
         "command": command_line(size, argv),
@@ -140,6 +159,7 @@ def run_all(
             console.print(f"[red]{name} failed:[/] {outcome.error.splitlines()[-1]}")
         entry["wall_seconds"] = round(outcome.seconds, 1)
         document["benchmarks"][name] = entry
+        save(document)
     document["duration_seconds"] = round(time.monotonic() - started)
     document["machine"]["load_average_1m_end"] = round(os.getloadavg()[0], 2)
     return document

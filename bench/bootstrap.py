@@ -562,6 +562,16 @@ agent's CSI emulation: a snapshot and a volume provisioned from a snapshot are e
 `cp -a` of the volume's directory, where a real storage system may take much less."""
 
 
+def summary(result: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Return (target, this run's figure, met) for the summary table of docs/benchmarks.md."""
+    item = result["comparison"]
+    figure = (
+        f"{item['extra_seconds']:+.2f} s ({item['wrapper_median_seconds']:.1f} s against "
+        f"{item['bare_median_seconds']:.1f} s)"
+    )
+    return [(f"bootstrap overhead {item['target']}", figure, bool(item["met"]))]
+
+
 def render_markdown(result: dict[str, Any]) -> str:
     """Return the benchmark's section of docs/benchmarks.md."""
     comparison = result["comparison"]

@@ -297,9 +297,11 @@ def summary_rows(name: str, entry: Mapping[str, Any]) -> list[tuple[str, str, bo
         ]
         peak = entry["wrapper_peak_rss_bytes"] / 1e6
         return [*rows, ("own peak RSS < 60 MB", f"{peak:.1f} MB", entry["wrapper_peak_rss_met"])]
-    if name == "bootstrap":
-        item = entry["comparison"]
-        return [(f"overhead {item['target']}", mover_figure(item), bool(item["met"]))]
+    module = importlib.import_module(f"bench.{name}")
+    if hasattr(module, "summary"):
+        return [
+            (str(target), str(figure), bool(met)) for target, figure, met in module.summary(entry)
+        ]
     return [
         (verdict.replace("_", " "), "see below", bool(met))
         for verdict, met in (entry.get("verdicts") or {}).items()

@@ -54,7 +54,8 @@ test-fast: tools
 chaos: tools localcluster-bin
 	PATH="$(TOOLS_PATH)" PYVOLSYNC_CHAOS_SIZE=full $(PY) -m pytest tests/chaos -p no:cacheprovider \
 		--junitxml=bench/results/chaos.xml $(CHAOS_ARGS); status=$$?; \
-		$(PY) -m tests.chaos.report bench/results/chaos.xml docs/reliability.md; exit $$status
+		PYVOLSYNC_CHAOS_SIZE=full $(PY) -m tests.chaos.report bench/results/chaos.xml docs/reliability.md; \
+		exit $$status
 
 demo: tools localcluster-bin
 	PATH="$(TOOLS_PATH)" $(PY) -m demo

@@ -449,7 +449,8 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
         f"- Whole fleet: {synced['operator']['cpu_seconds']} operator CPU seconds in "
         f"{synced['operator']['wall_seconds']} s, {per_sync:.1f} operator API requests per sync "
         "(the first sync of a source also creates its cache PVC, ServiceAccount, Role and "
-        f"RoleBinding); trigger -> Job in that burst: p50 {burst.get('p50')} s, max "
+        "RoleBinding, and a mover waiting for its pod is looked at every `--progress-interval`, "
+        f"10 s); trigger -> Job in that burst: p50 {burst.get('p50')} s, max "
         f"{burst.get('max')} s (each waits for the ones before it).",
         f"- Idle: a quiet window of {quiet['operator']['wall_seconds']:.0f} s after every sync "
         f"ended, extrapolated to an hour: {quiet['operator']['cpu_seconds']} CPU seconds in the "

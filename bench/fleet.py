@@ -25,13 +25,14 @@ import dataclasses
 import datetime
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lightkube
 from lightkube import codecs
@@ -553,3 +554,30 @@ def write_result(result: Mapping[str, Any], name: str) -> Path:
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+OptionsType = TypeVar("OptionsType")
+
+
+def options_of(kind: type[OptionsType], value: object) -> OptionsType:
+    """Return a benchmark's options dataclass from itself, an argparse namespace, a mapping of
+    the same names, or None (the defaults): `make bench` and the command line both call `run`."""
+    if value is None:
+        return kind()
+    if isinstance(value, kind):
+        return value
+    found = dict(value) if isinstance(value, Mapping) else vars(value)
+    names = {field.name for field in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    return kind(**{key: item for key, item in found.items() if key in names})
+
+
+def command_line(module: str, options: object) -> str:
+    """Return the command that reruns a benchmark with `options`: only what differs from the
+    defaults, `keep` (a local directory) left out."""
+    words = ["python", "-m", module]
+    defaults = type(options)()
+    for field in dataclasses.fields(options):  # type: ignore[arg-type]
+        value = getattr(options, field.name)
+        if field.name != "keep" and value != getattr(defaults, field.name):
+            words += [f"--{field.name.replace('_', '-')}", str(value)]
+    return shlex.join(words)

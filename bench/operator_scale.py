@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
-import shlex
 import sys
 import time
 from collections.abc import Mapping
@@ -65,17 +64,6 @@ class Options:
     """Longer than kopf's 5-minute watch timeout, so a reconnect (and a re-list) would show."""
     keep: Path | None = None
 
-    @classmethod
-    def of(cls, value: object) -> Options:
-        """Accept Options, an argparse namespace, a mapping of the same names, or None."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        found = dict(value) if isinstance(value, Mapping) else vars(value)
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: item for key, item in found.items() if key in names})
-
 
 def parse_arguments(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.operator_scale", description=__doc__)
@@ -91,17 +79,11 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
         help="length of the quiet window (default 360: longer than one watch timeout)",
     )
     parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
-    return Options.of(parser.parse_args(argv))
+    return fleet.options_of(Options, parser.parse_args(argv))
 
 
 def command_line(options: Options) -> str:
-    words = ["python", "-m", "bench.operator_scale"]
-    defaults = Options()
-    for field in dataclasses.fields(Options):
-        value = getattr(options, field.name)
-        if field.name != "keep" and value != getattr(defaults, field.name):
-            words += [f"--{field.name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
+    return fleet.command_line("bench.operator_scale", options)
 
 
 # --- the phases -------------------------------------------------------------------------------
@@ -317,7 +299,7 @@ async def measure(plane: Any, directory: Path, options: Options) -> dict[str, An
 
 def run(options: object = None) -> dict[str, Any]:
     """Run the benchmark; write and return the results document."""
-    chosen = Options.of(options)
+    chosen = fleet.options_of(Options, options)
     facts = fleet.machine_facts()
     started = time.monotonic()
     with fleet.local_cluster(chosen.keep) as (plane, directory):

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
-import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -55,17 +54,6 @@ class Options:
     jitter_seconds: int = 600
     keep: Path | None = None
 
-    @classmethod
-    def of(cls, value: object) -> Options:
-        """Accept Options, an argparse namespace, a mapping of the same names, or None."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        found = dict(value) if isinstance(value, Mapping) else vars(value)
-        names = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: item for key, item in found.items() if key in names})
-
 
 def parse_arguments(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench.stampede", description=__doc__)
@@ -79,17 +67,11 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
         help="the jitter window (default 600 s, see the module's docstring)",
     )
     parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
-    return Options.of(parser.parse_args(argv))
+    return fleet.options_of(Options, parser.parse_args(argv))
 
 
 def command_line(options: Options) -> str:
-    words = ["python", "-m", "bench.stampede"]
-    defaults = Options()
-    for field in dataclasses.fields(Options):
-        value = getattr(options, field.name)
-        if field.name != "keep" and value != getattr(defaults, field.name):
-            words += [f"--{field.name.replace('_', '-')}", str(value)]
-    return shlex.join(words)
+    return fleet.command_line("bench.stampede", options)
 
 
 def nominal_due(now: float, *, lead_seconds: float = LEAD_SECONDS) -> datetime.datetime:
@@ -221,7 +203,7 @@ async def measure(plane: Any, directory: Path, options: Options) -> dict[str, An
 
 def run(options: object = None) -> dict[str, Any]:
     """Run the benchmark; write and return the results document."""
-    chosen = Options.of(options)
+    chosen = fleet.options_of(Options, options)
     facts = fleet.machine_facts()
     began = time.monotonic()
     with fleet.local_cluster(chosen.keep) as (plane, directory):

@@ -196,15 +196,22 @@ def audit_now(plane: controlplane.ControlPlane) -> str:
 # --- holding a mover still ------------------------------------------------------------------
 
 
-def mover_process_group(plane: controlplane.ControlPlane, namespace: str, job_name: str) -> int:
-    """Return the process group of the running mover container of Job `job_name`."""
+def running_mover_pod(
+    plane: controlplane.ControlPlane, namespace: str, job_name: str
+) -> dict[str, Any]:
+    """Return the running pod of Job `job_name` (the newest, if a retry is running)."""
     job = get(plane, "job", job_name, namespace=namespace)
     assert job is not None, f"Job {job_name} does not exist"
     selector = f"batch.kubernetes.io/controller-uid={job['metadata']['uid']}"
     pods = helpers.list_items(plane, "pods", namespace, selector)
     running = [pod for pod in pods if (pod.get("status") or {}).get("phase") == "Running"]
     assert running, f"no running pod of Job {job_name}"
-    uid = running[-1]["metadata"]["uid"]
+    return running[-1]
+
+
+def mover_process_group(plane: controlplane.ControlPlane, namespace: str, job_name: str) -> int:
+    """Return the process group of the running mover container of Job `job_name`."""
+    uid = running_mover_pod(plane, namespace, job_name)["metadata"]["uid"]
     pid_file = plane.directory / "node" / "pods" / uid / "containers" / MOVER_CONTAINER / "pid"
     return int(pid_file.read_text().split()[0])
 

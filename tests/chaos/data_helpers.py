@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from localcluster import controlplane
-from localcluster.testing import apply, get, wait_until
+from localcluster.testing import apply, wait_until
 from tests.chaos import conftest, control_helpers
 from tests.integration.reconcile import helpers
 
@@ -107,13 +107,7 @@ def _quietly(probe: Any) -> Any:
 
 def running_mover_pod(plane: controlplane.ControlPlane, namespace: str, job_name: str) -> str:
     """Return the name of the running pod of Job `job_name`."""
-    job = get(plane, "job", job_name, namespace=namespace)
-    assert job is not None, f"Job {job_name} does not exist"
-    selector = f"batch.kubernetes.io/controller-uid={job['metadata']['uid']}"
-    pods = helpers.list_items(plane, "pods", namespace, selector)
-    running = [pod for pod in pods if (pod.get("status") or {}).get("phase") == "Running"]
-    assert running, f"no running pod of Job {job_name}"
-    return str(running[-1]["metadata"]["name"])
+    return str(control_helpers.running_mover_pod(plane, namespace, job_name)["metadata"]["name"])
 
 
 # --- faults on volumes ---------------------------------------------------------------------------

@@ -477,3 +477,23 @@ def _clock_seconds(text: str) -> int | None:
     for part in text.split(":"):
         seconds = seconds * 60 + int(part)
     return seconds
+
+
+_READ_DATA_SUBSET = re.compile(
+    r"(?P<part>[0-9]+)/(?P<total>[0-9]+)|(?P<percent>[0-9]+(?:\.[0-9]+)?)%|[0-9]+[KMGT]"
+)
+READ_DATA_SUBSET_FORMS = "n/t (1 <= n <= t), a percentage such as 10% or a size such as 500M"
+
+
+def valid_read_data_subset(text: str) -> bool:
+    """Return whether `text` is a subset `restic check --read-data-subset` takes: n/t with
+    1 <= n <= t, a percentage above 0 and at most 100, or a size. The operator checks its setting
+    with this and the mover the value it is given, so both accept exactly the same."""
+    match = _READ_DATA_SUBSET.fullmatch(text)
+    if match is None:
+        return False
+    if match.group("part"):
+        return 0 < int(match.group("part")) <= int(match.group("total"))
+    if match.group("percent"):
+        return 0 < float(match.group("percent")) <= 100
+    return True

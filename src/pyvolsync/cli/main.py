@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import sys
 from typing import Annotated, Any
 
 import typer
 import yaml
 
-from pyvolsync import __version__
+from pyvolsync import __version__, contract
 from pyvolsync.api import durations
 from pyvolsync.cli import component, session, tools
 from pyvolsync.controller import operator, reconciler, schedule, statemachine
+from pyvolsync.movers import base as mover_base
 from pyvolsync.movers.restic import job as job_plan
 
 DEFAULT_MOVER_IMAGE = session.DEFAULT_MOVER_IMAGE
@@ -52,18 +52,12 @@ def _positive_duration(option: str, text: str) -> Any:
     return duration
 
 
-_CHECK_SUBSET = re.compile(r"[0-9]+/[0-9]+|[0-9]+(\.[0-9]+)?%|[0-9]+[KMGT]")
-
-
 def _check_subset(text: str | None) -> str | None:
-    """Return the subset if restic accepts its form (the mover checks the numbers again)."""
+    """Return the subset if the mover will take it (the same rule: contract)."""
     if not text:
         return None
-    if not _CHECK_SUBSET.fullmatch(text):
-        raise _fail(
-            f"--check-read-data-subset: {text!r} is not n/t, a percentage such as 10% "
-            "or a size such as 500M"
-        )
+    if not contract.valid_read_data_subset(text):
+        raise _fail(f"--check-read-data-subset: {text!r} must be {contract.READ_DATA_SUBSET_FORMS}")
     return text
 
 
@@ -146,14 +140,14 @@ def run_operator(
             envvar="PYVOLSYNC_VOLUME_TIMEOUT",
             help="Wait at most this long for a snapshot to be ready or a PVC to bind.",
         ),
-    ] = "10m",
+    ] = f"{mover_base.DEFAULT_VOLUME_TIMEOUT.total_seconds() / 60:g}m",
     check_interval: Annotated[
         str,
         typer.Option(
             envvar="PYVOLSYNC_CHECK_INTERVAL",
             help="Run restic check with a source's backup this often (0: never).",
         ),
-    ] = "168h",
+    ] = f"{reconciler.DEFAULT_CHECK_INTERVAL.total_seconds() / 3600:g}h",
     check_read_data_subset: Annotated[
         str | None,
         typer.Option(

@@ -20,10 +20,6 @@ from pyvolsync.mover import errors, retention, selection
 
 logger = logging.getLogger(__name__)
 
-_SUBSET = re.compile(
-    r"(?P<part>[0-9]+)/(?P<total>[0-9]+)|(?P<percent>[0-9]+(?:\.[0-9]+)?)%|[0-9]+[KMGT]"
-)
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MoverConfig:
@@ -124,16 +120,10 @@ def _check_subset(environ: Mapping[str, str]) -> str | None:
     text = _variable(environ, contract.EnvVar.CHECK_READ_DATA_SUBSET)
     if not text:
         return None
-    match = _SUBSET.fullmatch(text)
-    valid = match is not None
-    if match and match.group("part"):
-        valid = 0 < int(match.group("part")) <= int(match.group("total"))
-    if match and match.group("percent"):
-        valid = 0 < float(match.group("percent")) <= 100
-    if not valid:
+    if not contract.valid_read_data_subset(text):
         raise errors.ConfigurationError(
-            f"{contract.EnvVar.CHECK_READ_DATA_SUBSET}={text!r} must be n/t (1 <= n <= t), "
-            "a percentage such as 10% or a size such as 500M"
+            f"{contract.EnvVar.CHECK_READ_DATA_SUBSET}={text!r} must be "
+            f"{contract.READ_DATA_SUBSET_FORMS}"
         )
     return text
 

@@ -17,6 +17,7 @@ import rich.console
 import rich.table
 import rich.text
 
+from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client
 from pyvolsync.movers.restic import job as job_plan
@@ -91,7 +92,7 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
 
 
 def _when(text: str | None, now: datetime.datetime) -> str:
-    when = views.parse_time(text)
+    when = timestamps.parse_time(text)
     return f"{text} ({views.relative(when, now=now)})" if when else "-"
 
 

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import rich.console
 import typer
 
-from pyvolsync.cli import actions, follow, session, views
+from pyvolsync.api import timestamps
+from pyvolsync.cli import actions, follow, session
 from pyvolsync.kube import client
 
 CARRIED_FIELDS = (
@@ -94,7 +95,7 @@ def check_as_of(text: str | None) -> str | None:
     """Return ``text`` if it is an RFC 3339 time with a zone; raise UserError otherwise."""
     if text is None:
         return None
-    parsed = views.parse_time(text)
+    parsed = timestamps.parse_time(text)
     if parsed is None or parsed.tzinfo is None or "T" not in text:
         raise session.UserError(
             f"--as-of {text!r} is not an RFC 3339 time; write e.g. 2026-11-25T03:00:00Z"

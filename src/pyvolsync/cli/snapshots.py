@@ -23,6 +23,7 @@ import typer
 import yaml
 
 from pyvolsync import contract
+from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client, errors
 from pyvolsync.movers.restic import job as job_plan
@@ -148,7 +149,7 @@ def utc_time(text: str) -> str:
     that snapshot.
     """
     trimmed = re.sub(r"(\.\d{1,6})\d*", r"\1", text)
-    parsed = views.parse_time(trimmed)
+    parsed = timestamps.parse_time(trimmed)
     if parsed is None or parsed.tzinfo is None:
         return text
     return parsed.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,6 +14,7 @@ from rich import table as rich_table
 from rich import text as rich_text
 
 from pyvolsync.api import conditions, durations
+from pyvolsync.api.timestamps import parse_time
 
 JsonObject = dict[str, Any]
 
@@ -47,16 +48,6 @@ ROW_FIELDS = (
     "message",
 )
 """Keys of every row of ``status -o json|yaml``, in order."""
-
-
-def parse_time(text: str | None) -> datetime.datetime | None:
-    """Return the time of an RFC 3339 string, or None."""
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def relative(when: datetime.datetime | None, *, now: datetime.datetime) -> str:

@@ -15,6 +15,7 @@ import datetime
 import logging
 from typing import Any
 
+from pyvolsync.api.timestamps import parse_time
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors
 
@@ -42,7 +43,9 @@ def _expired(spec: dict[str, Any], now: datetime.datetime) -> bool:
     renewed = spec.get("renewTime")
     if not renewed or not spec.get("holderIdentity"):
         return True
-    renew_time = datetime.datetime.fromisoformat(renewed.replace("Z", "+00:00"))
+    renew_time = parse_time(renewed)
+    if renew_time is None:
+        return True
     return (
         renew_time + datetime.timedelta(seconds=int(spec.get("leaseDurationSeconds") or 15)) < now
     )

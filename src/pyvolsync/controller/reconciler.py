@@ -20,6 +20,7 @@ import pydantic
 
 from pyvolsync import contract
 from pyvolsync.api import common, conditions, defaults, destination, durations, source, validation
+from pyvolsync.api.timestamps import parse_time
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.controller import schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
@@ -74,13 +75,6 @@ def failure_reason(error_kind: str | None) -> str:
         return REASON_BY_ERROR_KIND[contract.ErrorKind(error_kind)]
     except (KeyError, ValueError):
         return "".join(word.capitalize() for word in error_kind.split("-"))
-
-
-def parse_time(text: str | None) -> datetime.datetime | None:
-    """Return a Kubernetes timestamp as an aware datetime."""
-    if not text:
-        return None
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> JsonObject:

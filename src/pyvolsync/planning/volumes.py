@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyvolsync.api import defaults, destination
+from pyvolsync.api.timestamps import parse_time
 from pyvolsync.planning import metadata, names
 
 SNAPSHOT_API_VERSION = "snapshot.storage.k8s.io/v1"
@@ -144,10 +145,8 @@ def waited_longer_than(
     obj: Mapping[str, Any], limit: datetime.timedelta, *, now: datetime.datetime
 ) -> bool:
     """Return True when ``obj`` was created more than ``limit`` before ``now``."""
-    created = obj.get("metadata", {}).get("creationTimestamp")
-    if not created:
-        return False
-    return now - datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00")) > limit
+    created = parse_time(obj.get("metadata", {}).get("creationTimestamp"))
+    return created is not None and now - created > limit
 
 
 def claim_from_snapshot(

@@ -15,6 +15,8 @@ from typing import Any
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 
+from pyvolsync.api import timestamps
+
 BUSYBOX = "busybox:1.37"
 VOLSYNC = "volsync.backube/v1alpha1"
 
@@ -251,7 +253,10 @@ def event_reasons(
 
 
 def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Return a timestamp the status must hold (a malformed one fails the test)."""
+    parsed = timestamps.parse_time(text)
+    assert parsed is not None, f"not an RFC 3339 timestamp: {text!r}"
+    return parsed
 
 
 # --- the repository --------------------------------------------------------------------------

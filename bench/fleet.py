@@ -377,8 +377,7 @@ async def patch_trigger(
 
 def audit_files(plane: controlplane.ControlPlane) -> list[Path]:
     """Return the audit log files, rotated ones first (empty before the log exists)."""
-    current = Path(getattr(plane, "audit_log", plane.logs / "audit.log"))
-    return [*sorted(current.parent.glob("audit-*.log")), current]
+    return plane.audit_files()
 
 
 def operator_requests(

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,15 +215,13 @@ class ControlPlane:
         finally:
             self._restarting = False
 
-    def audit_events(self) -> list[dict[str, Any]]:
-        """Every audit event recorded so far, oldest first, rotated files included."""
-        rotated = sorted(self.logs.glob("audit-*.log"))
-        events: list[dict[str, Any]] = []
-        for path in [*rotated, self.audit_log]:
-            if path.exists():
-                with path.open(errors="replace") as lines:
-                    events.extend(json.loads(line) for line in lines if line.strip())
-        return events
+    def audit_files(self) -> list[Path]:
+        """The audit log's files, oldest first: the rotated ones, then the current one."""
+        return [*sorted(self.logs.glob("audit-*.log")), self.audit_log]
+
+    def audit_events(self) -> Iterator[dict[str, Any]]:
+        """Every audit event recorded so far, oldest first, read as it is iterated."""
+        return read_audit(self.audit_files())
 
     def running(self) -> list[processes.Recorded]:
         """The recorded processes that are still alive."""
@@ -477,6 +475,18 @@ class ControlPlane:
         kept.mkdir(parents=True, exist_ok=True)
         for path in pod_logs.iterdir():
             path.replace(kept / path.name)
+
+
+def read_audit(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
+    """Yield the audit events of the given files in order; a missing file is skipped, and so is
+    a line the API server is still writing."""
+    for path in paths:
+        if not path.exists():
+            continue
+        with path.open(errors="replace") as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError):
+                    yield json.loads(line)
 
 
 def _crd_name(path: Path) -> str:

@@ -11,6 +11,7 @@ certain at any data size, instead of a race against a fast backup.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -189,8 +190,8 @@ def operator_read_since(
 
 def audit_now(plane: controlplane.ControlPlane) -> str:
     """Return the timestamp of the newest audit event (the API server's clock)."""
-    events = plane.audit_events()
-    return str(events[-1].get("requestReceivedTimestamp", "")) if events else ""
+    newest = collections.deque(plane.audit_events(), maxlen=1)
+    return str(newest[0].get("requestReceivedTimestamp", "")) if newest else ""
 
 
 # --- holding a mover still ------------------------------------------------------------------

@@ -67,15 +67,6 @@ class Leak:
         return f"{self.secret.origin} ({self.form}) in {self.surface}: {self.excerpt}"
 
 
-def read_audit_log(paths: Iterable[Path]) -> Iterator[JsonObject]:
-    """The audit records of the given files, oldest first within each."""
-    for path in paths:
-        with path.open(errors="replace") as lines:
-            for line in lines:
-                if line.strip():
-                    yield json.loads(line)
-
-
 def audit_logs(root: Path) -> list[Path]:
     """Every cluster's audit log (rotated files first) below ``root``: ``audit.log`` and
     ``audit-*.log`` beside a ``kube-apiserver.log``."""

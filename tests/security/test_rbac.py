@@ -256,7 +256,7 @@ def observed(
         cluster.kubectl("delete", "crd", POPULATOR_CRD_NAME, "--wait=false")
     requests = [
         item
-        for item in secretscan.read_audit_log(secretscan.audit_logs(cluster.logs))
+        for item in controlplane.read_audit(secretscan.audit_logs(cluster.logs))
         if (item.get("user") or {}).get("username") == release.username
     ]
     counts = collections.Counter(str(rule_of(item)) for item in requests if "objectRef" in item)

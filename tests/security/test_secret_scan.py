@@ -183,7 +183,7 @@ def test_no_secret_value_reaches_a_log_an_event_a_status_or_a_metric(
     audit_logs = secretscan.audit_logs(root)
     assert cluster.audit_log in audit_logs
 
-    found, too_short = secretscan.collect_secrets(secretscan.read_audit_log(audit_logs))
+    found, too_short = secretscan.collect_secrets(controlplane.read_audit(audit_logs))
     values = {item.value for item in found}
     assert set(DISTINCTIVE) <= values, "the scan did not learn the test's own secrets"
 
@@ -193,7 +193,7 @@ def test_no_secret_value_reaches_a_log_an_event_a_status_or_a_metric(
     files = secretscan.log_files(root, extra=operator_files)
     assert operator.log_path in files and operator.metrics_path in files
     assert any(f"{namespace}_volsync-src-s3" in path.name for path in files), "no mover log read"
-    bodies = list(secretscan.written_bodies(secretscan.read_audit_log(audit_logs)))
+    bodies = list(secretscan.written_bodies(controlplane.read_audit(audit_logs)))
     leaks = secretscan.find_leaks(found, itertools.chain(secretscan.file_surfaces(files), bodies))
     print(
         f"looked for {len(found)} secret values ({len(too_short)} shorter than "

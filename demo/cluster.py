@@ -153,9 +153,7 @@ def run_app(story: Story, name: str, script: str) -> str:
         }}},
     }  # fmt: skip
     story.kubectl("apply", "-f", "-", stdin=json.dumps(job))
-    story.kubectl(
-        "wait", "-n", NAMESPACE, "--for=condition=complete", f"job/{name}", "--timeout=180s"
-    )
+    story.plane.wait_for("job", name, "Complete", namespace=NAMESPACE, timeout=180)
     return story.kubectl("logs", "-n", NAMESPACE, f"job/{name}")
 
 
@@ -261,10 +259,8 @@ def install_crds(story: Story) -> str:
     for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
         if not path.name.startswith("kustomization"):
             story.kubectl("apply", "--server-side", "-f", str(path))
-    for name in ("replicationsources", "replicationdestinations"):
-        story.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", f"crd/{name}.volsync.backube"
-        )
+    plurals = ("replicationsources", "replicationdestinations")
+    story.plane.wait_for_all("crd", [f"{name}.volsync.backube" for name in plurals], "Established")
     return "CRDs established"
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from localcluster import binaries as binaries_module
-from localcluster import certs, kubeconfig, processes
+from localcluster import certs, kubeconfig, processes, waiting
 
 if TYPE_CHECKING:
     import lightkube
@@ -245,6 +245,31 @@ class ControlPlane:
             )
         return result
 
+    def wait_for(
+        self,
+        resource: str,
+        name: str,
+        condition: str,
+        *,
+        namespace: str = "",
+        timeout: float = waiting.DEFAULT_TIMEOUT_SECONDS,
+    ) -> dict[str, Any]:
+        """Wait until the object has ``condition``=True (see `localcluster.waiting`)."""
+        return waiting.wait_for_condition(
+            self.kubectl, resource, name, condition, namespace=namespace, timeout=timeout
+        )
+
+    def wait_for_all(
+        self,
+        resource: str,
+        names: list[str],
+        condition: str,
+        *,
+        timeout: float = waiting.DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        """Wait until each named object has ``condition``=True, within one deadline."""
+        waiting.wait_for_all(self.kubectl, resource, names, condition, timeout=timeout)
+
     def client(self, **options: Any) -> lightkube.Client:
         """A lightkube client authenticated as the cluster admin."""
         import lightkube
@@ -402,8 +427,7 @@ class ControlPlane:
         manifests = [*sorted(self.binaries.snapshot_crds.glob("*.yaml")), EXTERNAL_SECRET_CRD]
         arguments = [argument for path in manifests for argument in ("-f", str(path))]
         self.kubectl("apply", "--server-side", *arguments)
-        names = [f"crd/{_crd_name(path)}" for path in manifests]
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names, timeout=90)
+        self.wait_for_all("crd", [_crd_name(path) for path in manifests], "Established")
 
     def _start_node_agent(self) -> None:
         environment = dict(os.environ)

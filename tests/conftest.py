@@ -9,6 +9,9 @@ after every other test of the session, whichever directories were collected.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
 import pytest
 from localcluster import controlplane
 from localcluster.testing import cluster, namespace
@@ -16,6 +19,7 @@ from localcluster.testing import pytest_collection_modifyitems as mark_cluster_t
 from tests.support import operator as support
 
 __all__ = ["cluster", "namespace"]
+OPERATOR_LOG_LINES = 80
 
 LAST_MARKER = "last"
 
@@ -34,3 +38,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def crds(cluster: controlplane.ControlPlane) -> None:
     """The pyvolsync CRDs installed and established."""
     support.install_crds(cluster)
+
+
+@pytest.fixture(scope="module")
+def operator_arguments() -> tuple[str, ...]:
+    """Extra `pyvolsync operator` options; a folder or module overrides this fixture."""
+    return ()
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: controlplane.ControlPlane,
+    crds: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    operator_arguments: tuple[str, ...],
+) -> Iterator[support.Operator]:
+    """The real operator, ready, for one test module (other suites' objects are left alone)."""
+    directory = tmp_path_factory.mktemp("operator")
+    with support.running(cluster, directory, *operator_arguments) as running:
+        yield running
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that used an operator shows the end of that operator's log."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            if isinstance(value, support.Operator):
+                sys.stderr.write(
+                    f"\n--- {name} log (tail) ---\n{value.log_tail(OPERATOR_LOG_LINES)}\n"
+                )
+    return report

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,37 +47,13 @@ def chaos_size() -> ChaosSize:
     return SIZES[name]
 
 
-class Operator(support.Operator):
-    """The operator under test, restartable (also by SIGKILL), with a readable log."""
-
-    def restart(self, *, kill: bool = False) -> None:
-        self.stop(kill=kill)
-        self.start()
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+Operator = support.Operator
 
 
 @pytest.fixture(scope="module")
 def operator_arguments() -> tuple[str, ...]:
     """Extra `pyvolsync operator` options; a module overrides this fixture to change them."""
     return ("--log-level", "DEBUG")
-
-
-@pytest.fixture(scope="module")
-def operator(
-    cluster: controlplane.ControlPlane,
-    crds: None,
-    tmp_path_factory: pytest.TempPathFactory,
-    operator_arguments: tuple[str, ...],
-) -> Iterator[Operator]:
-    """The operator, running for one test module with that module's `operator_arguments`."""
-    running = Operator(cluster, tmp_path_factory.mktemp("operator"), *operator_arguments)
-    running.start()
-    time.sleep(1)
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -88,9 +88,7 @@ def run_job(
         },
     }
     apply(plane, job, namespace=namespace)
-    plane.kubectl(
-        "wait", "-n", namespace, "--for=condition=complete", f"job/{name}", "--timeout=180s"
-    )
+    plane.wait_for("job", name, "Complete", namespace=namespace, timeout=180)
     return plane.kubectl("logs", "-n", namespace, f"job/{name}").stdout
 
 

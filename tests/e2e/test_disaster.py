@@ -68,6 +68,7 @@ def test_a_fresh_cluster_restores_from_the_repository_alone(
             ["cp", "-a", str(support.repository_root(cluster)), str(repository)], check=True
         )
         rebuilt_operator.start()
+        rebuilt_operator.wait_ready()
         story.deploy_app(rebuilt, APP, namespace, password=password)
         wait_until(
             lambda: story.claim_phase(rebuilt, APP, namespace) == "Bound", what="bind", timeout=180

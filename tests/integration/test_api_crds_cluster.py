@@ -31,8 +31,7 @@ PLURALS = {
 def crds(cluster: controlplane.ControlPlane) -> controlplane.ControlPlane:
     """The cluster with pyvolsync's CRDs installed and established."""
     testing.apply(cluster, *(yaml.safe_load(path.read_text()) for path in CRD_FILES))
-    for plural in PLURALS.values():
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{plural}", "--timeout=60s")
+    cluster.wait_for_all("crd", list(PLURALS.values()), "Established")
     return cluster
 
 

@@ -11,7 +11,6 @@ operator here runs without a repository volume of its own.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,11 +40,9 @@ def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[support.Operator]:
     """The operator, for this module only, without a repository volume of its own."""
-    running = support.Operator(cluster, tmp_path_factory.mktemp("operator"), repository_nfs=False)
-    running.start()
-    time.sleep(1)
-    yield running
-    running.stop()
+    directory = tmp_path_factory.mktemp("operator")
+    with support.running(cluster, directory, repository_nfs=False) as running:
+        yield running
 
 
 def prepare(plane: controlplane.ControlPlane, namespace: str, *, owner: str = "") -> None:

@@ -93,7 +93,7 @@ def make_namespace(plane: controlplane.ControlPlane, stem: str, **annotations: s
 
 def install_populator_api(plane: controlplane.ControlPlane) -> None:
     plane.kubectl("apply", "--server-side", "-f", str(POPULATOR_CRD))
-    plane.kubectl("wait", "--for=condition=Established", f"crd/{POPULATOR_CRD_NAME}")
+    plane.wait_for("crd", POPULATOR_CRD_NAME, "Established")
 
 
 def app_pod(claim_name: str) -> JsonObject:
@@ -153,7 +153,7 @@ def back_up_every_way(plane: controlplane.ControlPlane, namespace: str) -> None:
     script = helpers.WRITE_SAMPLE.format(marker=MARKER)
     helpers.run_shell(plane, namespace, "writer", claim_name="data", script=script)
     apply(plane, app_pod("data"), namespace=namespace)
-    plane.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/app", "--timeout=60s")
+    plane.wait_for("pod", "app", "Ready", namespace=namespace)
     sources = [
         helpers.replication_source(
             method.lower(), repository=f"repo-{method.lower()}", copy_method=method
@@ -250,6 +250,7 @@ def observed(
     )  # fmt: skip
     running.start()
     try:
+        running.wait_ready()
         metrics = drive(cluster, running)
     finally:
         running.stop()

@@ -18,7 +18,6 @@ import http.server
 import itertools
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,11 +88,8 @@ def refusing_endpoint() -> Iterator[str]:
 def operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[support.Operator]:
-    running = support.Operator(cluster, tmp_path_factory.mktemp("operator"))
-    running.start()
-    time.sleep(1)
-    yield running
-    running.stop()
+    with support.running(cluster, tmp_path_factory.mktemp("operator")) as running:
+        yield running
 
 
 def repository_secrets(namespace: str, endpoint: str) -> list[dict[str, object]]:

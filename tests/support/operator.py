@@ -21,16 +21,21 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
-from localcluster import controlplane, testing
+import pytest
+from localcluster import controlplane
 
 ROOT = Path(__file__).resolve().parents[2]
 NFS_SERVER = "nfs.test"
 NFS_PATH = "/volsync"
 METRICS_TIMEOUT_SECONDS = 5
+READY_TIMEOUT_SECONDS = 60.0
+READY_LINE = "pyvolsync_operator_ready 1.0"
 IDENTITY_VARIABLE = "PYVOLSYNC_TEST_OPERATOR_AS"
 
 
@@ -61,19 +66,8 @@ def install_crds(plane: controlplane.ControlPlane) -> None:
     for path in sorted((ROOT / "deploy" / "crds").glob("*.yaml")):
         if not path.name.startswith("kustomization"):
             plane.kubectl("apply", "--server-side", "-f", str(path))
-    for name in ("replicationsources", "replicationdestinations"):
-        testing.wait_until(
-            lambda name=name: _established(plane, f"{name}.volsync.backube"),
-            what=f"the {name} CRD to be established",
-        )
-
-
-def _established(plane: controlplane.ControlPlane, name: str) -> bool:
-    found = testing.get(plane, "crd", name) or {}
-    return any(
-        item["type"] == "Established" and item["status"] == "True"
-        for item in (found.get("status") or {}).get("conditions") or []
-    )
+    plurals = ("replicationsources", "replicationdestinations")
+    plane.wait_for_all("crd", [f"{name}.volsync.backube" for name in plurals], "Established")
 
 
 def repository_root(plane: controlplane.ControlPlane) -> Path:
@@ -131,8 +125,32 @@ class Operator:
         ]  # fmt: skip
 
     def start(self) -> None:
+        """Start the process without waiting for it (see `wait_ready`)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Wait until the operator says it leads and watches (its ready gauge is 1).
+
+        Fails the test at once, with the log's end, when the process exits meanwhile.
+        """
+        deadline = time.monotonic() + timeout
+        while READY_LINE not in self.metrics().splitlines():
+            if self.process is None or self.process.poll() is not None:
+                pytest.fail(f"the operator exited before it was ready:\n{self.log_tail()}")
+            if time.monotonic() >= deadline:
+                pytest.fail(f"the operator was not ready after {timeout:.0f} s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop (SIGKILL when ``kill``), start again and wait until it is ready."""
+        self.stop(kill=kill)
+        self.start()
+        self.wait_ready()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
     def metrics(self) -> str:
         """Return the metrics the operator serves now ("" when it does not answer)."""
@@ -164,7 +182,32 @@ class Operator:
             self.process.wait()
         self.process = None
 
-    def log_tail(self, lines: int = 80) -> str:
+    def interesting_log_lines(self) -> list[str]:
+        """Return the log without the HTTP client's debug chatter."""
         if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return []
+        text = self.log_path.read_text(errors="replace")
+        return [line for line in text.splitlines() if " httpcore" not in line]
+
+    def log_tail(self, lines: int = 80) -> str:
+        return "\n".join(self.interesting_log_lines()[-lines:])
+
+
+@contextlib.contextmanager
+def running(
+    plane: controlplane.ControlPlane,
+    directory: Path,
+    *args: str,
+    kubeconfig: Path | None = None,
+    repository_nfs: bool = True,
+) -> Iterator[Operator]:
+    """An operator started and ready for the block, stopped after it (options as `Operator`)."""
+    started = Operator(
+        plane, directory, *args, kubeconfig=kubeconfig, repository_nfs=repository_nfs
+    )
+    started.start()
+    try:
+        started.wait_ready()
+        yield started
+    finally:
+        started.stop()

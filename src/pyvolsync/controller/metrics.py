@@ -87,6 +87,11 @@ class Metrics:
             "Objects waiting for a mover slot",
             registry=self.registry,
         )
+        self.ready = prometheus_client.Gauge(
+            "pyvolsync_operator_ready",
+            "1 while this operator leads and its watches have started, else 0",
+            registry=self.registry,
+        )
         self._failure_kinds: dict[Identity, set[str]] = {}
 
     def record_failure(self, identity: Identity, error_kind: str) -> None:

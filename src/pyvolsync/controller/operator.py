@@ -209,8 +209,12 @@ async def _lead(
     await asyncio.wait({watching, starting}, return_when=asyncio.FIRST_COMPLETED)
     starting.cancel()
     _stop_on_signals(stop)
+    if ready.is_set():
+        metrics.ready.set(1)
+        logger.info("operator ready")
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    metrics.ready.set(0)
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*tasks, stopping)

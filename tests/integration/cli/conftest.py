@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,18 +28,9 @@ def repository_root(cluster: controlplane.ControlPlane) -> Path:
 
 
 @pytest.fixture(scope="module")
-def operator(
-    cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[operator_support.Operator]:
-    """The operator, running for one test module."""
-    # Progress every 2 s, so even a fast backup shows the bar advancing.
-    running = operator_support.Operator(
-        cluster, tmp_path_factory.mktemp("operator"), "--progress-interval", "2"
-    )
-    running.start()
-    time.sleep(1)
-    yield running
-    running.stop()
+def operator_arguments() -> tuple[str, ...]:
+    """Progress every 2 s, so even a fast backup shows the bar advancing."""
+    return ("--progress-interval", "2")
 
 
 class Cli:

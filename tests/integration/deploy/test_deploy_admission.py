@@ -80,9 +80,7 @@ def operator_job(
 
 
 def wait_for_job(plane: controlplane.ControlPlane, namespace: str, name: str) -> None:
-    plane.kubectl(
-        "wait", "-n", namespace, "--for=condition=complete", f"job/{name}", "--timeout=120s"
-    )
+    plane.wait_for("job", name, "Complete", namespace=namespace, timeout=120)
 
 
 def pod_of(plane: controlplane.ControlPlane, namespace: str, job_name: str) -> dict[str, Any]:

@@ -75,9 +75,7 @@ def run_shell(
         },
     }
     apply(plane, job, namespace=namespace)
-    plane.kubectl(
-        "wait", "-n", namespace, "--for=condition=complete", f"job/{name}", "--timeout=90s"
-    )
+    plane.wait_for("job", name, "Complete", namespace=namespace, timeout=90)
     return plane.kubectl("logs", "-n", namespace, f"job/{name}").stdout
 
 

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 import pytest
 from localcluster import controlplane
 from localcluster.testing import apply
+from tests.support import operator as support
 
 from pyvolsync.controller import schedule
-from reconcile import conftest, helpers
+from reconcile import helpers
 
 SOURCE = "replicationsource"
 MAX_MOVERS = 2
@@ -32,20 +33,18 @@ SOURCES = [f"app-{index}" for index in range(8)]
 @pytest.fixture(scope="module")
 def stampede_operator(
     cluster: controlplane.ControlPlane, crds: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[conftest.Operator]:
+) -> Iterator[support.Operator]:
     """An operator with a mover limit and a jitter window (instead of the usual one)."""
-    configured = conftest.Operator(
+    with support.running(
         cluster,
         tmp_path_factory.mktemp("stampede-operator"),
         "--max-movers", str(MAX_MOVERS), "--jitter", "10m", "--first-sync", "schedule",
-    )  # fmt: skip
-    configured.start()
-    yield configured
-    configured.stop()
+    ) as configured:  # fmt: skip
+        yield configured
 
 
 def test_the_mover_limit_holds_and_every_source_gets_its_turn(
-    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: support.Operator
 ) -> None:
     apply(
         cluster,
@@ -91,7 +90,7 @@ def first_slot(created: datetime.datetime, offset: datetime.timedelta) -> dateti
 
 
 def test_hourly_sources_wait_for_their_own_jittered_slot(
-    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: support.Operator
 ) -> None:
     names = SOURCES[:5]
     apply(
@@ -120,7 +119,7 @@ def test_hourly_sources_wait_for_their_own_jittered_slot(
 
 
 def test_sources_that_cannot_start_a_mover_do_not_hold_a_slot(
-    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: conftest.Operator
+    cluster: controlplane.ControlPlane, namespace: str, stampede_operator: support.Operator
 ) -> None:
     no_password = helpers.repository_secret("no-password", path=f"{namespace}/broken")
     del no_password["stringData"]["RESTIC_PASSWORD"]

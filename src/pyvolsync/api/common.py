@@ -99,8 +99,8 @@ class MoverConfig(wire.FrozenWireModel):
     """Extra volumes mounted into the mover pod."""
 
 
-class ResticSpecBase(MoverConfig):
-    """Restic settings shared by sources and destinations."""
+class EngineSpecBase(MoverConfig):
+    """What every engine's section (restic, kopia) has: the repository Secret and the volumes."""
 
     repository: wire.Str | None = None
     """Secret in this namespace with RESTIC_REPOSITORY, RESTIC_PASSWORD and backend keys."""

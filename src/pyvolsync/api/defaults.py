@@ -21,6 +21,8 @@ DEFAULT_FORGET_OPTIONS: tuple[str, ...] = ("--keep-last", "1")
 DELETE_RESTORE_OPTIONS: tuple[str, ...] = ("--delete",)
 
 ResticSpec = source.ResticSourceSpec | destination.ResticDestinationSpec
+EngineSpec = common.EngineSpecBase
+"""Any engine's section; the volume helpers below read only what every engine has."""
 
 
 def forget_options(retain: source.ResticRetainPolicy | None) -> tuple[str, ...]:
@@ -47,17 +49,17 @@ def forget_options(retain: source.ResticRetainPolicy | None) -> tuple[str, ...]:
     return options or DEFAULT_FORGET_OPTIONS
 
 
-def copy_method(spec: ResticSpec) -> common.CopyMethod | None:
+def copy_method(spec: EngineSpec) -> common.CopyMethod | None:
     """Return the copy method with upstream's deprecated "None" read as "Direct"."""
     return "Direct" if spec.copy_method == "None" else spec.copy_method
 
 
-def cache_capacity(spec: ResticSpec) -> wire.Quantity:
+def cache_capacity(spec: EngineSpec) -> wire.Quantity:
     """Return the size of the restic cache volume (1Gi unless cacheCapacity says otherwise)."""
     return spec.cache_capacity if spec.cache_capacity is not None else CACHE_CAPACITY
 
 
-def cache_storage_class_name(spec: ResticSpec) -> str | None:
+def cache_storage_class_name(spec: EngineSpec) -> str | None:
     """Return the cache volume's StorageClass: cacheStorageClassName, else storageClassName.
 
     None means the cluster's default StorageClass (upstream's code; its docs say otherwise).
@@ -67,7 +69,7 @@ def cache_storage_class_name(spec: ResticSpec) -> str | None:
     return spec.storage_class_name
 
 
-def cache_access_modes(spec: ResticSpec, *, data_access_modes: list[str]) -> list[str]:
+def cache_access_modes(spec: EngineSpec, *, data_access_modes: list[str]) -> list[str]:
     """Return the cache volume's access modes: cacheAccessModes, accessModes, else the data's."""
     if spec.cache_access_modes:
         return list(spec.cache_access_modes)

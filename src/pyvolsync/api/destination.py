@@ -15,7 +15,7 @@ import pydantic
 from pyvolsync.api import common, resources, wire
 
 
-class ResticDestinationSpec(common.ResticSpecBase):
+class ResticDestinationSpec(common.EngineSpecBase):
     """Restore with restic."""
 
     destination_pvc: wire.Str | None = None

@@ -34,7 +34,7 @@ class ResticRetainPolicy(wire.FrozenWireModel):
     """Keep this many most recent snapshots (a number, or "unlimited")."""
 
 
-class ResticSourceSpec(common.ResticSpecBase):
+class ResticSourceSpec(common.EngineSpecBase):
     """Back up with restic."""
 
     prune_interval_days: wire.Int32 | None = None

@@ -161,7 +161,7 @@ def _trigger_problems(trigger: common.Trigger | None) -> Iterator[Problem]:
 
 
 def _restic_problems(
-    restic: common.ResticSpecBase, *, copy_methods: tuple[str, ...]
+    restic: common.EngineSpecBase, *, copy_methods: tuple[str, ...]
 ) -> Iterator[Problem]:
     """Yield the problems shared by both kinds' restic sections."""
     if not restic.repository:

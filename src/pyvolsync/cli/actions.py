@@ -17,7 +17,7 @@ import typer
 
 from pyvolsync.cli import follow, session
 from pyvolsync.kube import client
-from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers import jobs as job_plan
 from pyvolsync.planning import names
 
 NameArgument = Annotated[str, typer.Argument(help="Name of the ReplicationSource/Destination.")]
@@ -223,7 +223,7 @@ def logs(
             typer.echo(kept.rstrip("\n"))
             return
         pod_name, pod_namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
-        container = job_plan.CONTAINER_NAME
+        container = job_plan.container_name({"spec": {"template": pod}})
         if follow_log:
             async for line in kube.follow_log(
                 pod_name, namespace=pod_namespace, container=container

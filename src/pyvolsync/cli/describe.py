@@ -20,11 +20,12 @@ import rich.text
 from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client
-from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers import jobs as job_plan
+from pyvolsync.movers.restic import engine as restic_engine
 from pyvolsync.planning import names
 
 EVENT_LIMIT = 10
-REQUIRED_KEYS = tuple(str(key) for key in job_plan.REQUIRED_SECRET_KEYS)
+REQUIRED_KEYS = restic_engine.REQUIRED_SECRET_KEYS
 
 
 def _pairs(title: str, rows: list[tuple[str, Any]]) -> rich.table.Table:

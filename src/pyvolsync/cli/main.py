@@ -21,7 +21,7 @@ from pyvolsync.api import durations
 from pyvolsync.cli import component, session, tools
 from pyvolsync.controller import operator, reconciler, schedule, statemachine
 from pyvolsync.movers import base as mover_base
-from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers import jobs as job_plan
 
 DEFAULT_MOVER_IMAGE = session.DEFAULT_MOVER_IMAGE
 

@@ -26,7 +26,8 @@ from pyvolsync import contract
 from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client, errors
-from pyvolsync.movers.restic import job as job_plan
+from pyvolsync.movers import jobs as job_plan
+from pyvolsync.movers.restic import engine as restic_engine
 
 JOB_DEADLINE_SECONDS = 300
 POLL_SECONDS = 1.0
@@ -63,10 +64,12 @@ def listing_job(
     """Return the Job that prints the repository's snapshots as one JSON line."""
     meta, restic = obj["metadata"], (obj.get("spec") or {}).get("restic") or {}
     secret = restic["repository"]
-    env = [_secret_env(secret, str(key), optional=False) for key in job_plan.REQUIRED_SECRET_KEYS]
+    env = [
+        _secret_env(secret, str(key), optional=False) for key in restic_engine.REQUIRED_SECRET_KEYS
+    ]
     env += [
         _secret_env(secret, key, optional=True)
-        for key in job_plan.OPTIONAL_SECRET_KEYS
+        for key in restic_engine.OPTIONAL_SECRET_KEYS
         if key in secret_keys
     ]
     volumes, mounts = _volumes(restic, repository_volume)

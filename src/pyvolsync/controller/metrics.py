@@ -13,6 +13,8 @@ import dataclasses
 import prometheus_client
 
 LABELS = ("obj_name", "obj_namespace", "role", "method")
+DEFAULT_METHOD = "restic"
+"""The ``method`` label of an object that names no engine (upstream's mover)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Identity:
     name: str
     namespace: str
     role: str
-    method: str = "restic"
+    method: str = DEFAULT_METHOD
 
     @property
     def labels(self) -> tuple[str, str, str, str]:

@@ -19,15 +19,13 @@ from typing import Any, Literal
 import pydantic
 
 from pyvolsync import contract
-from pyvolsync.api import common, conditions, defaults, destination, durations, source, validation
+from pyvolsync.api import common, conditions, destination, durations, source, validation
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.controller import schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors as kube_errors
-from pyvolsync.movers import base
-from pyvolsync.movers.restic import job as job_plan
-from pyvolsync.movers.restic import mover
+from pyvolsync.movers import base, iteration, jobs, protocol, registry
 from pyvolsync.planning import metadata, names
 
 logger = logging.getLogger(__name__)
@@ -58,13 +56,13 @@ KIND_BY_ROLE = {
 class Settings:
     """How the operator runs movers and schedules syncs."""
 
-    job: job_plan.JobSettings
+    job: jobs.JobSettings
     policy: statemachine.Policy = dataclasses.field(default_factory=statemachine.Policy)
     max_movers: int = 0
     volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
     """How long an iteration waits for a snapshot to be ready or a PVC to bind."""
     check_interval: datetime.timedelta = DEFAULT_CHECK_INTERVAL
-    """Time between `restic check` runs of a source's repository (zero: never)."""
+    """Time between verifications of a source's repository (zero: never)."""
 
 
 def failure_reason(error_kind: str | None) -> str:
@@ -117,7 +115,9 @@ class Run:
     def identity(self) -> metrics_module.Identity:
         """Return the object's metric labels."""
         role = "source" if self.role is names.Role.SOURCE else "destination"
-        return metrics_module.Identity(self.owner.name, self.owner.namespace, role)
+        engine = registry.engine_of(self.model.spec)
+        method = engine[0].name if engine else metrics_module.DEFAULT_METHOD
+        return metrics_module.Identity(self.owner.name, self.owner.namespace, role, method)
 
     def wake_in(self, seconds: float | None) -> None:
         """Ask to be reconciled again within ``seconds`` (the earliest request wins)."""
@@ -152,7 +152,7 @@ def report_invalid(run: Run, message: str) -> None:
 
 
 class Reconciler:
-    """Reconciles ReplicationSources and ReplicationDestinations that use the restic mover."""
+    """Reconciles ReplicationSources and ReplicationDestinations, whatever their engine."""
 
     def __init__(
         self,
@@ -228,7 +228,8 @@ class Reconciler:
         self._waiting_roles.pop(key, None)
         self._reported_attempts.pop(key, None)
         label = "source" if role is names.Role.SOURCE else "destination"
-        self.metrics.forget(metrics_module.Identity(name, namespace, label))
+        for method in registry.names():
+            self.metrics.forget(metrics_module.Identity(name, namespace, label, method))
         self._update_slot_metrics()
 
     def _start_run(self, role: names.Role, obj: JsonObject) -> Run | None:
@@ -281,15 +282,15 @@ class Reconciler:
         if problems:
             report_invalid(run, "; ".join(str(problem) for problem in problems))
             return
-        restic = self._restic_spec(run)
-        assert restic is not None
+        engine = registry.engine_of(run.model.spec)
+        assert engine is not None  # the validator requires one engine's section
         if run.status.last_sync_start_time is not None:
             if not self._take_slot(run):
                 return
-            if not await self._synchronize(run, restic):
+            if not await self._synchronize(run, *engine):
                 return
         elif self._cleaning_up(run):
-            await self._cleanup(run, restic)
+            await self._cleanup(run, *engine)
         self._update_out_of_sync(run)
         decision = self._decide(run)
         run.status.next_sync_time = decision.next_sync_time
@@ -301,7 +302,7 @@ class Reconciler:
         self._reported_attempts.pop(run.key, None)
         run.status.last_sync_start_time = run.now
         run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
-        await self._synchronize(run, restic)
+        await self._synchronize(run, *engine)
 
     def _take_slot(self, run: Run) -> bool:
         """Take (or keep) a mover slot; without one, say so and wait to be woken."""
@@ -322,37 +323,38 @@ class Reconciler:
             return validation.validate_source(run.obj)
         return validation.validate_destination(run.obj)
 
-    def _restic_spec(self, run: Run) -> defaults.ResticSpec | None:
-        spec = run.model.spec
-        return spec.restic if spec is not None else None
-
     def _cleaning_up(self, run: Run) -> bool:
         current = conditions.find_condition(
             list(run.status.conditions or []), conditions.SYNCHRONIZING
         )
         return current is not None and current.reason == conditions.REASON_CLEANING_UP
 
-    def _iteration(self, run: Run, restic: defaults.ResticSpec) -> mover.Iteration:
-        return mover.Iteration(
+    def _iteration(
+        self, run: Run, mover: protocol.Mover, spec: protocol.EngineSpec
+    ) -> iteration.Iteration:
+        return iteration.Iteration(
             kube=self.kube,
             settings=self.settings.job,
             owner=run.owner,
             obj=run.obj,
             role=run.role,
-            spec=restic,
+            mover=mover,
+            spec=spec,
             now=run.now,
             volume_timeout=self.settings.volume_timeout,
         )
 
-    async def _synchronize(self, run: Run, restic: defaults.ResticSpec) -> bool:
+    async def _synchronize(
+        self, run: Run, mover: protocol.Mover, spec: protocol.EngineSpec
+    ) -> bool:
         """Drive the running sync; return True when it ended and the object is idle again."""
-        iteration = self._iteration(run, restic)
+        current = self._iteration(run, mover, spec)
         if run.role is names.Role.SOURCE:
-            result = await mover.synchronize_source(
-                iteration, operations=self._operations(run, restic)
+            result = await iteration.synchronize_source(
+                current, operations=self._operations(run, mover, spec)
             )
         else:
-            result = await mover.synchronize_destination(iteration)
+            result = await iteration.synchronize_destination(current)
         match result.phase:
             case base.Phase.WAITING:
                 self._report_attempts(run, result)
@@ -374,33 +376,25 @@ class Reconciler:
                 self.slots.release(run.key)
                 return False
             case _:
-                self._complete(run, result)
-                await self._cleanup(run, restic)
+                self._complete(run, result, mover, spec)
+                await self._cleanup(run, mover, spec)
                 return True
 
-    def _operations(self, run: Run, restic: defaults.ResticSpec) -> tuple[contract.Operation, ...]:
-        assert isinstance(restic, source.ResticSourceSpec)
-        restic_status = getattr(run.status, "restic", None)
-        created = parse_time(run.obj["metadata"].get("creationTimestamp")) or run.now
-        operations: list[contract.Operation] = []
-        if defaults.unlock_due(
-            restic, last_unlocked=restic_status.last_unlocked if restic_status else None
-        ):
-            operations.append(contract.Operation.UNLOCK)
-        operations.append(contract.Operation.BACKUP)
-        last_pruned = restic_status.last_pruned if restic_status else None
-        if defaults.prune_due(restic, last_pruned=last_pruned, created=created, now=run.now):
-            operations.append(contract.Operation.PRUNE)
-        if defaults.check_due(
-            interval=self.settings.check_interval,
-            last_checked=restic_status.last_checked if restic_status else None,
-            created=created,
-            now=run.now,
-        ):
-            operations.append(contract.Operation.CHECK)
-        return tuple(operations)
+    def _operations(
+        self, run: Run, mover: protocol.Mover, spec: protocol.EngineSpec
+    ) -> tuple[contract.Operation, ...]:
+        assert isinstance(run.status, source.ReplicationSourceStatus)
+        return mover.operations_due(
+            protocol.Schedule(
+                spec=spec,
+                status=run.status,
+                created=parse_time(run.obj["metadata"].get("creationTimestamp")) or run.now,
+                now=run.now,
+                check_interval=self.settings.check_interval,
+            )
+        )
 
-    def _report_attempts(self, run: Run, result: base.SyncResult) -> None:
+    def _report_attempts(self, run: Run, result: base.SyncState) -> None:
         """Report each failed attempt of the running Job once (an event, a failure counted)."""
         failed = result.pending_failure
         if failed is None or result.failed_attempts <= self._reported_attempts.get(run.key, 0):
@@ -414,13 +408,15 @@ class Reconciler:
             f"mover attempt failed ({kind}): {failed.message}; retrying",
         )
 
-    async def _cleanup(self, run: Run, restic: defaults.ResticSpec) -> None:
-        await mover.cleanup(self._iteration(run, restic))
+    async def _cleanup(self, run: Run, mover: protocol.Mover, spec: protocol.EngineSpec) -> None:
+        await iteration.cleanup(self._iteration(run, mover, spec))
         self.slots.release(run.key)
 
     # --- completion ------------------------------------------------------------------------
 
-    def _complete(self, run: Run, result: base.SyncResult) -> None:
+    def _complete(
+        self, run: Run, result: base.SyncState, mover: protocol.Mover, spec: protocol.EngineSpec
+    ) -> None:
         outcome = result.mover_result or contract.MoverResult(
             outcome=contract.Outcome.FAILED, message=result.message
         )
@@ -442,7 +438,10 @@ class Reconciler:
         status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
         if succeeded:
             self._record_success(run, outcome, started=started)
-            self._record_restic_status(run, result)
+            recorded = mover.record(status, spec, result, now=run.now)
+            if recorded.repository_damaged is not None:
+                damaged = int(recorded.repository_damaged)
+                self.metrics.repository_damaged.labels(*run.identity.labels).set(damaged)
             if isinstance(status, destination.ReplicationDestinationStatus) and result.image:
                 status.latest_image = destination.LatestImage.model_validate(result.image)
         else:
@@ -478,32 +477,6 @@ class Reconciler:
         run.event(
             "Warning", "TransferFailed", f"synchronization failed ({kind}): {outcome.message}"
         )
-
-    def _record_restic_status(self, run: Run, result: base.SyncResult) -> None:
-        status = run.status
-        if not isinstance(status, source.ReplicationSourceStatus):
-            return
-        restic = run.model.spec.restic if run.model.spec else None
-        assert isinstance(restic, source.ResticSourceSpec)
-        ran = {
-            item.operation
-            for item in (result.mover_result.operations if result.mover_result else ())
-            if item.outcome
-            in (contract.Outcome.SUCCEEDED, contract.Outcome.SUCCEEDED_WITH_WARNINGS)
-        }
-        restic_status = status.restic or source.ResticSourceStatus()
-        if contract.Operation.PRUNE in result.operations and contract.Operation.PRUNE in ran:
-            restic_status.last_pruned = run.now
-        if contract.Operation.CHECK in result.operations:
-            damaged = contract.Operation.CHECK not in ran
-            self.metrics.repository_damaged.labels(*run.identity.labels).set(int(damaged))
-            if not damaged:
-                restic_status.last_checked = run.now
-        if contract.Operation.UNLOCK in result.operations and contract.Operation.UNLOCK in ran:
-            restic_status.last_unlocked = restic.unlock
-        elif not restic.unlock:
-            restic_status.last_unlocked = None
-        status.restic = restic_status
 
     def _count_missed_deadline(self, run: Run) -> None:
         if self._missed_deadline(run):

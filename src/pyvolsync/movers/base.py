@@ -1,10 +1,11 @@
-"""What every mover reports to the reconciler, and the settings all movers share.
+"""What an iteration reports to the reconciler: where a sync stands (``SyncState``).
 
-A mover's ``synchronize`` is called on every reconcile while a sync runs; it makes sure each
+``iteration.synchronize_*`` is called on every reconcile while a sync runs; it makes sure each
 object it needs exists, one step after the other, and says where it is: still working (and why
 it waits), finished (with the mover's result document and, for a destination, the image), or
-failed. ``cleanup`` removes what the iteration no longer needs. Neither writes status: the
-reconciler does that once, from this result.
+failed. ``iteration.cleanup`` removes what the iteration no longer needs. Neither writes status:
+the reconciler does that once, from this state. (The status field ``lastSyncResult`` is
+``api.common.SyncResult``: a summary of the mover's result document, a different thing.)
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ class Phase(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SyncResult:
-    """What ``synchronize`` found this time."""
+class SyncState:
+    """Where a running sync stands, as ``synchronize`` found it this time."""
 
     phase: Phase
     reason: str = ""
@@ -57,18 +58,18 @@ class SyncResult:
     """Why the operator ended the iteration without a mover result, e.g. ``volume-not-bound``."""
 
     @classmethod
-    def waiting(cls, reason: str, message: str, *, retry_after: float = 10.0) -> SyncResult:
+    def waiting(cls, reason: str, message: str, *, retry_after: float = 10.0) -> SyncState:
         """Return a result saying the sync waits for ``message``."""
         return cls(
             phase=Phase.WAITING, reason=reason, message=message, retry_after_seconds=retry_after
         )
 
     @classmethod
-    def invalid(cls, reason: str, message: str) -> SyncResult:
+    def invalid(cls, reason: str, message: str) -> SyncState:
         """Return a result saying the object's configuration cannot work."""
         return cls(phase=Phase.INVALID, reason=reason, message=message, retry_after_seconds=60.0)
 
     @classmethod
-    def timed_out(cls, kind: str, message: str) -> SyncResult:
+    def timed_out(cls, kind: str, message: str) -> SyncState:
         """Return a failed result for a volume that was not ready in time (no mover ran)."""
         return cls(phase=Phase.FAILED, reason=kind, message=message, failure_kind=kind)

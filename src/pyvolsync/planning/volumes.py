@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from pyvolsync.api import defaults, destination
+from pyvolsync.api import defaults
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.planning import metadata, names
 
@@ -59,7 +59,7 @@ def cache_claim(
     owner: metadata.Owner,
     *,
     role: names.Role,
-    spec: defaults.ResticSpec,
+    spec: defaults.EngineSpec,
     data_access_modes: list[str],
     temporary: bool,
 ) -> JsonObject:
@@ -74,7 +74,7 @@ def cache_claim(
 
 
 def clone_claim(
-    owner: metadata.Owner, *, source: Mapping[str, Any], spec: defaults.ResticSpec
+    owner: metadata.Owner, *, source: Mapping[str, Any], spec: defaults.EngineSpec
 ) -> JsonObject:
     """Return the temporary clone of the source PVC for copyMethod Clone."""
     meta = metadata.object_metadata(owner, names.source_copy(owner.name), temporary=True)
@@ -102,7 +102,7 @@ def volume_snapshot(meta: JsonObject, *, claim_name: str, snapshot_class: str | 
 
 
 def source_snapshot(
-    owner: metadata.Owner, *, source_name: str, spec: defaults.ResticSpec
+    owner: metadata.Owner, *, source_name: str, spec: defaults.EngineSpec
 ) -> JsonObject:
     """Return the temporary VolumeSnapshot of the source PVC for copyMethod Snapshot."""
     meta = metadata.object_metadata(owner, names.source_copy(owner.name), temporary=True)
@@ -154,7 +154,7 @@ def claim_from_snapshot(
     *,
     snapshot: Mapping[str, Any],
     source: Mapping[str, Any],
-    spec: defaults.ResticSpec,
+    spec: defaults.EngineSpec,
 ) -> JsonObject:
     """Return the temporary PVC restored from the source's snapshot, for the mover to read.
 
@@ -178,15 +178,14 @@ def claim_from_snapshot(
 
 
 def destination_claim(
-    owner: metadata.Owner, *, spec: destination.ResticDestinationSpec
+    owner: metadata.Owner, *, spec: defaults.EngineSpec, temporary: bool
 ) -> JsonObject:
     """Return the PVC a destination restores into when ``destinationPVC`` is not set.
 
-    The validator has already made sure ``capacity`` and ``accessModes`` are given.
+    The validator has already made sure ``capacity`` and ``accessModes`` are given;
+    ``temporary`` (``cleanupTempPVC``) marks it for deletion after the restore.
     """
-    meta = metadata.object_metadata(
-        owner, names.destination_claim(owner.name), temporary=bool(spec.cleanup_temp_pvc)
-    )
+    meta = metadata.object_metadata(owner, names.destination_claim(owner.name), temporary=temporary)
     return claim(
         meta,
         access_modes=list(spec.access_modes or []),
@@ -206,7 +205,7 @@ def image_snapshot(
     *,
     name: str,
     claim_name: str,
-    spec: destination.ResticDestinationSpec,
+    spec: defaults.EngineSpec,
 ) -> JsonObject:
     """Return the VolumeSnapshot a destination with copyMethod Snapshot publishes as its image.
 

@@ -2,7 +2,7 @@
 
 No operator runs on the session's cluster here: the session may already run one
 (tests/integration/reconcile), and two on one cluster would fight over the same objects. Mover
-Jobs are built with the operator's own planner instead (`pyvolsync.movers.restic.job.mover_job`),
+Jobs are built with the operator's own planner instead (`pyvolsync.movers.jobs.mover_job`),
 so the admission policies see exactly the Jobs the operator creates. The test that needs a
 running operator starts its own control plane (test_deploy_operator_rbac.py).
 """

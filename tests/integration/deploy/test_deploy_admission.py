@@ -21,7 +21,8 @@ from tests.integration.reconcile import helpers
 
 from pyvolsync import contract
 from pyvolsync.api import defaults, destination, source
-from pyvolsync.movers.restic import job as mover
+from pyvolsync.movers import jobs as mover
+from pyvolsync.movers.restic import engine
 from pyvolsync.planning import metadata
 
 APP = "web"
@@ -68,6 +69,7 @@ def operator_job(
         service_account="default",
         operations=(contract.Operation.RESTORE if restore else contract.Operation.BACKUP,),
         spec=spec,
+        mover=engine.Restic(),
         data_claim="data",
         data_read_only=False,
         cache_claim="cache",

@@ -8,8 +8,8 @@ from pyvolsync import contract
 from pyvolsync.api import source
 from pyvolsync.controller import metrics, reconciler
 from pyvolsync.movers import base
-from pyvolsync.movers.restic import job
-from pyvolsync.movers.restic import mover as restic_mover
+from pyvolsync.movers import jobs as job
+from pyvolsync.movers.restic import engine
 from pyvolsync.planning import names
 
 
@@ -43,7 +43,7 @@ def test_timeout_kinds_name_what_is_stuck() -> None:
 
 
 def test_a_timed_out_iteration_is_a_failure_with_its_kind() -> None:
-    result = base.SyncResult.timed_out("volume-not-bound", "PersistentVolumeClaim x was not bound")
+    result = base.SyncState.timed_out("volume-not-bound", "PersistentVolumeClaim x was not bound")
     assert result.phase is base.Phase.FAILED
     assert result.failure_kind == "volume-not-bound"
     outcome = contract.MoverResult(outcome=contract.Outcome.FAILED, message=result.message)
@@ -119,10 +119,17 @@ def aged_run(*, days: int, restic_status: dict[str, str] | None = None) -> recon
     return run
 
 
-def planned(check_interval: datetime.timedelta, run: reconciler.Run) -> tuple[Operation, ...]:
+RESTIC = engine.Restic()
+
+
+def restic_spec(run: reconciler.Run) -> source.ResticSourceSpec:
     restic = run.model.spec.restic if run.model.spec else None
     assert restic is not None
-    return planner(check_interval)._operations(run, restic)
+    return restic
+
+
+def planned(check_interval: datetime.timedelta, run: reconciler.Run) -> tuple[Operation, ...]:
+    return planner(check_interval)._operations(run, RESTIC, restic_spec(run))
 
 
 WEEK = datetime.timedelta(days=7)
@@ -144,7 +151,7 @@ def test_a_zero_check_interval_never_plans_a_check() -> None:
     assert Operation.CHECK not in planned(datetime.timedelta(0), aged_run(days=3650))
 
 
-def finished(check: contract.OperationResult) -> base.SyncResult:
+def finished(check: contract.OperationResult) -> base.SyncState:
     backup = contract.OperationResult(
         operation=Operation.BACKUP, outcome=contract.Outcome.SUCCEEDED, snapshot_id="a1b2c3d4e5"
     )
@@ -156,7 +163,7 @@ def finished(check: contract.OperationResult) -> base.SyncResult:
         snapshot_id="a1b2c3d4e5",
         operations=(backup, check),
     )
-    return base.SyncResult(
+    return base.SyncState(
         phase=base.Phase.FAILED if failed else base.Phase.COMPLETED,
         mover_result=outcome,
         operations=(Operation.BACKUP, Operation.CHECK),
@@ -178,11 +185,12 @@ def test_only_a_passed_check_is_recorded_and_damage_is_reported() -> None:
     labels = {"obj_name": "app", "obj_namespace": "ns", "role": "source", "method": "restic"}
     damaged = reconciling.metrics.registry.get_sample_value
 
-    reconciling._record_restic_status(run, finished(DAMAGED))
+    sound_after_damage = dataclasses.replace(finished(DAMAGED), phase=base.Phase.COMPLETED)
+    reconciling._complete(run, sound_after_damage, RESTIC, restic_spec(run))
     assert run.status.restic is not None and run.status.restic.last_checked is None
     assert damaged("pyvolsync_repository_damaged", labels) == 1
 
-    reconciling._record_restic_status(run, finished(SOUND))
+    reconciling._complete(run, finished(SOUND), RESTIC, restic_spec(run))
     assert run.status.restic.last_checked == NOW
     assert damaged("pyvolsync_repository_damaged", labels) == 0
 
@@ -199,10 +207,10 @@ def test_damage_found_by_the_check_has_its_own_warning() -> None:
 
 
 def test_a_check_finding_damage_after_a_saved_backup_completes_the_sync() -> None:
-    assert restic_mover._damage_found_after_backup(finished(DAMAGED))
-    assert not restic_mover._damage_found_after_backup(finished(SOUND))
+    assert RESTIC.settle(finished(DAMAGED)).phase is base.Phase.COMPLETED
+    assert RESTIC.settle(finished(SOUND)).phase is base.Phase.COMPLETED
     locked = dataclasses.replace(DAMAGED, error_kind=contract.ErrorKind.REPOSITORY_LOCKED)
-    assert not restic_mover._damage_found_after_backup(finished(locked))
+    assert RESTIC.settle(finished(locked)).phase is base.Phase.FAILED
 
 
 def test_each_failed_attempt_of_a_running_job_is_reported_once() -> None:
@@ -212,7 +220,7 @@ def test_each_failed_attempt_of_a_running_job_is_reported_once() -> None:
         error_kind=contract.ErrorKind.RESTIC_FAILED,
         message="backup failed: restic was killed by signal SIGKILL",
     )
-    waiting = base.SyncResult.waiting("SyncInProgress", "attempt 1 failed")
+    waiting = base.SyncState.waiting("SyncInProgress", "attempt 1 failed")
     first = dataclasses.replace(waiting, pending_failure=attempt, failed_attempts=1)
     run = source_run()
 

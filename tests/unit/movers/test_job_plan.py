@@ -6,7 +6,8 @@ from typing import Any
 
 from pyvolsync import contract
 from pyvolsync.api import destination, source
-from pyvolsync.movers.restic import job
+from pyvolsync.movers import jobs as job
+from pyvolsync.movers.restic import engine
 from pyvolsync.planning import metadata
 
 OWNER = metadata.Owner(
@@ -26,6 +27,7 @@ def plan(spec: Any, **changes: Any) -> job.JobPlan:
         "service_account": "volsync-src-app",
         "operations": (contract.Operation.BACKUP,),
         "spec": spec,
+        "mover": engine.Restic(),
         "data_claim": "volsync-app-src",
         "data_read_only": False,
         "cache_claim": "volsync-src-app-cache",

@@ -1,6 +1,6 @@
 """The log lines that reach status.latestMoverStatus.logs: upstream's story, a kilobyte at most."""
 
-from pyvolsync.movers.restic import logfilter
+from pyvolsync.movers import logfilter
 
 BACKUP_LOG = """Starting container
 restic 0.18.1 compiled with go1.26.8 on linux/amd64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyvolsync.movers import base
-from pyvolsync.movers.restic import mover
+from pyvolsync.movers import iteration as mover
 
 
 def test_an_object_being_deleted_is_waited_for() -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pyvolsync.movers.restic import mover
+from pyvolsync.movers import iteration as mover
 
 
 async def step(value: str, *, delay: float, fail: bool = False) -> str:

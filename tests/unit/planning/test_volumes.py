@@ -88,7 +88,7 @@ def test_destination_volume_and_image_snapshot() -> None:
     spec = destination.ResticDestinationSpec.model_validate(
         {"capacity": "2Gi", "accessModes": ["ReadWriteOnce"], "cleanupTempPVC": True}
     )
-    claim = volumes.destination_claim(OWNER, spec=spec)
+    claim = volumes.destination_claim(OWNER, spec=spec, temporary=bool(spec.cleanup_temp_pvc))
     assert claim["metadata"]["name"] == "volsync-app-dest"
     assert claim["metadata"]["labels"]["volsync.backube/cleanup"] == "uid-1"
     moment = datetime.datetime(2026, 3, 1, 10, 20, 30, tzinfo=datetime.UTC)

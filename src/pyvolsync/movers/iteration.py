@@ -1,11 +1,12 @@
-"""One restic iteration of a ReplicationSource or ReplicationDestination, step by step.
+"""One iteration of a ReplicationSource or ReplicationDestination, step by step, any engine.
 
 ``synchronize`` is a chain of idempotent steps; each makes sure one object exists and returns it,
 or says what it waits for: the data volume (the source itself, a clone, or a snapshot restored
 into a PVC; a destination's target), the cache volume, the mover's identity, the repository
 Secret, then the Job. The Job is created once with everything decided up front and is only
 ever read afterwards; its pod's termination message (the mover's result document) tells how it
-ended. ``cleanup`` deletes what the iteration made temporarily.
+ended. ``cleanup`` deletes what the iteration made temporarily. What the engine decides (the
+Secret's keys, the container, how a result reads) comes from ``iteration.mover``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 from pyvolsync import contract
-from pyvolsync.api import defaults, destination, durations, source
+from pyvolsync.api import defaults, durations
 from pyvolsync.kube import client as kube_client
-from pyvolsync.movers import base
-from pyvolsync.movers.restic import job as job_plan
-from pyvolsync.movers.restic import logfilter
+from pyvolsync.movers import base, logfilter, protocol
+from pyvolsync.movers import jobs as job_plan
 from pyvolsync.planning import metadata, names, rbac, security, volumes
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class Iteration:
     owner: metadata.Owner
     obj: Mapping[str, Any]
     role: names.Role
-    spec: defaults.ResticSpec
+    mover: protocol.Mover
+    spec: protocol.EngineSpec
     now: datetime.datetime
     volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
 
@@ -55,6 +56,11 @@ class Iteration:
     def namespace(self) -> str:
         """Return the object's namespace."""
         return self.owner.namespace
+
+    @property
+    def field(self) -> str:
+        """Return the path of the engine's section, e.g. ``spec.restic``, for messages."""
+        return f"spec.{self.mover.name}"
 
     async def get(self, kind: Kind, name: str) -> JsonObject | None:
         """Return the object ``name`` of ``kind`` in this namespace, or None."""
@@ -64,17 +70,15 @@ class Iteration:
 class StepWaitingError(Exception):
     """A step cannot finish yet; carries the result to report."""
 
-    def __init__(self, result: base.SyncResult) -> None:
+    def __init__(self, result: base.SyncState) -> None:
         super().__init__(result.message)
         self.result = result
 
 
 async def synchronize_source(
     iteration: Iteration, *, operations: tuple[contract.Operation, ...]
-) -> base.SyncResult:
+) -> base.SyncState:
     """Run one backup iteration step; ``operations`` are used if the Job must be created."""
-    spec = iteration.spec
-    assert isinstance(spec, source.ResticSourceSpec)
     source_name = iteration.obj["spec"].get("sourcePVC") or ""
 
     async def data() -> JsonObject:
@@ -82,37 +86,22 @@ async def synchronize_source(
         return await _source_data_claim(iteration, source_pvc)
 
     try:
-        result = await _run_job(iteration, data, operations=operations)
-        if _damage_found_after_backup(result):
-            # The backup is saved: the sync completed, and the damage is reported on its own.
-            result = dataclasses.replace(result, phase=base.Phase.COMPLETED)
-        return result
+        return iteration.mover.settle(await _run_job(iteration, data, operations=operations))
     except StepWaitingError as waiting:
         return waiting.result
 
 
-def _damage_found_after_backup(result: base.SyncResult) -> bool:
-    """Return True when only the scheduled check failed, finding the repository damaged."""
-    outcome = result.mover_result
-    if result.phase is not base.Phase.FAILED or outcome is None:
-        return False
-    failed = [item for item in outcome.operations if not item.outcome.ok]
-    return [(item.operation, item.error_kind) for item in failed] == [
-        (contract.Operation.CHECK, contract.ErrorKind.REPOSITORY_DAMAGED)
-    ]
-
-
-async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
+async def synchronize_destination(iteration: Iteration) -> base.SyncState:
     """Run one restore iteration step; on success also publish the image."""
     spec = iteration.spec
-    assert isinstance(spec, destination.ResticDestinationSpec)
     try:
         data = await _destination_data_claim(iteration, spec)
 
         async def claim() -> JsonObject:
             return data
 
-        result = await _run_job(iteration, claim, operations=(contract.Operation.RESTORE,))
+        operations = iteration.mover.restore_operations()
+        result = await _run_job(iteration, claim, operations=operations)
         if _repository_missing(result):
             # A new app: no repository yet. The (empty) volume is published, and the status
             # and events say why it is empty; a restore never creates the repository.
@@ -125,7 +114,7 @@ async def synchronize_destination(iteration: Iteration) -> base.SyncResult:
         return waiting.result
 
 
-def _backups_left_out(result: base.SyncResult) -> bool:
+def _backups_left_out(result: base.SyncState) -> bool:
     """Return True when backups exist but restoreAsOf/previous excluded them all.
 
     Then nothing is published: an empty volume must never stand in for an existing backup.
@@ -138,7 +127,7 @@ def _backups_left_out(result: base.SyncResult) -> bool:
     )
 
 
-def _repository_missing(result: base.SyncResult) -> bool:
+def _repository_missing(result: base.SyncState) -> bool:
     outcome = result.mover_result
     return (
         result.phase is base.Phase.FAILED
@@ -181,7 +170,7 @@ async def _require_claim(iteration: Iteration, name: str, *, what: str) -> JsonO
         # A configuration error like a missing Secret key: no mover starts, so none waits for
         # a mover slot; the operator looks again in a minute.
         raise StepWaitingError(
-            base.SyncResult.invalid(
+            base.SyncState.invalid(
                 REASON_INVALID,
                 f"the {what} {name!r} does not exist in namespace {iteration.namespace}; "
                 "create it or fix the name",
@@ -224,14 +213,14 @@ async def _snapshot_not_ready(
     if volumes.waited_longer_than(snapshot, iteration.volume_timeout, now=iteration.now):
         await iteration.kube.delete(Kind.VOLUME_SNAPSHOT, name, namespace=iteration.namespace)
         raise StepWaitingError(
-            base.SyncResult.timed_out(
+            base.SyncState.timed_out(
                 SNAPSHOT_NOT_READY,
                 f"VolumeSnapshot {name} {what} was not ready after "
                 f"{_timeout_text(iteration)}{detail}; it was deleted",
             )
         )
     raise StepWaitingError(
-        base.SyncResult.waiting(
+        base.SyncState.waiting(
             REASON_VOLUME_NOT_READY,
             f"waiting for VolumeSnapshot {name} {what} to be ready{detail}",
             retry_after=2,
@@ -243,12 +232,19 @@ def _timeout_text(iteration: Iteration) -> str:
     return f"{durations.format_duration(iteration.volume_timeout)} (--volume-timeout)"
 
 
-async def _destination_data_claim(
-    iteration: Iteration, spec: destination.ResticDestinationSpec
-) -> JsonObject:
-    if spec.destination_pvc:
-        return await _require_claim(iteration, spec.destination_pvc, what="destinationPVC")
-    return await _ensure(iteration, volumes.destination_claim(iteration.owner, spec=spec))
+async def _destination_data_claim(iteration: Iteration, spec: protocol.EngineSpec) -> JsonObject:
+    destination_pvc = _destination_option(spec, "destination_pvc")
+    if destination_pvc:
+        return await _require_claim(iteration, str(destination_pvc), what="destinationPVC")
+    temporary = bool(_destination_option(spec, "cleanup_temp_pvc"))
+    planned = volumes.destination_claim(iteration.owner, spec=spec, temporary=temporary)
+    return await _ensure(iteration, planned)
+
+
+def _destination_option(spec: protocol.EngineSpec, field: str) -> object:
+    """Return an option every engine's destination section has (``destination_pvc``,
+    ``cleanup_temp_pvc``, ``cleanup_cache_pvc``); None on a source's section."""
+    return getattr(spec, field, None)
 
 
 async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
@@ -282,7 +278,7 @@ def _not_being_deleted(obj: Mapping[str, Any]) -> None:
     meta = obj["metadata"]
     if meta.get("deletionTimestamp"):
         raise StepWaitingError(
-            base.SyncResult.waiting(
+            base.SyncState.waiting(
                 REASON_VOLUME_NOT_READY,
                 f"waiting for the previous {obj.get('kind', 'object')} {meta['name']} "
                 "to be deleted",
@@ -296,7 +292,7 @@ async def _run_job(
     data: Callable[[], Awaitable[JsonObject]],
     *,
     operations: tuple[contract.Operation, ...],
-) -> base.SyncResult:
+) -> base.SyncState:
     """Follow the mover Job, creating it first (with the volume ``data`` gives) if needed.
 
     Once the Job exists, the data volume is not looked up again: the Job is fixed at creation.
@@ -327,7 +323,7 @@ async def _job_plan(
         role=iteration.role,
         spec=spec,
         data_access_modes=data_modes,
-        temporary=bool(getattr(spec, "cleanup_cache_pvc", False)),
+        temporary=bool(_destination_option(spec, "cleanup_cache_pvc")),
     )
     privileged = await _privileged(iteration)
     _check_identity(iteration, privileged=privileged)
@@ -344,6 +340,7 @@ async def _job_plan(
         service_account=account,
         operations=operations,
         spec=spec,
+        mover=iteration.mover,
         data_claim=data["metadata"]["name"],
         data_read_only=_read_only(data),
         cache_claim=cache["metadata"]["name"],
@@ -386,11 +383,11 @@ def _check_identity(iteration: Iteration, *, privileged: bool) -> None:
     if privileged or not security.root_requested(iteration.spec.mover_security_context):
         return
     raise StepWaitingError(
-        base.SyncResult.invalid(
+        base.SyncState.invalid(
             REASON_INVALID,
-            "spec.restic.moverSecurityContext.runAsUser is 0 (root), which movers get only in "
-            f'a namespace annotated {metadata.PRIVILEGED_MOVERS_ANNOTATION}: "true"; annotate '
-            f"namespace {iteration.namespace} or choose another user",
+            f"{iteration.field}.moverSecurityContext.runAsUser is 0 (root), which movers get "
+            f"only in a namespace annotated {metadata.PRIVILEGED_MOVERS_ANNOTATION}: "
+            f'"true"; annotate namespace {iteration.namespace} or choose another user',
         )
     )
 
@@ -400,9 +397,9 @@ async def _ensure_identity(iteration: Iteration, *, privileged: bool) -> str:
     if account:
         if await iteration.get(Kind.SERVICE_ACCOUNT, account) is None:
             raise StepWaitingError(
-                base.SyncResult.invalid(
+                base.SyncState.invalid(
                     REASON_INVALID,
-                    f"spec.restic.moverServiceAccount {account!r} does not exist in "
+                    f"{iteration.field}.moverServiceAccount {account!r} does not exist in "
                     f"namespace {iteration.namespace}; create it or remove the field",
                 )
             )
@@ -420,23 +417,24 @@ async def _ensure_identity(iteration: Iteration, *, privileged: bool) -> str:
 async def _secret_keys(iteration: Iteration) -> frozenset[str]:
     name = iteration.spec.repository or ""
     secret = await iteration.get(Kind.SECRET, name) if name else None
+    required = iteration.mover.required_secret_keys
+    needs = " and ".join(required)
     if secret is None:
         raise StepWaitingError(
-            base.SyncResult.invalid(
+            base.SyncState.invalid(
                 REASON_INVALID,
-                f"the repository Secret {name!r} (spec.restic.repository) does not exist in "
-                f"namespace {iteration.namespace}; create it with keys RESTIC_REPOSITORY and "
-                "RESTIC_PASSWORD",
+                f"the repository Secret {name!r} ({iteration.field}.repository) does not exist "
+                f"in namespace {iteration.namespace}; create it with keys {needs}",
             )
         )
     keys = frozenset((secret.get("data") or {}).keys())
-    for required in job_plan.REQUIRED_SECRET_KEYS:
-        if required not in keys:
+    for key in required:
+        if key not in keys:
             raise StepWaitingError(
-                base.SyncResult.invalid(
+                base.SyncState.invalid(
                     REASON_INVALID,
-                    f"the repository Secret {name!r} has no key {required}; add it "
-                    "(the Secret needs RESTIC_REPOSITORY and RESTIC_PASSWORD)",
+                    f"the repository Secret {name!r} has no key {key}; add it "
+                    f"(the Secret needs {needs})",
                 )
             )
     return keys
@@ -455,10 +453,10 @@ async def _check_references(iteration: Iteration) -> None:
         data = (found or {}).get("data") or {}
         if ca.key not in data:
             raise StepWaitingError(
-                base.SyncResult.invalid(
+                base.SyncState.invalid(
                     REASON_INVALID,
-                    f"spec.restic.customCA: {kind.value.__name__} {name!r} with key {ca.key!r} "
-                    "not found; create it or fix customCA",
+                    f"{iteration.field}.customCA: {kind.value.__name__} {name!r} with key "
+                    f"{ca.key!r} not found; create it or fix customCA",
                 )
             )
     for item in iteration.spec.mover_volumes or []:
@@ -471,9 +469,10 @@ async def _check_mover_volume(iteration: Iteration, volume_source: Mapping[str, 
     for kind, name in ((Kind.CLAIM, claim), (Kind.SECRET, secret)):
         if name and await iteration.get(kind, name) is None:
             raise StepWaitingError(
-                base.SyncResult.invalid(
+                base.SyncState.invalid(
                     REASON_INVALID,
-                    f"spec.restic.moverVolumes: {kind.value.__name__} {name!r} does not exist",
+                    f"{iteration.field}.moverVolumes: {kind.value.__name__} {name!r} "
+                    "does not exist",
                 )
             )
 
@@ -522,13 +521,13 @@ def _job_condition(job: Mapping[str, Any], type_: str) -> bool:
     )
 
 
-async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
+async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncState:
     operations = job_plan.planned_operations(job)
     if _job_condition(job, "Complete") or _job_condition(job, "SuccessCriteriaMet"):
         return await _finished(iteration, job, operations=operations, succeeded=True)
     if _job_condition(job, "Failed") or _job_condition(job, "FailureTarget"):
         if not _job_condition(job, "Failed") and (job.get("status") or {}).get("active"):
-            return base.SyncResult.waiting("SyncInProgress", "the mover is stopping")
+            return base.SyncState.waiting("SyncInProgress", "the mover is stopping")
         return await _finished(iteration, job, operations=operations, succeeded=False)
     failed = int((job.get("status") or {}).get("failed") or 0)
     message = "the mover is running"
@@ -537,7 +536,7 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
         result = _pod_result(attempt) if attempt else None
         message = f"attempt {failed} failed ({_describe(result)}); the Job retries"
         return dataclasses.replace(
-            base.SyncResult.waiting("SyncInProgress", message),
+            base.SyncState.waiting("SyncInProgress", message),
             pending_failure=result,
             failed_attempts=failed,
         )
@@ -548,7 +547,7 @@ async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncResult:
             return await _claims_not_bound(iteration, job, unbound)
     progress = await _progress(iteration, running) if running else None
     return dataclasses.replace(
-        base.SyncResult.waiting(
+        base.SyncState.waiting(
             "SyncInProgress",
             message,
             retry_after=float(iteration.settings.progress_interval_seconds),
@@ -571,7 +570,7 @@ async def _unbound_claims(iteration: Iteration, job: Mapping[str, Any]) -> list[
 
 async def _claims_not_bound(
     iteration: Iteration, job: Mapping[str, Any], claims: list[JsonObject]
-) -> base.SyncResult:
+) -> base.SyncState:
     """Wait for the claims; once the Job has waited past the volume timeout, fail the iteration.
 
     The claims this object created (a copy, the cache, a new destination volume) are deleted,
@@ -579,7 +578,7 @@ async def _claims_not_bound(
     """
     described = ", ".join(_describe_claim(claim) for claim in claims)
     if not volumes.waited_longer_than(job, iteration.volume_timeout, now=iteration.now):
-        return base.SyncResult.waiting(
+        return base.SyncState.waiting(
             REASON_VOLUME_NOT_READY, f"waiting for {described} to be bound", retry_after=5
         )
     deleted = []
@@ -588,7 +587,7 @@ async def _claims_not_bound(
             name = claim["metadata"]["name"]
             await iteration.kube.delete(Kind.CLAIM, name, namespace=iteration.namespace)
             deleted.append(name)
-    return base.SyncResult.timed_out(
+    return base.SyncState.timed_out(
         VOLUME_NOT_BOUND,
         f"{described} not bound after {_timeout_text(iteration)}"
         + (f"; deleted {', '.join(deleted)}" if deleted else ""),
@@ -607,7 +606,7 @@ async def _progress(iteration: Iteration, pod: JsonObject) -> contract.Progress 
     log = await iteration.kube.pod_log(
         pod["metadata"]["name"],
         namespace=iteration.namespace,
-        container=job_plan.CONTAINER_NAME,
+        container=_mover_container(pod),
         tail_lines=20,
     )
     found = [contract.parse_progress(line) for line in log.splitlines()]
@@ -627,7 +626,7 @@ async def _finished(
     *,
     operations: tuple[contract.Operation, ...],
     succeeded: bool,
-) -> base.SyncResult:
+) -> base.SyncState:
     pod = await _latest_pod(iteration, job, phase="Succeeded" if succeeded else "Failed")
     result = _pod_result(pod) if pod else None
     if result is None:
@@ -642,10 +641,10 @@ async def _finished(
         log = await iteration.kube.pod_log(
             pod["metadata"]["name"],
             namespace=iteration.namespace,
-            container=job_plan.CONTAINER_NAME,
+            container=_mover_container(pod),
         )
     ok = succeeded and result.outcome.ok
-    return base.SyncResult(
+    return base.SyncState(
         phase=base.Phase.COMPLETED if ok else base.Phase.FAILED,
         mover_result=result,
         operations=operations,
@@ -663,9 +662,15 @@ async def _latest_pod(iteration: Iteration, job: JsonObject, *, phase: str) -> J
     return matching[-1] if matching else None
 
 
+def _mover_container(pod: Mapping[str, Any]) -> str:
+    """Return the name of a mover pod's container (its first; the engine named it)."""
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    return str(containers[0].get("name", ""))
+
+
 def _pod_result(pod: Mapping[str, Any]) -> contract.MoverResult | None:
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        if status.get("name") != job_plan.CONTAINER_NAME:
+        if status.get("name") != _mover_container(pod):
             continue
         terminated = (status.get("state") or {}).get("terminated") or {}
         message = terminated.get("message") or ""
@@ -687,7 +692,7 @@ def _pod_result(pod: Mapping[str, Any]) -> contract.MoverResult | None:
 
 
 async def _ensure_image(
-    iteration: Iteration, spec: destination.ResticDestinationSpec, data: JsonObject
+    iteration: Iteration, spec: protocol.EngineSpec, data: JsonObject
 ) -> JsonObject:
     claim_name = data["metadata"]["name"]
     if defaults.copy_method(spec) != "Snapshot":
@@ -708,9 +713,8 @@ async def _ensure_image(
 
 
 async def _forget_image_name(iteration: Iteration) -> None:
-    spec = iteration.spec
-    assert isinstance(spec, destination.ResticDestinationSpec)
-    claim_name = spec.destination_pvc or names.destination_claim(iteration.owner.name)
+    chosen = _destination_option(iteration.spec, "destination_pvc")
+    claim_name = str(chosen) if chosen else names.destination_claim(iteration.owner.name)
     claim = await iteration.get(Kind.CLAIM, claim_name)
     annotations = (claim or {}).get("metadata", {}).get("annotations") or {}
     if volumes.SNAPSHOT_NAME_ANNOTATION in annotations:

@@ -1,9 +1,10 @@
-"""The restic mover Job, planned once per iteration and never changed while it runs.
+"""The mover Job of any engine, planned once per iteration and never changed while it runs.
 
 The Job follows upstream's shape where clusters depend on it: the name ``volsync-src-<name>`` /
 ``volsync-dst-<name>``, the ``app.kubernetes.io/created-by: volsync`` label on the Job and its
 pod, a first container with a ``volumeMounts`` list (the spec's admission policies patch it), the
-data volume at ``/data`` and the cache at ``/cache``, and upstream's environment contract. It
+data volume at ``/data`` and the cache at ``/cache``, and the engine's environment contract
+(``protocol.Container``: upstream's for restic, the kopia fork's for kopia). It
 differs where upstream hurts users: the operations (unlock, prune) are decided once and recorded
 in an annotation, retries are bounded (``backoffLimit``) and a configuration error fails the Job
 at once instead of being retried.
@@ -17,10 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyvolsync import contract
-from pyvolsync.api import defaults, destination, source
+from pyvolsync.movers import protocol
 from pyvolsync.planning import metadata, security
 
-CONTAINER_NAME = "restic"
 DATA_MOUNT = "/data"
 CACHE_MOUNT = "/cache"
 CUSTOM_CA_MOUNT = "/customCA"
@@ -29,25 +29,6 @@ CREDENTIALS_MOUNT = "/credentials"
 REPOSITORY_VOLUME = "repository"
 REPOSITORY_MOUNT = "/repository"
 
-# Keys of the repository Secret passed to restic when present (upstream's list).
-OPTIONAL_SECRET_KEYS = (
-    "RESTIC_COMPRESSION", "RESTIC_PACK_SIZE", "RESTIC_READ_CONCURRENCY",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
-    "AWS_PROFILE", "RESTIC_AWS_ASSUME_ROLE_ARN", "RESTIC_AWS_ASSUME_ROLE_SESSION_NAME",
-    "RESTIC_AWS_ASSUME_ROLE_EXTERNAL_ID", "RESTIC_AWS_ASSUME_ROLE_POLICY",
-    "RESTIC_AWS_ASSUME_ROLE_REGION", "RESTIC_AWS_ASSUME_ROLE_STS_ENDPOINT",
-    "ST_AUTH", "ST_USER", "ST_KEY",
-    "OS_AUTH_URL", "OS_REGION_NAME", "OS_USERNAME", "OS_USER_ID", "OS_PASSWORD", "OS_TENANT_ID",
-    "OS_TENANT_NAME", "OS_USER_DOMAIN_NAME", "OS_USER_DOMAIN_ID", "OS_PROJECT_NAME",
-    "OS_PROJECT_DOMAIN_NAME", "OS_PROJECT_DOMAIN_ID", "OS_TRUST_ID",
-    "OS_APPLICATION_CREDENTIAL_ID", "OS_APPLICATION_CREDENTIAL_NAME",
-    "OS_APPLICATION_CREDENTIAL_SECRET", "OS_STORAGE_URL", "OS_AUTH_TOKEN",
-    "B2_ACCOUNT_ID", "B2_ACCOUNT_KEY",
-    "AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY", "AZURE_ACCOUNT_SAS", "AZURE_ENDPOINT_SUFFIX",
-    "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE",
-    "GOOGLE_PROJECT_ID", "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD",
-)  # fmt: skip
-REQUIRED_SECRET_KEYS = (contract.EnvVar.RESTIC_REPOSITORY, contract.EnvVar.RESTIC_PASSWORD)
 GCS_CREDENTIALS_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
 # Mover exit codes after which running the same Job again cannot help.
 PERMANENT_EXIT_CODES = tuple(
@@ -86,7 +67,8 @@ class JobPlan:
     name: str
     service_account: str
     operations: tuple[contract.Operation, ...]
-    spec: defaults.ResticSpec
+    spec: protocol.EngineSpec
+    mover: protocol.Mover
     data_claim: str
     data_read_only: bool
     cache_claim: str
@@ -100,6 +82,16 @@ class JobPlan:
 
 def mover_job(plan: JobPlan, settings: JobSettings) -> JsonObject:
     """Return the mover Job for ``plan``."""
+    container = plan.mover.container(
+        protocol.ContainerRequest(
+            owner_key=plan.owner.key,
+            spec=plan.spec,
+            operations=plan.operations,
+            secret_keys=plan.secret_keys,
+            progress_interval_seconds=settings.progress_interval_seconds,
+            check_read_data_subset=settings.check_read_data_subset,
+        )
+    )
     pod_labels = {
         metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE,
         **(plan.spec.mover_pod_labels or {}),
@@ -114,10 +106,10 @@ def mover_job(plan: JobPlan, settings: JobSettings) -> JsonObject:
         "spec": {
             "backoffLimit": settings.retries,
             "parallelism": 1,
-            "podFailurePolicy": _pod_failure_policy(),
+            "podFailurePolicy": _pod_failure_policy(container.name),
             "template": {
                 "metadata": {"name": plan.name, "labels": pod_labels},
-                "spec": _pod_spec(plan, settings),
+                "spec": _pod_spec(plan, settings, container),
             },
         },
     }
@@ -132,13 +124,19 @@ def planned_operations(job: Mapping[str, Any]) -> tuple[contract.Operation, ...]
         return ()
 
 
-def _pod_failure_policy() -> JsonObject:
+def container_name(job: Mapping[str, Any]) -> str:
+    """Return the name of the mover container of an existing Job (its first container)."""
+    containers = job.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
+    return str(containers[0].get("name", "")) if containers else ""
+
+
+def _pod_failure_policy(name: str) -> JsonObject:
     return {
         "rules": [
             {
                 "action": "FailJob",
                 "onExitCodes": {
-                    "containerName": CONTAINER_NAME,
+                    "containerName": name,
                     "operator": "In",
                     "values": list(PERMANENT_EXIT_CODES),
                 },
@@ -147,14 +145,14 @@ def _pod_failure_policy() -> JsonObject:
     }
 
 
-def _pod_spec(plan: JobPlan, settings: JobSettings) -> JsonObject:
+def _pod_spec(plan: JobPlan, settings: JobSettings, engine: protocol.Container) -> JsonObject:
     volumes, mounts = _volumes(plan, settings)
     container: JsonObject = {
-        "name": CONTAINER_NAME,
+        "name": engine.name,
         "image": settings.image,
-        "command": ["pyvolsync-mover", "restic"],
+        "command": list(engine.command),
         "args": [str(op) for op in plan.operations],
-        "env": _environment(plan, settings),
+        "env": _environment(plan, settings, engine),
         "volumeMounts": mounts,
         "securityContext": security.container_security_context(
             privileged=plan.privileged, pod_context=plan.spec.mover_security_context
@@ -186,44 +184,26 @@ def _secret_env(secret: str, key: str, *, optional: bool) -> JsonObject:
     }
 
 
-def _environment(plan: JobPlan, settings: JobSettings) -> list[JsonObject]:
-    env = [{"name": name, "value": value} for name, value in _plain_environment(plan, settings)]
-    env += [_secret_env(plan.secret_name, key, optional=False) for key in REQUIRED_SECRET_KEYS]
-    optional = [key for key in OPTIONAL_SECRET_KEYS if key in plan.secret_keys]
-    optional += sorted(key for key in plan.secret_keys if key.startswith("RCLONE_"))
-    env += [_secret_env(plan.secret_name, key, optional=True) for key in optional]
+def _environment(
+    plan: JobPlan, settings: JobSettings, engine: protocol.Container
+) -> list[JsonObject]:
+    env = [{"name": name, "value": value} for name, value in engine.plain_environment]
+    env += [
+        _secret_env(plan.secret_name, key, optional=False)
+        for key in plan.mover.required_secret_keys
+    ]
+    env += [
+        _secret_env(plan.secret_name, key, optional=True) for key in engine.optional_secret_keys
+    ]
     for name, value in sorted(settings.proxy_environment.items()):
         env += [{"name": name, "value": value}, {"name": name.lower(), "value": value}]
-    env += [{"name": name, "value": value} for name, value in _feature_environment(plan, settings)]
+    features = [*engine.feature_environment, *_feature_environment(plan)]
+    env += [{"name": name, "value": value} for name, value in features]
     return env
 
 
-def _plain_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str, str]]:
-    spec = plan.spec
-    forget, as_of, previous, restore = "", "", "0", ""
-    if isinstance(spec, source.ResticSourceSpec):
-        forget = " ".join(defaults.forget_options(spec.retain))
-    if isinstance(spec, destination.ResticDestinationSpec):
-        as_of = defaults.restore_as_of(spec)
-        previous = str(defaults.previous(spec))
-        restore = " ".join(defaults.restore_options(spec))
-    return [
-        (contract.EnvVar.FORGET_OPTIONS, forget),
-        (contract.EnvVar.DATA_DIR, DATA_MOUNT),
-        (contract.EnvVar.RESTIC_CACHE_DIR, CACHE_MOUNT),
-        (contract.EnvVar.RESTORE_AS_OF, as_of),
-        (contract.EnvVar.SELECT_PREVIOUS, previous),
-        (contract.EnvVar.RESTORE_OPTIONS, restore),
-        (contract.EnvVar.PROGRESS_INTERVAL, str(settings.progress_interval_seconds)),
-    ]
-
-
-def _feature_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str, str]]:
+def _feature_environment(plan: JobPlan) -> list[tuple[str, str]]:
     env: list[tuple[str, str]] = []
-    if isinstance(plan.spec, source.ResticSourceSpec):
-        env.append((contract.EnvVar.SOURCE, plan.owner.key))
-    if contract.Operation.CHECK in plan.operations and settings.check_read_data_subset:
-        env.append((contract.EnvVar.CHECK_READ_DATA_SUBSET, settings.check_read_data_subset))
     if plan.debug:
         env.append(("DEBUG_MOVER", "1"))
     if _custom_ca(plan.spec) is not None:
@@ -234,7 +214,7 @@ def _feature_environment(plan: JobPlan, settings: JobSettings) -> list[tuple[str
     return env
 
 
-def _custom_ca(spec: defaults.ResticSpec) -> JsonObject | None:
+def _custom_ca(spec: protocol.EngineSpec) -> JsonObject | None:
     """Return the custom CA volume source, or None when no CA is configured (key unset)."""
     ca = spec.custom_ca
     if ca is None or not ca.key:
@@ -301,7 +281,7 @@ def _volumes(plan: JobPlan, settings: JobSettings) -> tuple[list[JsonObject], li
     return [volume for volume, _ in pairs], [mount for _, mount in pairs]
 
 
-def _mover_volumes(spec: defaults.ResticSpec) -> list[tuple[JsonObject, JsonObject]]:
+def _mover_volumes(spec: protocol.EngineSpec) -> list[tuple[JsonObject, JsonObject]]:
     """Return ``moverVolumes`` as upstream mounts them: ``u-<path>`` at ``/mnt/<path>``."""
     pairs: list[tuple[JsonObject, JsonObject]] = []
     for item in spec.mover_volumes or []:

@@ -1,0 +1,197 @@
+"""An in-memory ``Kube`` for fast tests of the reconciler's decisions, without a cluster.
+
+It keeps objects as dicts, as the API server would hand them back: creation fills in a uid, a
+resourceVersion, a creationTimestamp and (for custom resources) a generation; a merge patch
+follows RFC 7386; a status patch changes only ``status``; list filters by namespace and labels.
+It does not run controllers: a test plays the Job controller and the kubelet by editing
+objects (``set_status``) and setting pod logs. The integration tests on the real control plane
+remain the proof; this only makes each engine's decisions, retries and slots cheap to test.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import itertools
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, cast
+
+from pyvolsync.kube import client, errors
+
+JsonObject = dict[str, Any]
+Key = tuple[client.Kind, str, str]
+CUSTOM_GROUPS = ("volsync.backube/",)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Return ``target`` with the JSON merge patch ``patch`` applied (RFC 7386)."""
+    if not isinstance(patch, Mapping):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+class FakeKube(client.Kube):
+    """The cluster as a dict; ``events`` lists every event recorded, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
+        super().__init__(cast(Any, None), instance="fake")
+        self.clock = clock
+        self.objects: dict[Key, JsonObject] = {}
+        self.events: list[JsonObject] = []
+        self.logs: dict[tuple[str, str], str] = {}
+        self._versions = itertools.count(1)
+
+    # --- what tests use to play the controllers ------------------------------------------
+
+    def put(self, obj: Mapping[str, Any]) -> JsonObject:
+        """Store ``obj`` as created (filling in what the API server would), and return it."""
+        stored = copy.deepcopy(dict(obj))
+        meta = stored.setdefault("metadata", {})
+        meta.setdefault("uid", f"uid-{meta['name']}-{next(self._versions)}")
+        meta.setdefault("creationTimestamp", _timestamp(self.clock()))
+        if str(stored.get("apiVersion", "")).startswith(CUSTOM_GROUPS):
+            meta.setdefault("generation", 1)
+        meta["resourceVersion"] = str(next(self._versions))
+        self.objects[_key(stored)] = stored
+        return copy.deepcopy(stored)
+
+    def set_status(self, kind: client.Kind, name: str, namespace: str, status: JsonObject) -> None:
+        """Replace an object's status, as a controller would."""
+        self.objects[(kind, namespace, name)]["status"] = copy.deepcopy(status)
+
+    def stored(self, kind: client.Kind, name: str, namespace: str = "") -> JsonObject | None:
+        """Return the stored object (not a copy) or None."""
+        return self.objects.get((kind, namespace, name))
+
+    def all_of(self, kind: client.Kind, namespace: str = "") -> list[JsonObject]:
+        """Return every stored object of ``kind`` in ``namespace``."""
+        return [
+            obj
+            for (found, space, _), obj in self.objects.items()
+            if (found, space) == (kind, namespace)
+        ]
+
+    # --- the Kube interface ---------------------------------------------------------------
+
+    async def get(
+        self, kind: client.Kind, name: str, *, namespace: str | None = None
+    ) -> JsonObject | None:
+        found = self.objects.get((kind, namespace or "", name))
+        return copy.deepcopy(found) if found is not None else None
+
+    async def list(
+        self,
+        kind: client.Kind,
+        *,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[JsonObject]:
+        wanted = dict(labels or {})
+        return [
+            copy.deepcopy(obj)
+            for (found, space, _), obj in sorted(self.objects.items(), key=lambda item: item[0][1:])
+            if found is kind
+            and (namespace in (None, "*") or space == namespace)
+            and wanted.items() <= (obj["metadata"].get("labels") or {}).items()
+        ]
+
+    async def create(self, obj: Mapping[str, Any]) -> JsonObject:
+        existing = self.objects.get(_key(obj))
+        if existing is not None:
+            return copy.deepcopy(existing)
+        return self.put(obj)
+
+    async def replace(self, obj: Mapping[str, Any]) -> JsonObject:
+        current = self.objects.get(_key(obj))
+        if current is None:
+            raise errors.NotFoundError(f"{obj['kind']} {obj['metadata']['name']} not found")
+        if obj["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            raise errors.ConflictError("the object has been modified", code=409)
+        return self.put(obj)
+
+    async def delete(
+        self,
+        kind: client.Kind,
+        name: str,
+        *,
+        namespace: str | None = None,
+        foreground: bool = False,
+    ) -> None:
+        self.objects.pop((kind, namespace or "", name), None)
+
+    async def patch(
+        self,
+        kind: client.Kind,
+        name: str,
+        patch: Mapping[str, Any],
+        *,
+        namespace: str | None = None,
+        status: bool = False,
+    ) -> JsonObject:
+        key = (kind, namespace or "", name)
+        current = self.objects.get(key)
+        if current is None:
+            raise errors.NotFoundError(f"{kind.name} {name} not found", code=404)
+        allowed = {"status": patch.get("status")} if status else patch
+        patched = merge_patch(current, allowed)
+        patched["metadata"]["resourceVersion"] = str(next(self._versions))
+        self.objects[key] = patched
+        return copy.deepcopy(patched)
+
+    async def pod_log(
+        self, name: str, *, namespace: str, container: str, tail_lines: int | None = None
+    ) -> str:
+        text = self.logs.get((namespace, name), "")
+        if tail_lines is None:
+            return text
+        return "".join(text.splitlines(keepends=True)[-tail_lines:])
+
+    async def follow_log(self, name: str, *, namespace: str, container: str) -> AsyncIterator[str]:
+        for line in self.logs.get((namespace, name), "").splitlines(keepends=True):
+            yield line
+
+    @property
+    def default_namespace(self) -> str:
+        return "default"
+
+    async def close(self) -> None:
+        return None
+
+    async def event(
+        self,
+        regarding: Mapping[str, Any],
+        *,
+        type_: str,
+        reason: str,
+        action: str,
+        note: str,
+        related: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.events.append(
+            {
+                "regarding": regarding["metadata"]["name"],
+                "type": type_,
+                "reason": reason,
+                "action": action,
+                "note": note,
+            }
+        )
+
+
+def _key(obj: Mapping[str, Any]) -> Key:
+    meta = obj["metadata"]
+    return client.kind_of(obj), meta.get("namespace", "") or "", meta["name"]
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

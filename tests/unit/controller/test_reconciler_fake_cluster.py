@@ -1,0 +1,251 @@
+"""The reconciler's decisions against the in-memory cluster (`pyvolsync.kube.fake`).
+
+The test plays the Job controller and the kubelet: it marks a Job finished and adds the pod
+with the mover's result document, as the real ones would. What is checked is what a user would
+see: the Job and its arguments, the status, the condition and the events. The same behaviour is
+proven on the real control plane by tests/integration/reconcile; these are the quick version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from typing import Any
+
+import pytest
+
+from pyvolsync import contract
+from pyvolsync.controller import metrics, reconciler
+from pyvolsync.kube import fake
+from pyvolsync.kube.client import Kind
+from pyvolsync.movers import jobs
+from pyvolsync.planning import names
+
+NAMESPACE = "apps"
+NOW = datetime.datetime(2026, 12, 3, 9, 0, tzinfo=datetime.UTC)
+SOURCE = names.Role.SOURCE
+IMAGE = "example/pyvolsync-mover:1"
+
+
+class Cluster:
+    """A fake cluster with an app's volume and repository Secret, and a reconciler on it."""
+
+    def __init__(self, *, max_movers: int = 0, created: datetime.datetime = NOW) -> None:
+        self.now = created
+        self.kube = fake.FakeKube(clock=lambda: self.now)
+        self.kube.put(claim("data"))
+        self.kube.put(secret("repo", "RESTIC_REPOSITORY", "RESTIC_PASSWORD"))
+        settings = reconciler.Settings(job=jobs.JobSettings(image=IMAGE), max_movers=max_movers)
+        self.reconciler = reconciler.Reconciler(
+            self.kube,
+            settings=settings,
+            metrics=metrics.Metrics(),
+            wake=lambda *_: None,
+            clock=lambda: self.now,
+        )
+
+    def reconcile(self, name: str = "app") -> float | None:
+        return asyncio.run(self.reconciler.reconcile(SOURCE, NAMESPACE, name))
+
+    def source(self, name: str = "app") -> dict[str, Any]:
+        found = self.kube.stored(Kind.REPLICATION_SOURCE, name, NAMESPACE)
+        assert found is not None
+        return found
+
+    def condition(self, name: str = "app") -> tuple[str, str]:
+        conditions = self.source(name)["status"]["conditions"]
+        synchronizing = [item for item in conditions if item["type"] == "Synchronizing"]
+        return synchronizing[0]["reason"], synchronizing[0]["message"]
+
+    def job(self, name: str = "app") -> dict[str, Any] | None:
+        return self.kube.stored(Kind.JOB, f"volsync-src-{name}", NAMESPACE)
+
+    def finish_job(self, result: contract.MoverResult, *, log: str = "", name: str = "app") -> None:
+        """Play the Job controller and kubelet: the mover's pod ended with ``result``."""
+        job = self.job(name)
+        assert job is not None
+        succeeded = result.outcome.ok
+        condition = "Complete" if succeeded else "Failed"
+        status = {"conditions": [{"type": condition, "status": "True"}]}
+        self.kube.set_status(Kind.JOB, job["metadata"]["name"], NAMESPACE, status)
+        pod_name = f"{job['metadata']['name']}-x1"
+        container = job["spec"]["template"]["spec"]["containers"][0]["name"]
+        terminated = {"exitCode": int(result.exit_code), "message": result.to_json()}
+        self.kube.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": pod_name,
+                    "namespace": NAMESPACE,
+                    "labels": {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]},
+                },
+                "spec": {"containers": [{"name": container, "image": IMAGE}]},
+                "status": {
+                    "phase": "Succeeded" if succeeded else "Failed",
+                    "containerStatuses": [
+                        {
+                            "name": container,
+                            "image": IMAGE,
+                            "imageID": IMAGE,
+                            "ready": False,
+                            "restartCount": 0,
+                            "state": {"terminated": terminated},
+                        }
+                    ],
+                },
+            }
+        )
+        self.kube.logs[(NAMESPACE, pod_name)] = log
+
+
+def claim(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"]},
+    }
+
+
+def secret(name: str, *keys: str) -> dict[str, Any]:
+    data = dict.fromkeys(keys, "c2VjcmV0")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "data": data,
+    }
+
+
+def replication_source(name: str = "app", **restic: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "sourcePVC": "data",
+            "trigger": {"manual": "first"},
+            "restic": {"repository": "repo", "copyMethod": "Direct", **restic},
+        },
+    }
+
+
+BACKED_UP = contract.MoverResult(
+    outcome=contract.Outcome.SUCCEEDED,
+    snapshot_id="a1b2c3d4e5f6",
+    bytes_added=2048,
+    operations=(
+        contract.OperationResult(
+            operation=contract.Operation.BACKUP, outcome=contract.Outcome.SUCCEEDED
+        ),
+    ),
+)
+
+
+def test_a_manual_backup_runs_one_job_and_records_its_snapshot() -> None:
+    cluster = Cluster()
+    cluster.kube.put(replication_source())
+
+    cluster.reconcile()
+    job = cluster.job()
+    assert job is not None
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert (container["command"], container["args"]) == (["pyvolsync-mover", "restic"], ["backup"])
+    assert cluster.condition()[0] == "SyncInProgress"
+
+    cluster.reconcile()  # still running: nothing new
+    assert len(cluster.kube.all_of(Kind.JOB, NAMESPACE)) == 1
+
+    cluster.now += datetime.timedelta(seconds=30)
+    cluster.finish_job(BACKED_UP, log="processed 3 files\nsnapshot a1b2c3d4 saved\n")
+    cluster.reconcile()
+
+    status = cluster.source()["status"]
+    assert status["lastSyncResult"]["snapshotID"] == "a1b2c3d4e5f6"
+    assert status["lastManualSync"] == "first"
+    assert status["lastSyncDuration"] == "30s"
+    assert "lastSyncStartTime" not in status
+    assert cluster.job() is None  # cleaned up
+    reasons = [(event["type"], event["reason"]) for event in cluster.kube.events]
+    assert ("Normal", "TransferCompleted") in reasons
+    assert cluster.condition()[0] == "WaitingForManual"
+
+
+def test_maintenance_due_goes_into_the_job_that_is_created() -> None:
+    cluster = Cluster(created=NOW - datetime.timedelta(days=8))
+    cluster.kube.put(replication_source())
+    cluster.now = NOW
+
+    cluster.reconcile()
+
+    job = cluster.job()
+    assert job is not None
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["backup", "prune", "check"]
+
+
+def test_the_mover_limit_makes_the_second_source_wait_for_a_slot() -> None:
+    cluster = Cluster(max_movers=1)
+    cluster.kube.put(replication_source("first"))
+    cluster.kube.put(replication_source("second"))
+
+    cluster.reconcile("first")
+    cluster.reconcile("second")
+
+    assert cluster.job("first") is not None
+    assert cluster.job("second") is None
+    reason, message = cluster.condition("second")
+    assert reason == "WaitingForMoverSlot"
+    assert "1 of 1 used" in message
+
+    cluster.finish_job(BACKED_UP, name="first")
+    cluster.reconcile("first")
+    cluster.reconcile("second")
+    assert cluster.job("second") is not None
+
+
+def test_a_failed_manual_sync_is_named_and_waits_for_a_new_trigger_value() -> None:
+    cluster = Cluster()
+    cluster.kube.put(replication_source())
+    cluster.reconcile()
+    wrong = contract.MoverResult(
+        outcome=contract.Outcome.FAILED,
+        error_kind=contract.ErrorKind.WRONG_PASSWORD,
+        message="the repository password is wrong; fix RESTIC_PASSWORD",
+    )
+    cluster.finish_job(wrong)
+
+    wake_in = cluster.reconcile()
+
+    status = cluster.source()["status"]
+    assert status["lastSyncResult"]["errorKind"] == "wrong-password"
+    assert status["consecutiveFailures"] == 1
+    assert cluster.condition()[0] == "WrongPassword"
+    notes = [event["note"] for event in cluster.kube.events if event["reason"] == "TransferFailed"]
+    assert notes == ["synchronization failed (wrong-password): " + wrong.message]
+    assert status["lastManualSync"] == "first"  # consumed, as upstream: no retry loop
+    assert wake_in is None
+    assert cluster.job() is None
+
+
+@pytest.mark.parametrize(
+    ("keys", "missing"),
+    [(("RESTIC_PASSWORD",), "RESTIC_REPOSITORY"), (("RESTIC_REPOSITORY",), "RESTIC_PASSWORD")],
+)
+def test_a_secret_without_a_required_key_stops_before_any_job(
+    keys: tuple[str, ...], missing: str
+) -> None:
+    cluster = Cluster()
+    cluster.kube.put(secret("repo", *keys))
+    cluster.kube.put(replication_source())
+
+    cluster.reconcile()
+    cluster.reconcile()
+
+    assert cluster.job() is None
+    reason, message = cluster.condition()
+    assert reason == "Error"
+    assert f"has no key {missing}" in message
+    errors = [event for event in cluster.kube.events if event["reason"] == "ConfigurationError"]
+    assert len(errors) == 1

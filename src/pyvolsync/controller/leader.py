@@ -4,6 +4,12 @@ Only the replica holding the Lease reconciles; the other waits and takes over wh
 stops renewing (a crash) or gives the Lease up (a graceful shutdown). Renewal is well inside the
 lease duration, and a replica that cannot renew in time stops reconciling before another can
 take over.
+
+A waiting replica never compares the holder's ``renewTime`` with its own clock: as client-go's
+leader election does, it notes when it last saw the Lease record change (on its own monotonic
+clock) and deems the holder gone only when the record has not changed for a whole lease
+duration. Clocks that disagree between nodes can then neither steal a live lease nor keep a
+dead one.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from pyvolsync.api.timestamps import parse_time
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors
 
@@ -39,24 +46,52 @@ def _format(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _expired(spec: dict[str, Any], now: datetime.datetime) -> bool:
-    renewed = spec.get("renewTime")
-    if not renewed or not spec.get("holderIdentity"):
-        return True
-    renew_time = parse_time(renewed)
-    if renew_time is None:
-        return True
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """A Lease record as last seen, and when (this process's monotonic clock) it was seen."""
+
+    record: tuple[Any, ...]
+    seen_at: float
+
+
+def _record(spec: dict[str, Any]) -> tuple[Any, ...]:
+    """What changes when the holder renews or hands over (resourceVersion aside)."""
     return (
-        renew_time + datetime.timedelta(seconds=int(spec.get("leaseDurationSeconds") or 15)) < now
+        spec.get("holderIdentity"),
+        spec.get("renewTime"),
+        spec.get("acquireTime"),
+        spec.get("leaseTransitions"),
+        spec.get("leaseDurationSeconds"),
     )
 
 
 class LeaderElection:
     """Acquire, keep and release one Lease."""
 
-    def __init__(self, kube: kube_client.Kube, settings: LeaseSettings) -> None:
+    def __init__(
+        self,
+        kube: kube_client.Kube,
+        settings: LeaseSettings,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.kube = kube
         self.settings = settings
+        self.monotonic = monotonic
+        self.observed: Observation | None = None
+
+    def expired(self, spec: dict[str, Any]) -> bool:
+        """Whether the Lease ``spec`` is free: no holder, or a record unchanged for a whole
+        lease duration since this replica first saw it."""
+        if not spec.get("holderIdentity"):
+            return True
+        now = self.monotonic()
+        record = _record(spec)
+        if self.observed is None or self.observed.record != record:
+            self.observed = Observation(record, now)
+            return False
+        duration = int(spec.get("leaseDurationSeconds") or self.settings.duration_seconds)
+        return now - self.observed.seen_at >= duration
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this replica holds the Lease (True) or ``stop`` is set (False)."""
@@ -110,7 +145,7 @@ class LeaderElection:
                 await self.kube.create(self._lease(now, transitions=0))
                 return await self._holding()
             spec = lease.get("spec") or {}
-            if spec.get("holderIdentity") != self.settings.identity and not _expired(spec, now):
+            if spec.get("holderIdentity") != self.settings.identity and not self.expired(spec):
                 return False
             transitions = int(spec.get("leaseTransitions") or 0)
             if spec.get("holderIdentity") != self.settings.identity:

@@ -8,11 +8,13 @@ merge patch, one per reconcile.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import datetime
 import enum
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx2
@@ -39,6 +41,7 @@ JsonObject = dict[str, Any]
 FIELD_MANAGER = "pyvolsync"
 USER_AGENT = f"pyvolsync-operator/{__version__}"
 REPORTING_CONTROLLER = "volsync-controller"
+NOTE_LIMIT = 1024
 
 VolumeSnapshot = generic_resource.create_namespaced_resource(
     "snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots"
@@ -142,9 +145,17 @@ def _identified(client: lightkube.AsyncClient) -> lightkube.AsyncClient:
 class Kube:
     """The cluster, seen as dicts. One instance per operator process."""
 
-    def __init__(self, client: lightkube.AsyncClient, *, instance: str = "pyvolsync") -> None:
+    def __init__(
+        self,
+        client: lightkube.AsyncClient,
+        *,
+        instance: str = "pyvolsync",
+        clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
         self.client = client
         self.instance = instance
+        self.clock = clock
+        self._series: collections.OrderedDict[EventKey, _Series] = collections.OrderedDict()
 
     async def get(
         self, kind: Kind, name: str, *, namespace: str | None = None
@@ -279,30 +290,101 @@ class Kube:
         note: str,
         related: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record an event about ``regarding``; failing to record one is logged, not raised."""
-        meta = regarding["metadata"]
-        event: JsonObject = {
-            "apiVersion": "events.k8s.io/v1",
-            "kind": "Event",
-            "metadata": {
-                "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
-                "namespace": meta["namespace"],
-            },
-            "eventTime": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "reportingController": REPORTING_CONTROLLER,
-            "reportingInstance": self.instance,
-            "action": action,
-            "reason": reason,
-            "type": type_,
-            "note": note[:1024],
-            "regarding": _reference(regarding),
-        }
-        if related is not None:
-            event["related"] = _reference(related)
+        """Record an event about ``regarding``; failing to record one is logged, not raised.
+
+        The same event again within ``SERIES_WINDOW`` becomes a series on the first one (its
+        ``series.count`` and ``lastObservedTime`` move on) instead of another Event object, as
+        client-go's recorder does, so a loop of identical events cannot flood etcd.
+        """
+        key = _event_key(regarding, type_=type_, reason=reason, action=action, note=note)
+        now = self.clock()
         try:
-            await self.client.create(codecs.from_dict(event))
-        except API_ERRORS as error:
-            logger.warning("cannot record event %s for %s: %s", reason, meta["name"], error)
+            if await self._continue_series(key, now):
+                return
+            event = _new_event(
+                regarding, type_=type_, reason=reason, action=action, note=note, related=related
+            )
+            event["reportingInstance"] = self.instance
+            event["eventTime"] = _micro_time(now)
+            created = await self.create(event)
+            self._series[key] = _Series(created["metadata"]["name"], 1, now)
+            _trim(self._series)
+        except errors.KubeError as error:
+            logger.warning("cannot record event %s for %s: %s", reason, key[1], error)
+
+    async def _continue_series(self, key: EventKey, now: datetime.datetime) -> bool:
+        """Count the event on its series if one is recent; False when a new Event is needed."""
+        series = self._series.get(key)
+        if series is None or now - series.first_seen > SERIES_WINDOW:
+            return False
+        count = series.count + 1
+        patch = {"series": {"count": count, "lastObservedTime": _micro_time(now)}}
+        try:
+            await self.patch(Kind.EVENT, series.name, patch, namespace=key[0])
+        except errors.NotFoundError:
+            return False
+        self._series[key] = dataclasses.replace(series, count=count)
+        self._series.move_to_end(key)
+        return True
+
+
+EventKey = tuple[str, str, str, str, str, str]
+SERIES_WINDOW = datetime.timedelta(minutes=6)
+"""How long identical events count on one series (client-go's window)."""
+SERIES_REMEMBERED = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class _Series:
+    name: str
+    count: int
+    first_seen: datetime.datetime
+
+
+def _event_key(
+    regarding: Mapping[str, Any], *, type_: str, reason: str, action: str, note: str
+) -> EventKey:
+    meta = regarding["metadata"]
+    identity = str(meta.get("uid") or meta["name"])
+    return (meta["namespace"], identity, type_, reason, action, note[:NOTE_LIMIT])
+
+
+def _trim(series: collections.OrderedDict[EventKey, _Series]) -> None:
+    while len(series) > SERIES_REMEMBERED:
+        series.popitem(last=False)
+
+
+def _micro_time(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _new_event(
+    regarding: Mapping[str, Any],
+    *,
+    type_: str,
+    reason: str,
+    action: str,
+    note: str,
+    related: Mapping[str, Any] | None,
+) -> JsonObject:
+    meta = regarding["metadata"]
+    event: JsonObject = {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+            "namespace": meta["namespace"],
+        },
+        "reportingController": REPORTING_CONTROLLER,
+        "action": action,
+        "reason": reason,
+        "type": type_,
+        "note": note[:NOTE_LIMIT],
+        "regarding": _reference(regarding),
+    }
+    if related is not None:
+        event["related"] = _reference(related)
+    return event
 
 
 def _reference(obj: Mapping[str, Any]) -> JsonObject:

@@ -37,17 +37,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 class FakeKube(client.Kube):
-    """The cluster as a dict; ``events`` lists every event recorded, oldest first."""
+    """The cluster as a dict; Events are recorded through the real ``Kube.event``."""
 
     def __init__(
         self,
         *,
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     ) -> None:
-        super().__init__(cast(Any, None), instance="fake")
-        self.clock = clock
+        super().__init__(cast(Any, None), instance="fake", clock=clock)
         self.objects: dict[Key, JsonObject] = {}
-        self.events: list[JsonObject] = []
         self.logs: dict[tuple[str, str], str] = {}
         self._versions = itertools.count(1)
 
@@ -72,6 +70,11 @@ class FakeKube(client.Kube):
     def stored(self, kind: client.Kind, name: str, namespace: str = "") -> JsonObject | None:
         """Return the stored object (not a copy) or None."""
         return self.objects.get((kind, namespace, name))
+
+    @property
+    def events(self) -> list[JsonObject]:
+        """Every Event recorded (in any namespace), oldest first."""
+        return [obj for (kind, _, _), obj in self.objects.items() if kind is client.Kind.EVENT]
 
     def all_of(self, kind: client.Kind, namespace: str = "") -> list[JsonObject]:
         """Return every stored object of ``kind`` in ``namespace``."""
@@ -166,26 +169,6 @@ class FakeKube(client.Kube):
 
     async def close(self) -> None:
         return None
-
-    async def event(
-        self,
-        regarding: Mapping[str, Any],
-        *,
-        type_: str,
-        reason: str,
-        action: str,
-        note: str,
-        related: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.events.append(
-            {
-                "regarding": regarding["metadata"]["name"],
-                "type": type_,
-                "reason": reason,
-                "action": action,
-                "note": note,
-            }
-        )
 
 
 def _key(obj: Mapping[str, Any]) -> Key:

@@ -1,0 +1,79 @@
+"""Leader election judges a Lease by when this replica saw it change, not by the holder's clock.
+
+Two replicas share the in-memory cluster; each has its own monotonic clock that the test moves.
+A holder whose renewTime lies far in the past (its wall clock is behind) keeps the Lease while it
+renews; a holder that stops renewing loses it after one lease duration of this replica's time.
+The real handover is tested on the local control plane (tests/integration/test_leader_election).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pyvolsync.controller import leader
+from pyvolsync.kube import client, fake
+
+DURATION = 15
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def replica(kube: fake.FakeKube, name: str, clock: Clock) -> leader.LeaderElection:
+    settings = leader.LeaseSettings(identity=name, duration_seconds=DURATION)
+    return leader.LeaderElection(kube, settings, monotonic=clock)
+
+
+def take(election: leader.LeaderElection) -> bool:
+    return asyncio.run(election._try_take())
+
+
+def holder(kube: fake.FakeKube) -> str:
+    lease = kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")
+    assert lease is not None
+    return str(lease["spec"]["holderIdentity"])
+
+
+def test_a_renewing_holder_keeps_the_lease_whatever_its_renew_time_says() -> None:
+    kube = fake.FakeKube()
+    clock = Clock()
+    first, second = replica(kube, "a", clock), replica(kube, "b", clock)
+    assert take(first)
+    lease = kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")
+    assert lease is not None
+    lease["spec"]["renewTime"] = (
+        "2001-01-01T00:00:00.000000Z"  # a holder whose clock is years behind
+    )
+
+    for _ in range(10):
+        assert not take(second)
+        clock.now += DURATION / 3
+        assert take(first)  # renews: the record changes
+
+    assert holder(kube) == "a"
+
+
+def test_a_silent_holder_loses_the_lease_after_one_duration_of_the_observer_s_time() -> None:
+    kube = fake.FakeKube()
+    clock = Clock()
+    first, second = replica(kube, "a", clock), replica(kube, "b", clock)
+    assert take(first)
+    lease = kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")
+    assert lease is not None
+    lease["spec"]["renewTime"] = "2999-01-01T00:00:00.000000Z"  # a holder whose clock runs ahead
+
+    assert not take(second)  # first sight of this record starts the observer's timer
+    clock.now += DURATION - 1
+    assert not take(second)
+    clock.now += 1
+    assert take(second)
+    assert holder(kube) == "b"
+    assert (
+        kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")["spec"]["leaseTransitions"]
+        == 1
+    )

@@ -59,13 +59,8 @@ def test_a_renewing_holder_keeps_the_lease_whatever_its_renew_time_says() -> Non
 
 
 def test_a_silent_holder_loses_the_lease_after_one_duration_of_the_observer_s_time() -> None:
-    kube = fake.FakeKube()
-    clock = Clock()
-    first, second = replica(kube, "a", clock), replica(kube, "b", clock)
-    assert take(first)
-    lease = kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")
-    assert lease is not None
-    lease["spec"]["renewTime"] = "2999-01-01T00:00:00.000000Z"  # a holder whose clock runs ahead
+    # a holder whose clock runs ahead
+    kube, clock, _, second = held_by_a("2999-01-01T00:00:00.000000Z")
 
     assert not take(second)  # first sight of this record starts the observer's timer
     clock.now += DURATION - 1

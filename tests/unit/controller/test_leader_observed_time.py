@@ -39,16 +39,24 @@ def holder(kube: fake.FakeKube) -> str:
     return str(lease["spec"]["holderIdentity"])
 
 
-def test_a_renewing_holder_keeps_the_lease_whatever_its_renew_time_says() -> None:
+Replicas = tuple[fake.FakeKube, Clock, leader.LeaderElection, leader.LeaderElection]
+
+
+def held_by_a(renew_time: str) -> Replicas:
+    """Replica a holds the Lease, whose renewTime then reads ``renew_time``; b is waiting."""
     kube = fake.FakeKube()
     clock = Clock()
     first, second = replica(kube, "a", clock), replica(kube, "b", clock)
     assert take(first)
     lease = kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")
     assert lease is not None
-    lease["spec"]["renewTime"] = (
-        "2001-01-01T00:00:00.000000Z"  # a holder whose clock is years behind
-    )
+    lease["spec"]["renewTime"] = renew_time
+    return kube, clock, first, second
+
+
+def test_a_renewing_holder_keeps_the_lease_whatever_its_renew_time_says() -> None:
+    # a holder whose clock is years behind
+    kube, clock, first, second = held_by_a("2001-01-01T00:00:00.000000Z")
 
     for _ in range(10):
         assert not take(second)

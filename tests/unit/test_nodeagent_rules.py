@@ -196,7 +196,7 @@ def test_quantities_convert_exactly() -> None:
     assert quantity.to_bytes("1e3") == 1000
     assert quantity.divide_ceiling("500m", "1") == 1
     with pytest.raises(ValueError, match="quantity"):
-        quantity.parse("lots")
+        quantity.to_bytes("lots")
 
 
 def test_fault_annotations_parse() -> None:

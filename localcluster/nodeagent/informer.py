@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx2
 import lightkube
+import tenacity
 from lightkube.core import resource as lightkube_resource
 
 LOG = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ Item = TypeVar("Item", bound=Any)
 Key = tuple[str, str]
 RELIST_SECONDS = 300.0
 MAX_BACKOFF_SECONDS = 10.0
+WATCH_FAILURES = (lightkube.ApiError, httpx2.HTTPError, OSError)
 
 
 def object_key(item: Any) -> Key:
@@ -53,15 +55,21 @@ class Informer(Generic[Item]):
         return list(self.items.values())
 
     async def run(self) -> None:
-        backoff = 0.5
+        """List and watch for ever; a failure is retried with backoff, which a watch that
+        ended normally resets."""
         while True:
-            try:
-                await self._list_and_watch()
-                backoff = 0.5
-            except (lightkube.ApiError, httpx2.HTTPError, OSError) as error:
-                LOG.warning("watch %s failed (%s); retrying", self.resource.__name__, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            retrying = tenacity.AsyncRetrying(
+                wait=tenacity.wait_exponential(multiplier=0.5, max=MAX_BACKOFF_SECONDS),
+                retry=tenacity.retry_if_exception_type(WATCH_FAILURES),
+                before_sleep=self._say_retrying,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    await self._list_and_watch()
+
+    def _say_retrying(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        LOG.warning("watch %s failed (%s); retrying", self.resource.__name__, error)
 
     async def _list_and_watch(self) -> None:
         scope: dict[str, Any] = {"namespace": lightkube.ALL_NS} if self._namespaced else {}

@@ -9,7 +9,6 @@ merge patch, and returns when it wants to look again.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import logging
@@ -17,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import pydantic
+import tenacity
 
 from pyvolsync import contract
 from pyvolsync.api import common, conditions, destination, durations, source, validation
@@ -41,6 +41,8 @@ REASON_REPOSITORY_MISSING = "RepositoryMissing"
 REASON_REPOSITORY_DAMAGED = "RepositoryDamaged"
 REASON_COMPLETED_WITH_WARNINGS = "TransferCompletedWithWarnings"
 DEFAULT_CHECK_INTERVAL = datetime.timedelta(days=7)
+ADOPT_RETRY_SECONDS = 0.5
+"""The first wait before listing syncs in progress again at start-up (it doubles, up to 5 s)."""
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
@@ -73,6 +75,10 @@ def failure_reason(error_kind: str | None) -> str:
         return REASON_BY_ERROR_KIND[contract.ErrorKind(error_kind)]
     except (KeyError, ValueError):
         return "".join(word.capitalize() for word in error_kind.split("-"))
+
+
+def _retriable(error: BaseException) -> bool:
+    return isinstance(error, kube_errors.ApiFailureError) and error.retriable
 
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> JsonObject:
@@ -182,15 +188,19 @@ class Reconciler:
 
         Retries while the API server is still coming up (e.g. CRDs just established).
         """
-        for attempt in range(1, attempts + 1):
-            try:
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=tenacity.wait_exponential(multiplier=ADOPT_RETRY_SECONDS, max=5),
+            retry=tenacity.retry_if_exception(_retriable),
+            before_sleep=lambda state: logger.info(
+                "listing syncs in progress failed (%s); retrying",
+                state.outcome.exception() if state.outcome else "",
+            ),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 await self._adopt_running()
-                return
-            except kube_errors.ApiFailureError as error:
-                if not error.retriable or attempt == attempts:
-                    raise
-                logger.info("listing syncs in progress failed (%s); retrying", error)
-                await asyncio.sleep(min(attempt, 5))
 
     async def _adopt_running(self) -> None:
         for role, kind in KIND_BY_ROLE.items():

@@ -16,6 +16,7 @@ import pytest
 
 from pyvolsync import contract
 from pyvolsync.controller import metrics, reconciler
+from pyvolsync.kube import errors as kube_errors
 from pyvolsync.kube import fake
 from pyvolsync.kube.client import Kind
 from pyvolsync.movers import jobs
@@ -249,3 +250,54 @@ def test_a_secret_without_a_required_key_stops_before_any_job(
     assert f"has no key {missing}" in message
     errors = [event for event in cluster.kube.events if event["reason"] == "ConfigurationError"]
     assert len(errors) == 1
+
+
+class StartingApiServer(fake.FakeKube):
+    """An API server that answers 503 to the first ``failures`` lists (still coming up)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(clock=lambda: NOW)
+        self.failures = failures
+
+    async def list(self, kind: Kind, **options: Any) -> list[dict[str, Any]]:
+        if self.failures:
+            self.failures -= 1
+            raise kube_errors.ApiFailureError("the server is currently unable", code=503)
+        return await super().list(kind, **options)
+
+
+def test_syncs_in_progress_are_adopted_once_the_api_server_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reconciler, "ADOPT_RETRY_SECONDS", 0.001)
+    kube = StartingApiServer(failures=3)
+    running = replication_source()
+    running["status"] = {"lastSyncStartTime": "2026-12-03T08:59:00Z"}
+    kube.put(running)
+    settings = reconciler.Settings(job=jobs.JobSettings(image=IMAGE), max_movers=1)
+    adopting = reconciler.Reconciler(
+        kube, settings=settings, metrics=metrics.Metrics(), wake=lambda *_: None
+    )
+
+    asyncio.run(adopting.adopt_running())
+
+    assert kube.failures == 0
+    assert not adopting.slots.try_acquire(f"{NAMESPACE}/other")  # the adopted sync holds it
+
+
+def test_a_refusal_at_start_up_is_not_retried() -> None:
+    kube = StartingApiServer(failures=0)
+    calls: list[Kind] = []
+
+    async def forbidden(kind: Kind, **options: Any) -> list[dict[str, Any]]:
+        calls.append(kind)
+        raise kube_errors.ApiFailureError("replicationsources is forbidden", code=403)
+
+    kube.list = forbidden  # type: ignore[method-assign]
+    settings = reconciler.Settings(job=jobs.JobSettings(image=IMAGE))
+    adopting = reconciler.Reconciler(
+        kube, settings=settings, metrics=metrics.Metrics(), wake=lambda *_: None
+    )
+    with pytest.raises(kube_errors.ApiFailureError, match="forbidden"):
+        asyncio.run(adopting.adopt_running())
+    assert calls == [Kind.REPLICATION_SOURCE]

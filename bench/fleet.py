@@ -10,8 +10,8 @@ mover Job appears and disappears and what each source's status says. Times are t
 wall clock, the same clock the operator writes ``nextSyncTime`` with.
 
 The operator's own cost is read from ``/proc/<pid>`` (CPU seconds, ``VmHWM``) and its API requests
-from the kube-apiserver's audit log (user agents ``pyvolsync-operator/…`` and ``kopf/…``: its
-watches come from kopf's own client). With ``PYVOLSYNC_BENCH_PROFILE=<file>`` the operator runs
+from the kube-apiserver's audit log (user agent ``pyvolsync-operator/…``, watches included: they
+go through the same client). With ``PYVOLSYNC_BENCH_PROFILE=<file>`` the operator runs
 under pyinstrument (a dev dependency) and leaves its session in that file (read it with
 ``pyinstrument --load <file>``).
 """
@@ -47,7 +47,7 @@ from pyvolsync.kube.client import ReplicationSource
 NOOP_IMAGE = "localhost/pyvolsync-noop-mover:bench"
 PLACEHOLDER_SCHEDULE = "0 0 1 1 *"
 """Once a year: with ``--first-sync schedule`` a new source waits until the benchmark acts."""
-OPERATOR_AGENTS = ("pyvolsync-operator", "kopf/")
+OPERATOR_AGENTS = ("pyvolsync-operator",)
 CREATED_BY: dict[str, Any] = {"app.kubernetes.io/created-by": "volsync"}
 FIELD_MANAGER = "pyvolsync-bench"
 ALL_NAMESPACES = "*"
@@ -389,7 +389,7 @@ def operator_requests(
             continue
         with path.open(errors="replace") as lines:
             for line in lines:
-                if "pyvolsync-operator" not in line and '"kopf/' not in line:
+                if "pyvolsync-operator" not in line:
                     continue
                 event = json.loads(line)
                 if not str(event.get("userAgent", "")).startswith(OPERATOR_AGENTS):

@@ -61,7 +61,7 @@ class Options:
     slow from 2 ms to a few hundred (a p99 of 5 s at load 3 to 8 in one run). Many sources due
     at once is what ``bench.stampede`` measures, with the jitter that spreads them."""
     idle_seconds: float = 360.0
-    """Longer than kopf's 5-minute watch timeout, so a reconnect (and a re-list) would show."""
+    """Longer than the watches' 5-minute server timeout, so a reconnect would show."""
     keep: Path | None = None
 
 

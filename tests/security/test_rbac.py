@@ -166,6 +166,25 @@ def back_up_every_way(plane: controlplane.ControlPlane, namespace: str) -> None:
         successful(plane, "replicationsource", method.lower(), namespace)
 
 
+def repeated_failure(plane: controlplane.ControlPlane, namespace: str) -> None:
+    """The same failure twice in a row: one Event whose series counts both (a patch)."""
+    wrong = helpers.repository_secret(
+        "repo-wrong", path=f"{namespace}/direct", password="not-the-password"
+    )
+    source = helpers.replication_source("wrong", repository="repo-wrong", copy_method="Direct")
+    apply(plane, wrong, source, namespace=namespace)
+    helpers.wait_for_manual_sync(plane, "replicationsource", "wrong", namespace, "first")
+    helpers.set_manual_trigger(plane, "replicationsource", "wrong", namespace, "second")
+    helpers.wait_for_manual_sync(plane, "replicationsource", "wrong", namespace, "second")
+    failed = [
+        event
+        for event in helpers.events(plane, namespace, "wrong")
+        if event["reason"] == "TransferFailed"
+    ]
+    assert len(failed) == 1, failed
+    assert (failed[0].get("series") or {}).get("count") == 2, failed[0]
+
+
 def restore_and_bootstrap(plane: controlplane.ControlPlane, namespace: str) -> None:
     """A restore published as a VolumeSnapshot, and an app PVC populated from it."""
     destination = helpers.replication_destination(
@@ -221,6 +240,7 @@ def drive(plane: controlplane.ControlPlane, running: support.Operator) -> str:
     """Make the operator do everything it does; return a metrics scrape."""
     namespace = make_namespace(plane, "rbac-plain")
     back_up_every_way(plane, namespace)
+    repeated_failure(plane, namespace)
     restore_and_bootstrap(plane, namespace)
     privileged_backup(plane)
     metrics = running.metrics()

@@ -81,10 +81,12 @@ def test_only_the_operators_completed_requests_in_the_window_count(tmp_path: Pat
             inside,
             subresource="status",
         ),
-        audit_line("kopf/1.38", "watch", "jobs", "", inside),
+        audit_line("pyvolsync-operator/0.1.0", "watch", "jobs", "", inside),
         audit_line("kubectl/v1.36", "get", "pods", "other", inside),
         audit_line("pyvolsync-operator/0.1.0", "get", "jobs", "late", outside),
-        json.dumps({"stage": "ResponseStarted", "userAgent": "kopf/1.38", "verb": "watch"}),
+        json.dumps(
+            {"stage": "ResponseStarted", "userAgent": "pyvolsync-operator/0.1.0", "verb": "watch"}
+        ),
     ]
     log.write_text("\n".join(lines) + "\n")
     start = datetime.datetime(2026, 1, 1, 10, 0, tzinfo=UTC).timestamp()

@@ -239,7 +239,6 @@ def run_operator(
     )
     for noisy in ("httpx2", "httpcore2", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger(__name__).info(
         "pyvolsync %s; settings %s", __version__, json.dumps(_summary(config))
     )

@@ -3,7 +3,7 @@
 Watch events and timers only say "look at this object (soon)"; the queue makes sure each object
 is reconciled by one worker at a time, that a burst of events becomes one reconcile, and that a
 reconcile which asks to look again in N seconds gets exactly that, unless an event comes first.
-This is controller-runtime's work queue, which kopf (built around per-event handlers) lacks.
+This is controller-runtime's work queue; the watches (``kube.watch``) only feed it keys.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import httpx2
 import lightkube
 from lightkube import codecs, generic_resource
 from lightkube.core import exceptions as lightkube_exceptions
+from lightkube.core import resource as lightkube_resource
 from lightkube.resources import (
     apps_v1,
     batch_v1,
@@ -38,10 +39,13 @@ from pyvolsync.kube import errors
 logger = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
+JsonObjects = list[JsonObject]
 FIELD_MANAGER = "pyvolsync"
 USER_AGENT = f"pyvolsync-operator/{__version__}"
 REPORTING_CONTROLLER = "volsync-controller"
 NOTE_LIMIT = 1024
+WATCH_SERVER_TIMEOUT_SECONDS = 300
+"""The API server closes a watch after this long; lightkube opens the next one where it ended."""
 
 VolumeSnapshot = generic_resource.create_namespaced_resource(
     "snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots"
@@ -86,6 +90,12 @@ class Kind(enum.Enum):
 def kind_of(obj: Mapping[str, Any]) -> Kind:
     """Return the Kind of a plain object from its apiVersion and kind."""
     return Kind(type(codecs.from_dict(dict(obj))))
+
+
+def _everywhere(kind: Kind) -> str | None:
+    """The namespace argument that means "all namespaces" (None for a cluster-scoped kind)."""
+    namespaced = issubclass(kind.value, lightkube_resource.NamespacedResource)
+    return lightkube.ALL_NS if namespaced else None
 
 
 def _to_dict(obj: Any) -> JsonObject:
@@ -181,6 +191,44 @@ class Kube:
         try:
             found = self.client.list(kind.value, namespace=namespace or "*", labels=selector)
             return [_to_dict(item) async for item in found]
+        except API_ERRORS as error:
+            raise _translate(error) from None
+
+    async def list_at(
+        self, kind: Kind, *, labels: Mapping[str, str] | None = None
+    ) -> tuple[JsonObjects, str | None]:
+        """Return every object of ``kind`` (all namespaces) and the list's resourceVersion."""
+        selector: dict[str, Any] | None = dict(labels) if labels else None
+        try:
+            found = self.client.list(kind.value, namespace=_everywhere(kind), labels=selector)
+            items = [_to_dict(item) async for item in found]
+        except API_ERRORS as error:
+            raise _translate(error) from None
+        try:
+            version: str | None = found.resourceVersion
+        except lightkube.NotReadyError:
+            version = None
+        return items, version
+
+    async def watch(
+        self,
+        kind: Kind,
+        *,
+        resource_version: str | None,
+        labels: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[tuple[str, JsonObject]]:
+        """Yield (event type, object) from ``resource_version`` on, reconnecting as needed;
+        a watch the server can no longer continue (410 Gone) raises, to be listed again."""
+        selector: dict[str, Any] | None = dict(labels) if labels else None
+        try:
+            async for event_type, item in self.client.watch(
+                kind.value,
+                namespace=_everywhere(kind),
+                labels=selector,
+                resource_version=resource_version,
+                server_timeout=WATCH_SERVER_TIMEOUT_SECONDS,
+            ):
+                yield event_type, _to_dict(item)
         except API_ERRORS as error:
             raise _translate(error) from None
 

@@ -10,6 +10,8 @@ remain the proof; this only makes each engine's decisions, retries and slots che
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import datetime
 import itertools
@@ -47,6 +49,9 @@ class FakeKube(client.Kube):
         super().__init__(cast(Any, None), instance="fake", clock=clock)
         self.objects: dict[Key, JsonObject] = {}
         self.logs: dict[tuple[str, str], str] = {}
+        self.changes: list[tuple[int, str, JsonObject]] = []
+        """Every change as a watch reports it: (resourceVersion, event type, object)."""
+        self._changed = asyncio.Condition()
         self._versions = itertools.count(1)
 
     # --- what tests use to play the controllers ------------------------------------------
@@ -60,8 +65,20 @@ class FakeKube(client.Kube):
         if str(stored.get("apiVersion", "")).startswith(CUSTOM_GROUPS):
             meta.setdefault("generation", 1)
         meta["resourceVersion"] = str(next(self._versions))
-        self.objects[_key(stored)] = stored
+        key = _key(stored)
+        self._record("MODIFIED" if key in self.objects else "ADDED", stored)
+        self.objects[key] = stored
         return copy.deepcopy(stored)
+
+    def _record(self, event_type: str, obj: JsonObject) -> None:
+        version = int(obj["metadata"]["resourceVersion"])
+        self.changes.append((version, event_type, copy.deepcopy(obj)))
+        with contextlib.suppress(RuntimeError):  # no event loop: nobody can be watching
+            asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     def set_status(self, kind: client.Kind, name: str, namespace: str, status: JsonObject) -> None:
         """Replace an object's status, as a controller would."""
@@ -130,7 +147,10 @@ class FakeKube(client.Kube):
         namespace: str | None = None,
         foreground: bool = False,
     ) -> None:
-        self.objects.pop((kind, namespace or "", name), None)
+        removed = self.objects.pop((kind, namespace or "", name), None)
+        if removed is not None:
+            removed["metadata"]["resourceVersion"] = str(next(self._versions))
+            self._record("DELETED", removed)
 
     async def patch(
         self,
@@ -149,7 +169,35 @@ class FakeKube(client.Kube):
         patched = merge_patch(current, allowed)
         patched["metadata"]["resourceVersion"] = str(next(self._versions))
         self.objects[key] = patched
+        self._record("MODIFIED", patched)
         return copy.deepcopy(patched)
+
+    async def list_at(
+        self, kind: client.Kind, *, labels: Mapping[str, str] | None = None
+    ) -> tuple[client.JsonObjects, str | None]:
+        return await self.list(kind, labels=labels), str(next(self._versions))
+
+    async def watch(
+        self,
+        kind: client.Kind,
+        *,
+        resource_version: str | None,
+        labels: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[tuple[str, JsonObject]]:
+        seen = int(resource_version or 0)
+        wanted = dict(labels or {}).items()
+        while True:
+            for version, event_type, obj in list(self.changes):
+                if version <= seen:
+                    continue
+                seen = version
+                if (
+                    client.kind_of(obj) is kind
+                    and wanted <= (obj["metadata"].get("labels") or {}).items()
+                ):
+                    yield event_type, copy.deepcopy(obj)
+            async with self._changed:
+                await self._changed.wait()
 
     async def pod_log(
         self, name: str, *, namespace: str, container: str, tail_lines: int | None = None

@@ -1,83 +1,133 @@
-"""The kopf handlers: each watch event only puts a key on the work queue, from the event loop.
+"""The operator's watches: each event only puts the right key on the work queue.
 
-kopf runs a plain-function handler in a thread pool; the work queue is asyncio code, so adding
-to it from another thread would race with its workers and leave a waiting worker asleep until
-its next timeout. Every handler must therefore be a coroutine, and the keys it adds must be the
-owners the reconcilers expect.
+The watches run for real (list, then watch) against the in-memory cluster, so what is checked
+is what the operator would queue when the API server reports these objects: the owner of a
+finished Job, a source whose spec changed, and nothing for the operator's own status writes.
+The same watches run against the real API server in every integration test.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Hashable
 from typing import Any
 
 from pyvolsync.controller import operator, populator, workqueue
+from pyvolsync.kube import fake, watch
+from pyvolsync.kube.client import Kind
 from pyvolsync.planning import names
 
+OWNER = {
+    "apiVersion": "volsync.backube/v1alpha1",
+    "kind": "ReplicationSource",
+    "name": "app",
+    "uid": "u-1",
+}
 
-def handlers(registry: Any) -> dict[str, Any]:
-    """Return the registry's watch handlers by the resource they watch (jobs, ...)."""
-    return {item.selector.any_name: item.fn for item in registry._watching.get_all_handlers()}
+
+def source(generation: int = 1, **status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
+        "metadata": {"namespace": "team", "name": "app", "uid": "u-1", "generation": generation},
+        "spec": {"restic": {"repository": "repo"}},
+        "status": status,
+    }
 
 
-class Recorder:
-    """A work queue whose handler records the items; ``registry`` feeds it like the operator."""
+def mover_job(**status: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "namespace": "team",
+            "name": "volsync-src-app",
+            "labels": {"app.kubernetes.io/created-by": "volsync"},
+            "ownerReferences": [OWNER],
+        },
+        "spec": {"template": {"spec": {"containers": []}}},
+        "status": status,
+    }
 
-    def __init__(self) -> None:
+
+class Watched:
+    """The operator's watches on a fake cluster, feeding a queue that only records."""
+
+    def __init__(self, kube: fake.FakeKube) -> None:
+        self.kube = kube
         self.handled: list[Hashable] = []
-        self.done = asyncio.Event()
         self.queue = workqueue.WorkQueue(self.handle, workers=1)
-        self.registry = operator.build_registry(self.queue, populator.Populator(None))  # type: ignore[arg-type]
+        self.watches = operator.build_watches(kube, self.queue, populator.Populator(kube))
         self.stop = asyncio.Event()
-        self.runner: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
 
     async def handle(self, item: Hashable) -> float | None:
         self.handled.append(item)
-        self.done.set()
         return None
 
-    def start(self) -> None:
-        self.runner = asyncio.create_task(self.queue.run(self.stop))
+    async def __aenter__(self) -> Watched:
+        self.tasks = [
+            asyncio.create_task(watch.run_all(self.watches, self.stop, ready=self.ready.set)),
+            asyncio.create_task(self.queue.run(self.stop)),
+        ]
+        await asyncio.wait_for(self.ready.wait(), timeout=5)
+        return self
 
-    async def first_item(self) -> None:
-        """Wait until the queue handed out an item, then stop its worker."""
-        await asyncio.wait_for(self.done.wait(), timeout=10)
+    async def __aexit__(self, *_: object) -> None:
         self.stop.set()
-        assert self.runner is not None
-        await self.runner
+        await asyncio.gather(*self.tasks)
+
+    async def settle(self) -> None:
+        """Let the watches and the queue catch up with what the test just did."""
+        for _ in range(20):
+            await asyncio.sleep(0.01)
 
 
-async def test_every_watch_handler_runs_on_the_event_loop_and_wakes_a_waiting_worker() -> None:
-    recorder = Recorder()
-    found = list(recorder.registry._watching.get_all_handlers())
-    assert len(found) == 5  # PVCs, sources, destinations, Jobs, VolumeSnapshots
-    assert all(inspect.iscoroutinefunction(item.fn) for item in found)
-    recorder.start()
-    await asyncio.sleep(0)  # the worker now waits for an item
-    owner = {"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource", "name": "app"}
-    job = {
-        "metadata": {"namespace": "team", "name": "volsync-src-app", "ownerReferences": [owner]},
-        "status": {"conditions": [{"type": "Complete", "status": "True"}]},
-    }
-    await handlers(recorder.registry)["jobs"](body=job, event={"type": "ADDED"})
-    await recorder.first_item()
-    assert recorder.handled == [(names.Role.SOURCE, "team/app")]
+async def test_the_operator_watches_five_kinds_and_is_ready_once_they_are_listed() -> None:
+    kube = fake.FakeKube()
+    kube.put(source())
+    async with Watched(kube) as watched:
+        kinds = {item.kind for item in watched.watches}
+        assert kinds == {
+            Kind.CLAIM,
+            Kind.REPLICATION_SOURCE,
+            Kind.REPLICATION_DESTINATION,
+            Kind.JOB,
+            Kind.VOLUME_SNAPSHOT,
+        }
+        await watched.settle()
+        assert watched.handled == [(names.Role.SOURCE, "team/app")]  # from the listing
+
+
+async def test_a_finished_job_queues_its_owner() -> None:
+    kube = fake.FakeKube()
+    async with Watched(kube) as watched:
+        kube.put(mover_job())  # a new Job without an outcome: its creator already looks again
+        await watched.settle()
+        assert watched.handled == []
+        await kube.patch(
+            Kind.JOB,
+            "volsync-src-app",
+            {"status": {"conditions": [{"type": "Complete", "status": "True"}]}},
+            namespace="team",
+            status=True,
+        )
+        await watched.settle()
+        assert watched.handled == [(names.Role.SOURCE, "team/app")]
 
 
 async def test_a_status_write_queues_nothing_but_a_spec_change_does() -> None:
-    recorder = Recorder()
-    on_source = handlers(recorder.registry)["replicationsources"]
-    meta = {"uid": "u-1", "namespace": "team", "name": "app", "generation": 1}
-    await on_source(body={"metadata": meta}, event={"type": None}, name="app", namespace="team")
-    assert len(recorder.queue) == 1
-    recorder.start()
-    await recorder.first_item()
-    written = {"metadata": meta, "status": {"lastSyncTime": "2026-01-01T00:00:00Z"}}
-    await on_source(body=written, event={"type": "MODIFIED"}, name="app", namespace="team")
-    assert len(recorder.queue) == 0
-    changed = {"metadata": {**meta, "generation": 2}}
-    await on_source(body=changed, event={"type": "MODIFIED"}, name="app", namespace="team")
-    assert len(recorder.queue) == 1
-    assert recorder.handled == [(names.Role.SOURCE, "team/app")]
+    kube = fake.FakeKube()
+    kube.put(source())
+    async with Watched(kube) as watched:
+        await watched.settle()
+        watched.handled.clear()
+        status = {"status": {"lastSyncTime": "2026-01-01T00:00:00Z"}}
+        await kube.patch(Kind.REPLICATION_SOURCE, "app", status, namespace="team", status=True)
+        await watched.settle()
+        assert watched.handled == []
+        await kube.patch(
+            Kind.REPLICATION_SOURCE, "app", {"metadata": {"generation": 2}}, namespace="team"
+        )
+        await watched.settle()
+        assert watched.handled == [(names.Role.SOURCE, "team/app")]

@@ -432,6 +432,9 @@ class Reconciler:
         )
         status = run.status
         started = status.last_sync_start_time or run.now
+        # The Job's own end, not when this reconcile noticed it (an operator may have been down);
+        # never before the sync started (times in seconds) nor in the future (another clock).
+        ended = min(max(result.ended_at or run.now, started), run.now)
         succeeded = result.phase is base.Phase.COMPLETED
         self._count_missed_deadline(run)
         status.last_sync_start_time = None
@@ -447,7 +450,7 @@ class Reconciler:
         )
         status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
         if succeeded:
-            self._record_success(run, outcome, started=started)
+            self._record_success(run, outcome, started=started, ended=ended)
             recorded = mover.record(status, spec, result, now=run.now)
             if recorded.repository_damaged is not None:
                 damaged = int(recorded.repository_damaged)
@@ -455,28 +458,38 @@ class Reconciler:
             if isinstance(status, destination.ReplicationDestinationStatus) and result.image:
                 status.latest_image = destination.LatestImage.model_validate(result.image)
         else:
-            self._record_failure(run, outcome, failure_kind=result.failure_kind)
+            self._record_failure(run, outcome, failure_kind=result.failure_kind, ended=ended)
         run.condition("False", conditions.REASON_CLEANING_UP, "Cleaning up")
 
     def _record_success(
-        self, run: Run, outcome: contract.MoverResult, *, started: datetime.datetime
+        self,
+        run: Run,
+        outcome: contract.MoverResult,
+        *,
+        started: datetime.datetime,
+        ended: datetime.datetime,
     ) -> None:
         status = run.status
-        status.last_sync_time = run.now
-        status.last_sync_duration = durations.format_duration(run.now - started)
+        status.last_sync_time = ended
+        status.last_sync_duration = durations.format_duration(ended - started)
         status.consecutive_failures = None
         self.metrics.sync_duration.labels(*run.identity.labels).observe(
-            (run.now - started).total_seconds()
+            (ended - started).total_seconds()
         )
-        self.metrics.last_success.labels(*run.identity.labels).set(run.now.timestamp())
+        self.metrics.last_success.labels(*run.identity.labels).set(ended.timestamp())
         self.metrics.bytes_added.labels(*run.identity.labels).inc(max(outcome.bytes_added, 0))
         run.event(*_success_event(outcome))
 
     def _record_failure(
-        self, run: Run, outcome: contract.MoverResult, *, failure_kind: str | None = None
+        self,
+        run: Run,
+        outcome: contract.MoverResult,
+        *,
+        failure_kind: str | None = None,
+        ended: datetime.datetime,
     ) -> None:
         status = run.status
-        status.last_failure_time = run.now
+        status.last_failure_time = ended
         status.consecutive_failures = (status.consecutive_failures or 0) + 1
         kind = failure_kind or str(outcome.error_kind or contract.ErrorKind.RESTIC_FAILED)
         self.metrics.record_failure(run.identity, kind)

@@ -56,6 +56,9 @@ class SyncState:
     """How far the running mover is, from its newest progress line."""
     failure_kind: str | None = None
     """Why the operator ended the iteration without a mover result, e.g. ``volume-not-bound``."""
+    ended_at: datetime.datetime | None = None
+    """When the mover's Job ended, by the Job's own record (None: unknown, take the present).
+    A sync that ended while no operator ran is dated by it, not by when it was noticed."""
 
     @classmethod
     def waiting(cls, reason: str, message: str, *, retry_after: float = 10.0) -> SyncState:

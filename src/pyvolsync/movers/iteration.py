@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from pyvolsync import contract
 from pyvolsync.api import defaults, durations
+from pyvolsync.api.timestamps import parse_time
 from pyvolsync.kube import client as kube_client
 from pyvolsync.movers import base, logfilter, protocol
 from pyvolsync.movers import jobs as job_plan
@@ -649,7 +650,19 @@ async def _finished(
         mover_result=result,
         operations=operations,
         logs=logfilter.summarize(log, succeeded=ok),
+        ended_at=_job_ended(job),
     )
+
+
+def _job_ended(job: Mapping[str, Any]) -> datetime.datetime | None:
+    """When a finished Job ended: its completionTime, else when its Failed condition was set."""
+    status = job.get("status") or {}
+    if status.get("completionTime"):
+        return parse_time(status["completionTime"])
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            return parse_time(condition.get("lastTransitionTime"))
+    return None
 
 
 async def _latest_pod(iteration: Iteration, job: JsonObject, *, phase: str) -> JsonObject | None:

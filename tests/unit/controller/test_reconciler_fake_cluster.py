@@ -61,13 +61,22 @@ class Cluster:
     def job(self, name: str = "app") -> dict[str, Any] | None:
         return self.kube.stored(Kind.JOB, f"volsync-src-{name}", NAMESPACE)
 
-    def finish_job(self, result: contract.MoverResult, *, log: str = "", name: str = "app") -> None:
+    def finish_job(
+        self,
+        result: contract.MoverResult,
+        *,
+        log: str = "",
+        name: str = "app",
+        completed: str | None = None,
+    ) -> None:
         """Play the Job controller and kubelet: the mover's pod ended with ``result``."""
         job = self.job(name)
         assert job is not None
         succeeded = result.outcome.ok
         condition = "Complete" if succeeded else "Failed"
-        status = {"conditions": [{"type": condition, "status": "True"}]}
+        status: dict[str, Any] = {"conditions": [{"type": condition, "status": "True"}]}
+        if completed:
+            status["completionTime"] = completed
         self.kube.set_status(Kind.JOB, job["metadata"]["name"], NAMESPACE, status)
         pod_name = f"{job['metadata']['name']}-x1"
         container = job["spec"]["template"]["spec"]["containers"][0]["name"]
@@ -301,3 +310,17 @@ def test_a_refusal_at_start_up_is_not_retried() -> None:
     with pytest.raises(kube_errors.ApiFailureError, match="forbidden"):
         asyncio.run(adopting.adopt_running())
     assert calls == [Kind.REPLICATION_SOURCE]
+
+
+def test_a_sync_that_ended_while_no_operator_ran_is_dated_by_its_job() -> None:
+    cluster = Cluster()
+    cluster.kube.put(replication_source())
+    cluster.reconcile()
+    cluster.finish_job(BACKED_UP, completed="2026-12-03T09:00:02Z")
+    cluster.now += datetime.timedelta(minutes=10)  # the operator was down meanwhile
+
+    cluster.reconcile()
+
+    status = cluster.source()["status"]
+    assert status["lastSyncTime"] == "2026-12-03T09:00:02Z"
+    assert status["lastSyncDuration"] == "2s"

@@ -95,16 +95,34 @@ def wait_until(
     what: str,
     timeout: float = WAIT_TIMEOUT_SECONDS,
     interval: float = 0.2,
+    explain: Callable[[], str] | None = None,
 ) -> Result:
-    """Poll `probe` until it returns neither None nor False; fail the test naming `what`."""
+    """Poll `probe` until it returns neither None nor False; fail the test naming `what`
+    (and saying what `explain` returns then: the state that was waited on, a log)."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
         if result is not None and result is not False:
             return result
         if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+            detail = f"\n{explain()}" if explain is not None else ""
+            pytest.fail(
+                f"timed out after {timeout:.0f} s waiting for {what}{detail}", pytrace=False
+            )
         time.sleep(interval)
+
+
+def node_agent_lines(plane: controlplane.ControlPlane, *words: str, lines: int = 40) -> str:
+    """The node agent's last log lines that mention every one of ``words``."""
+    path = plane.logs / "nodeagent.log"
+    if not path.exists():
+        return "(no node agent log)"
+    found = [
+        line
+        for line in path.read_text(errors="replace").splitlines()
+        if all(word in line for word in words)
+    ]
+    return "\n".join(found[-lines:]) or f"(no node agent line mentions {' '.join(words)})"
 
 
 def apply(

@@ -93,6 +93,13 @@ def finished_pod(
     return None
 
 
+def pod_story(cluster: controlplane.ControlPlane, namespace: str, name: str) -> str:
+    """The pod's status and the node agent's lines about it, for a failed wait."""
+    document = testing.get(cluster, "pod", name, namespace=namespace) or {}
+    agent = testing.node_agent_lines(cluster, namespace, name)
+    return f"pod status: {json.dumps(document.get('status'))}\nnode agent:\n{agent}"
+
+
 def volume_snapshot(name: str, claim_name: str, *, snapshot_class: str = "") -> dict[str, Any]:
     spec: dict[str, Any] = {"source": {"persistentVolumeClaimName": claim_name}}
     if snapshot_class:
@@ -537,7 +544,9 @@ def test_an_active_deadline_stops_the_pod(
     spec = pod_spec("sleep 60", activeDeadlineSeconds=1, terminationGracePeriodSeconds=1)
     testing.apply(cluster, pod("slow", spec), namespace=namespace)
     document = testing.wait_until(
-        lambda: finished_pod(cluster, namespace, "slow"), what="the deadline to stop the pod"
+        lambda: finished_pod(cluster, namespace, "slow"),
+        what="the deadline to stop the pod",
+        explain=lambda: pod_story(cluster, namespace, "slow"),
     )
     assert document["status"]["phase"] == "Failed"
     assert document["status"]["reason"] == "DeadlineExceeded"

@@ -11,13 +11,14 @@ import pydantic
 import pytest
 import yaml
 
-from pyvolsync.api import common, destination, source, wire
+from pyvolsync.api import common, destination, maintenance, source, wire
 
 CORPUS = pathlib.Path(__file__).parents[2] / "corpus"
 MANIFESTS = sorted(CORPUS.glob("*/*.yaml"))
-MODELS: dict[str, type[source.ReplicationSource] | type[destination.ReplicationDestination]] = {
+MODELS: dict[str, type[wire.WireModel]] = {
     "ReplicationSource": source.ReplicationSource,
     "ReplicationDestination": destination.ReplicationDestination,
+    "KopiaMaintenance": maintenance.KopiaMaintenance,
 }
 
 
@@ -59,7 +60,11 @@ RESTORE_ONLY = {f"status.lastSyncResult.{name}" for name in ("filesRestored", "b
 
 def test_the_corpus_sets_every_modelled_field() -> None:
     """Each field appears in some manifest, so the round-trip test exercises all of them."""
-    not_applicable = {"ReplicationSource": RESTORE_ONLY, "ReplicationDestination": BACKUP_ONLY}
+    not_applicable = {
+        "ReplicationSource": RESTORE_ONLY,
+        "ReplicationDestination": BACKUP_ONLY,
+        "KopiaMaintenance": set(),
+    }
     for kind, model in MODELS.items():
         documents = [load(path) for path in MANIFESTS if load(path)["kind"] == kind]
         written = {path for document in documents for path in document_paths(document)}

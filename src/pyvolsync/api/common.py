@@ -135,9 +135,9 @@ class CacheOptions(wire.FrozenWireModel):
     cache_capacity: wire.Quantity | None = None
     """Size of the cache volume (restic: 1Gi when unset; kopia: see docs/api.md)."""
     cache_storage_class_name: wire.Str | None = None
-    """StorageClass of the cache volume; defaults to storageClassName, then the cluster default."""
+    """StorageClass of the cache volume (restic: storageClassName, else the cluster default)."""
     cache_access_modes: list[wire.Str] | None = None
-    """Access modes of the cache volume; default to accessModes, then the data volume's."""
+    """Access modes of the cache volume (restic: accessModes, else the data volume's)."""
 
 
 class EngineSpecBase(MoverConfig, VolumeOptions, CacheOptions):

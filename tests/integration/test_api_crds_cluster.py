@@ -24,6 +24,7 @@ MANIFESTS = sorted((ROOT / "tests" / "corpus").glob("*/*.yaml"))
 PLURALS = {
     "ReplicationSource": "replicationsources.volsync.backube",
     "ReplicationDestination": "replicationdestinations.volsync.backube",
+    "KopiaMaintenance": "kopiamaintenances.volsync.backube",
 }
 
 

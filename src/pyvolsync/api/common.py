@@ -1,8 +1,10 @@
-"""The parts both custom resources share: trigger, mover pod settings, status blocks.
+"""The parts the custom resources share: trigger, volume and mover pod settings, status blocks.
 
-ReplicationSource and ReplicationDestination have the same trigger, the same knobs for the mover
-pod (security context, service account, resources, affinity, labels, extra volumes) and most of
-their status. Upstream defines these once and embeds them; so do we. The pyvolsync additions
+ReplicationSource and ReplicationDestination have the same trigger, the same volume options and
+knobs for the mover pod (security context, service account, resources, affinity, labels, extra
+volumes) in every mover section, and most of their status. Upstream defines these once and
+embeds them; so do we, and every engine's section (restic, kopia) builds on `EngineSpecBase`.
+KopiaMaintenance reuses the trigger, the cache options and the condition. The pyvolsync additions
 (`SyncResult`, `SyncProgress` and the failure counters in `CommonStatus`) are all optional, so a
 status written by upstream VolSync still parses.
 """
@@ -27,6 +29,7 @@ SCHEDULE_PATTERN = (
 )
 
 AccessModes = Annotated[list[wire.Str], pydantic.Field(min_length=1)]
+Schedule = Annotated[wire.Str, pydantic.Field(json_schema_extra={"pattern": SCHEDULE_PATTERN})]
 
 
 def set_sections(spec: pydantic.BaseModel, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -35,14 +38,12 @@ def set_sections(spec: pydantic.BaseModel, names: tuple[str, ...]) -> tuple[str,
 
 
 class Trigger(wire.FrozenWireModel):
-    """When to synchronize. Unset or empty: start again as soon as the previous sync is done."""
+    """When to run. Unset or empty on a sync: start again as soon as the previous one is done."""
 
-    schedule: (
-        Annotated[wire.Str, pydantic.Field(json_schema_extra={"pattern": SCHEDULE_PATTERN})] | None
-    ) = None
-    """A cron expression (5 fields, or @hourly, @daily, ...) saying when syncs start."""
+    schedule: Schedule | None = None
+    """A cron expression (5 fields, or @hourly, @daily, ...) saying when runs start."""
     manual: wire.Str | None = None
-    """Sync once each time this value changes; wins over `schedule` when both are set."""
+    """Run once each time this value changes; on a sync it wins over `schedule`."""
 
 
 class CustomCA(wire.FrozenWireModel):
@@ -78,13 +79,9 @@ class MoverVolume(wire.FrozenWireModel):
     """Where the volume comes from."""
 
 
-class MoverConfig(wire.FrozenWireModel):
-    """Settings of the mover pod, shared by every mover section."""
+class BasicMoverConfig(wire.FrozenWireModel):
+    """The mover pod settings every mover section has (upstream's rsync has only these)."""
 
-    mover_security_context: (
-        Annotated[wire.KubeObject, wire.kube_type("PodSecurityContext")] | None
-    ) = None
-    """Pod security context of the mover (user, group, fsGroup, ...)."""
     mover_service_account: wire.Str | None = None
     """Existing ServiceAccount to run the mover as, instead of a generated one."""
     mover_pod_labels: wire.StringMap | None = None
@@ -93,19 +90,24 @@ class MoverConfig(wire.FrozenWireModel):
         None
     )
     """CPU and memory requests and limits of the mover container."""
+
+
+class MoverConfig(BasicMoverConfig):
+    """Settings of the mover pod, shared by every mover section but rsync."""
+
+    mover_security_context: (
+        Annotated[wire.KubeObject, wire.kube_type("PodSecurityContext")] | None
+    ) = None
+    """Pod security context of the mover (user, group, fsGroup, ...)."""
     mover_affinity: Annotated[wire.KubeObject, wire.kube_type("Affinity")] | None = None
     """Scheduling affinity of the mover pod."""
     mover_volumes: list[MoverVolume] | None = None
     """Extra volumes mounted into the mover pod."""
 
 
-class EngineSpecBase(MoverConfig):
-    """What every engine's section (restic, kopia) has: the repository Secret and the volumes."""
+class VolumeOptions(wire.FrozenWireModel):
+    """How the mover gets at the data: the volume itself, or a copy the operator makes."""
 
-    repository: wire.Str | None = None
-    """Secret in this namespace with RESTIC_REPOSITORY, RESTIC_PASSWORD and backend keys."""
-    custom_ca: CustomCA | None = None
-    """CA certificate to trust when talking to the repository."""
     copy_method: CopyMethod | None = None
     """Direct uses the volume itself; Clone/Snapshot copy a source first (None means Direct)."""
     capacity: wire.Quantity | None = None
@@ -116,12 +118,35 @@ class EngineSpecBase(MoverConfig):
     """Access modes of the volume the operator creates."""
     volume_snapshot_class_name: wire.Str | None = None
     """VolumeSnapshotClass for copyMethod Snapshot; defaults to the cluster default."""
+
+
+class DestinationVolumeOptions(VolumeOptions):
+    """A destination's volume options: an existing volume, or one the operator creates."""
+
+    destination_pvc: wire.Str | None = None
+    """Existing PersistentVolumeClaim to restore into, instead of a created one."""
+    cleanup_temp_pvc: wire.Bool | None = None
+    """Delete the created volume after each successful restore (not destinationPVC)."""
+
+
+class CacheOptions(wire.FrozenWireModel):
+    """The volume an engine keeps its repository cache on."""
+
     cache_capacity: wire.Quantity | None = None
-    """Size of the restic cache volume (default 1Gi)."""
+    """Size of the cache volume (restic: 1Gi when unset; kopia: see docs/api.md)."""
     cache_storage_class_name: wire.Str | None = None
-    """StorageClass of the cache volume; defaults to storageClassName, then the cluster default."""
+    """StorageClass of the cache volume (restic: storageClassName, else the cluster default)."""
     cache_access_modes: list[wire.Str] | None = None
-    """Access modes of the cache volume; default to accessModes, then the data volume's."""
+    """Access modes of the cache volume (restic: accessModes, else the data volume's)."""
+
+
+class EngineSpecBase(MoverConfig, VolumeOptions, CacheOptions):
+    """What every engine's section (restic, kopia) has: the repository Secret and the volumes."""
+
+    repository: wire.Str | None = None
+    """Secret in this namespace with the repository's location, password and backend keys."""
+    custom_ca: CustomCA | None = None
+    """CA certificate to trust when talking to the repository."""
 
 
 class ExternalSpec(wire.FrozenWireModel):
@@ -225,10 +250,6 @@ class CommonStatus(wire.WireModel):
     """Current state; type Synchronizing."""
     external: wire.StringMap | None = None
     """Status written by an external provider."""
-    rsync: wire.PreservedObject | None = None
-    """Status of the rsync mover (not run by pyvolsync; kept as data)."""
-    rsync_tls: wire.PreservedObject | None = None
-    """Status of the rsync-TLS mover (not run by pyvolsync; kept as data)."""
     observed_generation: wire.Int64 | None = None
     """The metadata.generation this status describes (a pyvolsync addition)."""
     last_sync_result: SyncResult | None = None

@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 import yaml
 
-from pyvolsync.api import destination, kubeschemas, resources, source, wire
+from pyvolsync.api import destination, kubeschemas, maintenance, resources, source, wire
 
 HEADER = "# Generated from src/pyvolsync/api by `make crds` (pyvolsync.api.crdgen); do not edit.\n"
 
@@ -32,7 +32,11 @@ KEPT_KEYWORDS = frozenset(
         "format",
         "enum",
         "pattern",
+        "minimum",
+        "maximum",
+        "minLength",
         "minItems",
+        "maxItems",
         "required",
         "anyOf",
         "x-kubernetes-int-or-string",
@@ -97,30 +101,37 @@ def _kube_schema(name: str, description: str | None) -> dict[str, Any]:
     return schema
 
 
-def printer_columns(*, with_source: bool) -> list[dict[str, str]]:
+def column(name: str, json_path: str, kind: str = "string", **extra: str) -> dict[str, str]:
+    """Return one printer column of `kubectl get`."""
+    return {"name": name, "type": kind, **extra, "jsonPath": json_path}
+
+
+def sync_columns(*, with_source: bool) -> list[dict[str, str]]:
     """Return upstream's `kubectl get` columns plus Result; `Source` only on sources."""
     columns = [
-        {"name": "Source", "type": "string", "jsonPath": ".spec.sourcePVC"},
-        {
-            "name": "Last sync",
-            "type": "string",
-            "format": "date-time",
-            "jsonPath": ".status.lastSyncTime",
-        },
-        {"name": "Duration", "type": "string", "jsonPath": ".status.lastSyncDuration"},
-        {
-            "name": "Next sync",
-            "type": "string",
-            "format": "date-time",
-            "jsonPath": ".status.nextSyncTime",
-        },
-        {"name": "Result", "type": "string", "jsonPath": ".status.latestMoverStatus.result"},
+        column("Source", ".spec.sourcePVC"),
+        column("Last sync", ".status.lastSyncTime", format="date-time"),
+        column("Duration", ".status.lastSyncDuration"),
+        column("Next sync", ".status.nextSyncTime", format="date-time"),
+        column("Result", ".status.latestMoverStatus.result"),
     ]
     return columns if with_source else columns[1:]
 
 
+def maintenance_columns() -> list[dict[str, str]]:
+    """Return the fork's KopiaMaintenance columns, Schedule read from trigger.schedule."""
+    return [
+        column("Repository", ".spec.repository.repository"),
+        column("Enabled", ".spec.enabled", "boolean"),
+        column("Schedule", ".spec.trigger.schedule"),
+        column("Suspended", ".spec.suspend", "boolean"),
+        column("Last Maintenance", ".status.lastMaintenanceTime", format="date-time"),
+        column("Age", ".metadata.creationTimestamp", "date"),
+    ]
+
+
 def definition(
-    model: type[pydantic.BaseModel], *, kind: str, plural: str, with_source: bool
+    model: type[pydantic.BaseModel], *, kind: str, plural: str, columns: list[dict[str, str]]
 ) -> dict[str, Any]:
     """Return the CustomResourceDefinition of one resource model."""
     return {
@@ -142,7 +153,7 @@ def definition(
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": printer_columns(with_source=with_source),
+                    "additionalPrinterColumns": columns,
                     "schema": {"openAPIV3Schema": openapi_schema(model)},
                 }
             ],
@@ -151,22 +162,32 @@ def definition(
 
 
 def definitions() -> dict[str, dict[str, Any]]:
-    """Return both CRDs keyed by file name (upstream's naming: <group>_<plural>.yaml)."""
-    source_crd = definition(
-        source.ReplicationSource,
-        kind=resources.SOURCE_KIND,
-        plural=resources.SOURCE_PLURAL,
-        with_source=True,
-    )
-    destination_crd = definition(
-        destination.ReplicationDestination,
-        kind=resources.DESTINATION_KIND,
-        plural=resources.DESTINATION_PLURAL,
-        with_source=False,
+    """Return every CRD keyed by file name (upstream's naming: <group>_<plural>.yaml)."""
+    table: tuple[tuple[type[pydantic.BaseModel], str, str, list[dict[str, str]]], ...] = (
+        (
+            source.ReplicationSource,
+            resources.SOURCE_KIND,
+            resources.SOURCE_PLURAL,
+            sync_columns(with_source=True),
+        ),
+        (
+            destination.ReplicationDestination,
+            resources.DESTINATION_KIND,
+            resources.DESTINATION_PLURAL,
+            sync_columns(with_source=False),
+        ),
+        (
+            maintenance.KopiaMaintenance,
+            resources.MAINTENANCE_KIND,
+            resources.MAINTENANCE_PLURAL,
+            maintenance_columns(),
+        ),
     )
     return {
-        f"{resources.GROUP}_{resources.SOURCE_PLURAL}.yaml": source_crd,
-        f"{resources.GROUP}_{resources.DESTINATION_PLURAL}.yaml": destination_crd,
+        f"{resources.GROUP}_{plural}.yaml": definition(
+            model, kind=kind, plural=plural, columns=columns
+        )
+        for model, kind, plural, columns in table
     }
 
 

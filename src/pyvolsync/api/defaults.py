@@ -4,19 +4,25 @@ Upstream's CRDs apply no defaults: an unset field stays unset in the object, and
 decides what it means. pyvolsync does the same, and this module is where it decides, so the
 operator, the CLI and the docs (docs/api.md) agree. Every helper is pure: given a spec (and for
 time-based rules, the status and the current time), it returns the value upstream would use.
+KopiaMaintenance's values are the ones the kopia fork's CRD fills in; ours leaves them unset.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from pyvolsync.api import common, destination, source, wire
+from pyvolsync.api import common, destination, maintenance, source, wire
 
 CACHE_CAPACITY = "1Gi"
 PRUNE_INTERVAL_DAYS = 7
 PREVIOUS = 0
 # `restic forget` options when no retention is given, or an empty one.
 DEFAULT_FORGET_OPTIONS: tuple[str, ...] = ("--keep-last", "1")
+# KopiaMaintenance when unset (the fork's CRD defaults, applied here instead of in the CRD).
+MAINTENANCE_SCHEDULE = "0 2 * * *"
+MAINTENANCE_ACTIVE_DEADLINE_SECONDS = 10800
+MAINTENANCE_SUCCESSFUL_JOBS_KEPT = 3
+MAINTENANCE_FAILED_JOBS_KEPT = 1
 # `restic restore` options when enableFileDeletion is true.
 DELETE_RESTORE_OPTIONS: tuple[str, ...] = ("--delete",)
 
@@ -138,3 +144,36 @@ def restore_options(spec: destination.ResticDestinationSpec) -> tuple[str, ...]:
 def paused(spec: source.ReplicationSourceSpec | destination.ReplicationDestinationSpec) -> bool:
     """Return whether the object is paused (false when unset)."""
     return bool(spec.paused)
+
+
+def maintenance_schedule(spec: maintenance.KopiaMaintenanceSpec) -> str | None:
+    """Return when maintenance runs: trigger.schedule, else the deprecated schedule, else daily
+    at 02:00; None when only a manual trigger is set (it then runs once per new value)."""
+    if spec.trigger is not None and spec.trigger.schedule is not None:
+        return spec.trigger.schedule
+    if spec.schedule is not None:
+        return spec.schedule
+    if spec.trigger is not None and spec.trigger.manual:
+        return None
+    return MAINTENANCE_SCHEDULE
+
+
+def maintenance_enabled(spec: maintenance.KopiaMaintenanceSpec) -> bool:
+    """Return whether maintenance runs at all (true unless enabled is false)."""
+    return spec.enabled is not False
+
+
+def maintenance_active_deadline_seconds(spec: maintenance.KopiaMaintenanceSpec) -> int:
+    """Return how long one maintenance run may take, in seconds (3 hours when unset)."""
+    seconds = spec.active_deadline_seconds
+    return MAINTENANCE_ACTIVE_DEADLINE_SECONDS if seconds is None else seconds
+
+
+def maintenance_jobs_kept(spec: maintenance.KopiaMaintenanceSpec) -> tuple[int, int]:
+    """Return how many finished and failed maintenance Jobs to keep (3 and 1 when unset)."""
+    successful = spec.successful_jobs_history_limit
+    failed = spec.failed_jobs_history_limit
+    return (
+        MAINTENANCE_SUCCESSFUL_JOBS_KEPT if successful is None else successful,
+        MAINTENANCE_FAILED_JOBS_KEPT if failed is None else failed,
+    )

@@ -36,6 +36,8 @@ ROOT_TYPES: Mapping[str, str] = {
     "PodSecurityContext": "io.k8s.api.core.v1.PodSecurityContext",
     "ResourceRequirements": "io.k8s.api.core.v1.ResourceRequirements",
     "SecretVolumeSource": "io.k8s.api.core.v1.SecretVolumeSource",
+    "SecurityContext": "io.k8s.api.core.v1.SecurityContext",
+    "Toleration": "io.k8s.api.core.v1.Toleration",
     "TypedLocalObjectReference": "io.k8s.api.core.v1.TypedLocalObjectReference",
 }
 

@@ -1,9 +1,10 @@
 """The ReplicationSource resource: back up one PersistentVolumeClaim on a trigger.
 
-Field for field the same as upstream's `volsync.backube/v1alpha1` ReplicationSource, so any
-manifest written for upstream parses here. Every spec field is optional, as upstream's are; the
-effective values (cache size, keep-last 1, prune interval) come from `defaults`, and what the
-schema cannot say (valid cron, supported copy method, one mover) is checked by `validation`.
+Field for field the same as upstream's `volsync.backube/v1alpha1` ReplicationSource plus the
+perfectra1n/volsync fork's `spec.kopia`, so any manifest written for either parses here. Every
+spec field is optional, as theirs are; the effective values (cache size, keep-last 1, prune
+interval) come from `defaults`, and what the schema cannot say (valid cron, supported copy
+method, one mover, kopia's compression names) is checked by `validation`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 
 import pydantic
 
-from pyvolsync.api import common, resources, wire
+from pyvolsync.api import common, kopia, othermovers, resources, wire
 
 
-class ResticRetainPolicy(wire.FrozenWireModel):
-    """Which snapshots `restic forget` keeps after each backup (its --keep-* options)."""
+class RetainCounts(wire.FrozenWireModel):
+    """The per-period counts both engines' retention policies have."""
 
     hourly: wire.Int32 | None = None
     """Keep the latest snapshot of each of this many hours."""
@@ -28,6 +29,11 @@ class ResticRetainPolicy(wire.FrozenWireModel):
     """Keep the latest snapshot of each of this many months."""
     yearly: wire.Int32 | None = None
     """Keep the latest snapshot of each of this many years."""
+
+
+class ResticRetainPolicy(RetainCounts):
+    """Which snapshots `restic forget` keeps after each backup (its --keep-* options)."""
+
     within: wire.Str | None = None
     """Keep every snapshot this recent relative to the newest one, e.g. 3d or 1y2m3d4h."""
     last: wire.Str | None = None
@@ -45,6 +51,37 @@ class ResticSourceSpec(common.EngineSpecBase):
     """Run `restic unlock` once before the next backup each time this value changes."""
 
 
+class KopiaRetainPolicy(RetainCounts):
+    """Which snapshots kopia keeps after each backup (its --keep-* policy)."""
+
+    latest: wire.Int32 | None = None
+    """Keep this many most recent snapshots."""
+
+
+class KopiaActions(wire.FrozenWireModel):
+    """Shell commands the mover runs around each snapshot."""
+
+    before_snapshot: wire.Str | None = None
+    """Runs before the snapshot; when it fails, no snapshot is taken."""
+    after_snapshot: wire.Str | None = None
+    """Runs after the snapshot; when it fails, the sync warns."""
+
+
+class KopiaSourceSpec(kopia.KopiaSpecBase):
+    """Back up with kopia."""
+
+    retain: KopiaRetainPolicy | None = None
+    """Snapshots to keep; kopia's own defaults apply to what is unset."""
+    compression: wire.Str | None = None
+    """Kopia compression algorithm for new data, e.g. zstd or s2-default."""
+    parallelism: wire.Int32 | None = None
+    """Number of parallel upload streams."""
+    actions: KopiaActions | None = None
+    """Commands to run before and after each snapshot."""
+    source_path_override: kopia.AbsolutePath | None = None
+    """Path the snapshots are filed under instead of the mover's /data."""
+
+
 class ReplicationSourceSpec(wire.FrozenWireModel):
     """What to back up, when, and with which mover (exactly one mover section)."""
 
@@ -56,20 +93,24 @@ class ReplicationSourceSpec(wire.FrozenWireModel):
     """Hold the mover: no new transfer starts while true."""
     restic: ResticSourceSpec | None = None
     """Back up with restic (the mover pyvolsync runs)."""
-    rsync: wire.PreservedObject | None = None
-    """The rsync mover (accepted as data; pyvolsync does not run it)."""
-    rsync_tls: wire.PreservedObject | None = None
-    """The rsync-TLS mover (accepted as data; pyvolsync does not run it)."""
-    rclone: wire.PreservedObject | None = None
-    """The rclone mover (accepted as data; pyvolsync does not run it)."""
-    syncthing: wire.PreservedObject | None = None
-    """The syncthing mover (accepted as data; pyvolsync does not run it)."""
+    kopia: KopiaSourceSpec | None = None
+    """Back up with kopia (the fork's engine, which pyvolsync runs too)."""
+    rsync: othermovers.RsyncSourceSpec | None = None
+    """The rsync mover (stored; pyvolsync does not run it)."""
+    rsync_tls: othermovers.RsyncTLSSourceSpec | None = None
+    """The rsync-TLS mover (stored; pyvolsync does not run it)."""
+    rclone: othermovers.RcloneSourceSpec | None = None
+    """The rclone mover (stored; pyvolsync does not run it)."""
+    syncthing: othermovers.SyncthingSourceSpec | None = None
+    """The syncthing mover (stored; pyvolsync does not run it)."""
     external: common.ExternalSpec | None = None
     """Handled by another controller; pyvolsync leaves such objects alone."""
 
     def mover_sections(self) -> tuple[str, ...]:
         """Return the wire names of the mover sections that are set, in field order."""
-        return common.set_sections(self, ("restic", "rsync", "rsync_tls", "rclone", "syncthing"))
+        return common.set_sections(
+            self, ("restic", "kopia", "rsync", "rsync_tls", "rclone", "syncthing")
+        )
 
 
 class ResticSourceStatus(wire.WireModel):
@@ -83,17 +124,36 @@ class ResticSourceStatus(wire.WireModel):
     """When `restic check` last found the repository without damage (pyvolsync's addition)."""
 
 
+class KopiaSourceStatus(kopia.KopiaCacheStatus):
+    """Kopia-specific state of a source."""
+
+    last_maintenance: wire.Time | None = None
+    """When repository maintenance last ran for this source."""
+    next_scheduled_maintenance: wire.Time | None = None
+    """When repository maintenance is next due."""
+    maintenance_failures: wire.Integer | None = None
+    """Maintenance runs that failed in a row."""
+    kopia_maintenance: wire.Str | None = None
+    """The KopiaMaintenance object that maintains this source's repository."""
+
+
 class ReplicationSourceStatus(common.CommonStatus):
     """Observed state of a ReplicationSource."""
 
     restic: ResticSourceStatus | None = None
     """Restic-specific state."""
-    syncthing: wire.PreservedObject | None = None
+    kopia: KopiaSourceStatus | None = None
+    """Kopia-specific state."""
+    rsync: othermovers.RsyncStatus | None = None
+    """Status of the rsync mover (not run by pyvolsync; kept as data)."""
+    rsync_tls: othermovers.RsyncTLSSourceStatus | None = None
+    """Status of the rsync-TLS mover (not run by pyvolsync; kept as data)."""
+    syncthing: othermovers.SyncthingSourceStatus | None = None
     """Status of the syncthing mover (not run by pyvolsync; kept as data)."""
 
 
 class ReplicationSource(wire.WireModel):
-    """Backs up a PersistentVolumeClaim to a restic repository on a schedule or on demand."""
+    """Backs up a PersistentVolumeClaim to a restic or kopia repository, scheduled or on demand."""
 
     api_version: wire.Str = resources.API_VERSION
     """The API version, volsync.backube/v1alpha1."""

@@ -8,8 +8,8 @@ with them and `crdgen` turns them into CRD schemas. This module holds what all o
   unknown fields are ignored, because the API server prunes them anyway.
 - Scalar types that keep a manifest's values exactly as written (no "5" -> 5 coercion) and say
   how they appear in the CRD (`int32`, `int64`, RFC 3339 times, quantities).
-- Markers for the Kubernetes core types embedded whole (`kube_type`), whose schema comes from
-  `kubeschemas`, and for free-form objects kept as data (`PreservedObject`).
+- The marker for the Kubernetes core types embedded whole (`kube_type`), whose schema comes
+  from `kubeschemas`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pydantic
 KUBE_TYPE_KEY = "x-pyvolsync-kube-type"
 
 # Parts of a Python name written in capitals on the wire, as upstream's Go JSON tags do.
-ACRONYMS = {"pvc": "PVC", "ca": "CA", "tls": "TLS", "id": "ID"}
+ACRONYMS = {"pvc": "PVC", "ca": "CA", "tls": "TLS", "id": "ID", "mb": "MB"}
 
 
 def wire_name(python_name: str) -> str:
@@ -65,12 +65,12 @@ def kube_type(name: str) -> pydantic.WithJsonSchema:
     return pydantic.WithJsonSchema({KUBE_TYPE_KEY: name})
 
 
-Int32 = Annotated[
-    int, pydantic.Strict(), pydantic.WithJsonSchema({"type": "integer", "format": "int32"})
-]
-Int64 = Annotated[
-    int, pydantic.Strict(), pydantic.WithJsonSchema({"type": "integer", "format": "int64"})
-]
+# Integers keep pydantic's own schema (so bounds such as `integer_range` show in the CRD) plus
+# the format controller-gen gives Go's int32 and int64.
+Int32 = Annotated[int, pydantic.Strict(), pydantic.Field(json_schema_extra={"format": "int32"})]
+Int64 = Annotated[int, pydantic.Strict(), pydantic.Field(json_schema_extra={"format": "int64"})]
+# A Go `int`: controller-gen writes it without a format.
+Integer = Annotated[int, pydantic.Strict()]
 Number = Annotated[float, pydantic.Strict(), pydantic.WithJsonSchema({"type": "number"})]
 Bool = Annotated[bool, pydantic.Strict()]
 Str = Annotated[str, pydantic.Strict()]
@@ -84,9 +84,4 @@ Time = Annotated[
 Quantity = Annotated[int | str, kube_type("Quantity")]
 # A Kubernetes core type embedded whole; validated by the CRD schema, carried as plain data.
 KubeObject = dict[str, Any]
-# An object accepted as data, whatever its fields (other movers' sections).
-PreservedObject = Annotated[
-    dict[str, Any],
-    pydantic.WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
-]
 StringMap = dict[str, Str]

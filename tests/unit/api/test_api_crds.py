@@ -59,7 +59,9 @@ def nodes(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str,
         yield from nodes(node["additionalProperties"], f"{path}{{}}")
 
 
-@pytest.mark.parametrize("kind", ["ReplicationSource", "ReplicationDestination"])
+@pytest.mark.parametrize(
+    "kind", ["ReplicationSource", "ReplicationDestination", "KopiaMaintenance"]
+)
 def test_schemas_are_structural(kind: str) -> None:
     for path, node in nodes(schema(kind)):
         assert not {"$ref", "allOf", "oneOf", "not", "default", "title"} & set(node), path
@@ -113,7 +115,11 @@ def test_upstream_field_types_are_kept() -> None:
         r"^(@(annually|yearly|monthly|weekly|daily|hourly))"
         r"|((((\d+,)*\d+|(\d+(\/|-)\d+)|\*(\/\d+)?)\s?){5})$"
     )
-    assert spec["rsync"] == {**spec["rsync"], "x-kubernetes-preserve-unknown-fields": True}
+    assert spec["rsync"]["properties"]["port"] == {
+        **spec["rsync"]["properties"]["port"],
+        "minimum": 0,
+        "maximum": 65535,
+    }
     destination = schema("ReplicationDestination")["properties"]
     restore_as_of = destination["spec"]["properties"]["restic"]["properties"]["restoreAsOf"]
     assert restore_as_of["format"] == "date-time"

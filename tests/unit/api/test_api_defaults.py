@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from pyvolsync.api import defaults, destination, source
+from pyvolsync.api import defaults, destination, maintenance, source
 
 CREATED = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 
@@ -162,3 +162,44 @@ def test_a_zero_check_interval_never_checks() -> None:
     assert not defaults.check_due(
         interval=datetime.timedelta(0), last_checked=None, created=CREATED, now=long_after
     )
+
+
+def maintenance_spec(**values: object) -> maintenance.KopiaMaintenanceSpec:
+    return maintenance.KopiaMaintenanceSpec.model_validate(
+        {"repository": {"repository": "photos-kopia"}, **values}
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, "0 2 * * *"),
+        ({"trigger": {}}, "0 2 * * *"),
+        ({"schedule": "0 5 * * *"}, "0 5 * * *"),
+        ({"trigger": {"schedule": "0 4 * * 0"}, "schedule": "0 5 * * *"}, "0 4 * * 0"),
+        ({"trigger": {"manual": "now"}}, None),
+        ({"trigger": {"manual": "now"}, "schedule": "0 5 * * *"}, "0 5 * * *"),
+    ],
+)
+def test_maintenance_runs_on_its_trigger_then_the_old_field_then_daily_at_two(
+    values: dict[str, object], expected: str | None
+) -> None:
+    assert defaults.maintenance_schedule(maintenance_spec(**values)) == expected
+
+
+def test_maintenance_is_enabled_unless_switched_off() -> None:
+    assert defaults.maintenance_enabled(maintenance_spec())
+    assert defaults.maintenance_enabled(maintenance_spec(enabled=True))
+    assert not defaults.maintenance_enabled(maintenance_spec(enabled=False))
+
+
+def test_maintenance_runs_take_three_hours_at_most_unless_set() -> None:
+    assert defaults.maintenance_active_deadline_seconds(maintenance_spec()) == 10800
+    spec = maintenance_spec(activeDeadlineSeconds=600)
+    assert defaults.maintenance_active_deadline_seconds(spec) == 600
+
+
+def test_maintenance_keeps_three_finished_and_one_failed_job_unless_set() -> None:
+    assert defaults.maintenance_jobs_kept(maintenance_spec()) == (3, 1)
+    spec = maintenance_spec(successfulJobsHistoryLimit=0, failedJobsHistoryLimit=5)
+    assert defaults.maintenance_jobs_kept(spec) == (0, 5)

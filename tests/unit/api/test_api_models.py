@@ -11,13 +11,14 @@ import pydantic
 import pytest
 import yaml
 
-from pyvolsync.api import common, destination, source, wire
+from pyvolsync.api import common, destination, maintenance, source, wire
 
 CORPUS = pathlib.Path(__file__).parents[2] / "corpus"
 MANIFESTS = sorted(CORPUS.glob("*/*.yaml"))
-MODELS: dict[str, type[source.ReplicationSource] | type[destination.ReplicationDestination]] = {
+MODELS: dict[str, type[wire.WireModel]] = {
     "ReplicationSource": source.ReplicationSource,
     "ReplicationDestination": destination.ReplicationDestination,
+    "KopiaMaintenance": maintenance.KopiaMaintenance,
 }
 
 
@@ -59,7 +60,11 @@ RESTORE_ONLY = {f"status.lastSyncResult.{name}" for name in ("filesRestored", "b
 
 def test_the_corpus_sets_every_modelled_field() -> None:
     """Each field appears in some manifest, so the round-trip test exercises all of them."""
-    not_applicable = {"ReplicationSource": RESTORE_ONLY, "ReplicationDestination": BACKUP_ONLY}
+    not_applicable = {
+        "ReplicationSource": RESTORE_ONLY,
+        "ReplicationDestination": BACKUP_ONLY,
+        "KopiaMaintenance": set(),
+    }
     for kind, model in MODELS.items():
         documents = [load(path) for path in MANIFESTS if load(path)["kind"] == kind]
         written = {path for document in documents for path in document_paths(document)}
@@ -154,6 +159,69 @@ def test_mover_sections_lists_what_is_set() -> None:
     assert spec.mover_sections() == ("restic", "rsyncTLS")
 
 
+def test_mover_sections_list_the_engines_first_kopia_included() -> None:
+    spec = source.ReplicationSourceSpec.model_validate(
+        {"syncthing": {}, "kopia": {}, "restic": {}, "rclone": {}}
+    )
+    assert spec.mover_sections() == ("restic", "kopia", "rclone", "syncthing")
+    only_kopia = destination.ReplicationDestinationSpec.model_validate({"kopia": {}})
+    assert only_kopia.mover_sections() == ("kopia",)
+
+
+def test_both_engines_sections_share_the_engine_base() -> None:
+    sections = (
+        source.ResticSourceSpec,
+        source.KopiaSourceSpec,
+        destination.ResticDestinationSpec,
+        destination.KopiaDestinationSpec,
+    )
+    assert all(issubclass(section, common.EngineSpecBase) for section in sections)
+
+
+def test_a_kopia_source_reads_into_typed_fields() -> None:
+    parsed = source.ReplicationSource.model_validate(
+        load(CORPUS / "supported" / "source-kopia-every-field.yaml")
+    )
+    assert parsed.spec is not None and parsed.spec.kopia is not None
+    kopia = parsed.spec.kopia
+    assert (kopia.username, kopia.hostname, kopia.source_path_override) == (
+        "photos",
+        "family.home",
+        "/photos",
+    )
+    assert kopia.retain is not None and kopia.retain.latest == 20
+    assert kopia.metadata_cache_size_limit_mb == 4096
+    assert parsed.status is not None and parsed.status.kopia is not None
+    assert parsed.status.kopia.kopia_maintenance == "photos-kopia-maintenance"
+
+
+def test_a_kopia_destination_lists_the_identities_it_found() -> None:
+    parsed = destination.ReplicationDestination.model_validate(
+        load(CORPUS / "supported" / "destination-kopia-every-field.yaml")
+    )
+    assert parsed.status is not None and parsed.status.kopia is not None
+    found = parsed.status.kopia.available_identities or []
+    assert [(item.identity, item.snapshot_count) for item in found] == [
+        ("photos@family.home", 42),
+        ("notes@notes", 3),
+    ]
+    assert found[1].latest_snapshot is None
+
+
+def test_a_kopia_maintenance_needs_its_repository() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"repository\n  Field required"):
+        maintenance.KopiaMaintenanceSpec.model_validate({"trigger": {"manual": "now"}})
+
+
+def test_the_other_movers_refuse_what_upstreams_crd_refuses() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"rsync\.port"):
+        source.ReplicationSourceSpec.model_validate({"rsync": {"port": 70000}})
+    with pytest.raises(pydantic.ValidationError, match=r"syncthing\.peers\.0\.ID"):
+        source.ReplicationSourceSpec.model_validate(
+            {"syncthing": {"peers": [{"address": "tcp://a:22000", "introducer": False}]}}
+        )
+
+
 @pytest.mark.parametrize(
     ("python_name", "wire_spelling"),
     [
@@ -164,6 +232,8 @@ def test_mover_sections_lists_what_is_set() -> None:
         ("cleanup_cache_pvc", "cleanupCachePVC"),
         ("restore_as_of", "restoreAsOf"),
         ("paused", "paused"),
+        ("metadata_cache_size_limit_mb", "metadataCacheSizeLimitMB"),
+        ("source_pvc_name", "sourcePVCName"),
     ],
 )
 def test_wire_names_use_upstream_acronyms(python_name: str, wire_spelling: str) -> None:

@@ -40,6 +40,7 @@ DESTINATION: dict[str, Any] = {
 VALIDATORS = {
     "ReplicationSource": validation.validate_source,
     "ReplicationDestination": validation.validate_destination,
+    "KopiaMaintenance": validation.validate_maintenance,
 }
 
 
@@ -82,7 +83,7 @@ def test_unsupported_corpus_reports_the_mover(path: pathlib.Path) -> None:
     validate = VALIDATORS[document["kind"]]
     problems = validate(document)
     assert len(problems) == 1
-    assert "pyvolsync runs only the restic mover" in problems[0].message
+    assert "pyvolsync runs the restic and kopia movers" in problems[0].message
 
 
 @pytest.mark.parametrize(

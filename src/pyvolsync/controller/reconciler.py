@@ -451,7 +451,7 @@ class Reconciler:
         status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
         if succeeded:
             self._record_success(run, outcome, started=started, ended=ended)
-            recorded = mover.record(status, spec, result, now=run.now)
+            recorded = mover.record(status, spec, result, now=run.now, owner_key=run.key)
             if recorded.repository_damaged is not None:
                 damaged = int(recorded.repository_damaged)
                 self.metrics.repository_damaged.labels(*run.identity.labels).set(damaged)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 from pyvolsync import contract
-from pyvolsync.api import defaults, durations
+from pyvolsync.api import defaults, destination, durations
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.kube import client as kube_client
 from pyvolsync.movers import base, logfilter, protocol
@@ -234,18 +234,19 @@ def _timeout_text(iteration: Iteration) -> str:
 
 
 async def _destination_data_claim(iteration: Iteration, spec: protocol.EngineSpec) -> JsonObject:
-    destination_pvc = _destination_option(spec, "destination_pvc")
-    if destination_pvc:
-        return await _require_claim(iteration, str(destination_pvc), what="destinationPVC")
-    temporary = bool(_destination_option(spec, "cleanup_temp_pvc"))
+    selection = _restore_selection(spec)
+    if selection.destination_pvc:
+        return await _require_claim(iteration, selection.destination_pvc, what="destinationPVC")
+    temporary = bool(selection.cleanup_temp_pvc)
     planned = volumes.destination_claim(iteration.owner, spec=spec, temporary=temporary)
     return await _ensure(iteration, planned)
 
 
-def _destination_option(spec: protocol.EngineSpec, field: str) -> object:
-    """Return an option every engine's destination section has (``destination_pvc``,
-    ``cleanup_temp_pvc``, ``cleanup_cache_pvc``); None on a source's section."""
-    return getattr(spec, field, None)
+def _restore_selection(spec: protocol.EngineSpec) -> destination.RestoreSelection:
+    """What every engine's destination section has (an empty one for a source's section)."""
+    if isinstance(spec, destination.RestoreSelection):
+        return spec
+    return destination.RestoreSelection()
 
 
 async def _ensure(iteration: Iteration, planned: JsonObject) -> JsonObject:
@@ -324,7 +325,7 @@ async def _job_plan(
         role=iteration.role,
         spec=spec,
         data_access_modes=data_modes,
-        temporary=bool(_destination_option(spec, "cleanup_cache_pvc")),
+        temporary=bool(_restore_selection(spec).cleanup_cache_pvc),
     )
     privileged = await _privileged(iteration)
     _check_identity(iteration, privileged=privileged)
@@ -726,8 +727,8 @@ async def _ensure_image(
 
 
 async def _forget_image_name(iteration: Iteration) -> None:
-    chosen = _destination_option(iteration.spec, "destination_pvc")
-    claim_name = str(chosen) if chosen else names.destination_claim(iteration.owner.name)
+    chosen = _restore_selection(iteration.spec).destination_pvc
+    claim_name = chosen or names.destination_claim(iteration.owner.name)
     claim = await iteration.get(Kind.CLAIM, claim_name)
     annotations = (claim or {}).get("metadata", {}).get("annotations") or {}
     if volumes.SNAPSHOT_NAME_ANNOTATION in annotations:

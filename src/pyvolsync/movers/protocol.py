@@ -95,7 +95,13 @@ class Mover(Protocol):
         ...
 
     def record(
-        self, status: Status, spec: EngineSpec, state: base.SyncState, *, now: datetime.datetime
+        self,
+        status: Status,
+        spec: EngineSpec,
+        state: base.SyncState,
+        *,
+        now: datetime.datetime,
+        owner_key: str,
     ) -> Recorded:
         """Write the engine's own status fields after a successful sync."""
         ...

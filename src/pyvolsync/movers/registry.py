@@ -7,9 +7,10 @@ engine itself; adding one is a line here (and its package under ``movers/``).
 from __future__ import annotations
 
 from pyvolsync.movers import protocol
+from pyvolsync.movers.kopia import engine as kopia
 from pyvolsync.movers.restic import engine as restic
 
-ENGINES: tuple[protocol.Mover, ...] = (restic.Restic(),)
+ENGINES: tuple[protocol.Mover, ...] = (restic.Restic(), kopia.Kopia())
 
 
 def engine_of(spec: protocol.Spec | None) -> tuple[protocol.Mover, protocol.EngineSpec] | None:

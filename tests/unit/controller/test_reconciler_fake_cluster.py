@@ -324,3 +324,71 @@ def test_a_sync_that_ended_while_no_operator_ran_is_dated_by_its_job() -> None:
     status = cluster.source()["status"]
     assert status["lastSyncTime"] == "2026-12-03T09:00:02Z"
     assert status["lastSyncDuration"] == "2s"
+
+
+def kopia_source(name: str = "app", **kopia: Any) -> dict[str, Any]:
+    manifest = replication_source(name)
+    manifest["spec"]["kopia"] = {"repository": "kopia-repo", "copyMethod": "Direct", **kopia}
+    del manifest["spec"]["restic"]
+    return manifest
+
+
+def container_of(job: dict[str, Any] | None) -> dict[str, Any]:
+    assert job is not None
+    container: dict[str, Any] = job["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def plain_env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container["env"] if "value" in item}
+
+
+def test_a_kopia_source_runs_the_kopia_mover_under_the_fork_s_identity() -> None:
+    cluster = Cluster()
+    cluster.kube.put(secret("kopia-repo", "KOPIA_REPOSITORY", "KOPIA_PASSWORD", "AWS_REGION"))
+    cluster.kube.put(
+        kopia_source("my.app", compression="zstd", retain={"hourly": 24, "daily": 7, "latest": 3})
+    )
+
+    cluster.reconcile("my.app")
+
+    container = container_of(cluster.job("my.app"))
+    assert (container["name"], container["command"], container["args"]) == (
+        "kopia",
+        ["pyvolsync-mover", "kopia"],
+        ["backup"],
+    )
+    env = plain_env(container)
+    assert (env["KOPIA_OVERRIDE_USERNAME"], env["KOPIA_OVERRIDE_HOSTNAME"]) == ("myapp", NAMESPACE)
+    assert env["KOPIA_COMPRESSION"] == "zstd"
+    assert (env["KOPIA_RETAIN_HOURLY"], env["KOPIA_RETAIN_DAILY"]) == ("24", "7")
+    assert env["KOPIA_RETAIN_LATEST"] == "3"
+    from_secret = {item["name"] for item in container["env"] if "valueFrom" in item}
+    assert from_secret == {"KOPIA_REPOSITORY", "KOPIA_PASSWORD", "AWS_REGION"}
+
+
+def test_a_kopia_source_whose_secret_lacks_the_password_says_which_key() -> None:
+    cluster = Cluster()
+    cluster.kube.put(secret("kopia-repo", "KOPIA_REPOSITORY"))
+    cluster.kube.put(kopia_source())
+
+    cluster.reconcile()
+
+    assert cluster.job() is None
+    reason, message = cluster.condition()
+    assert reason == "Error"
+    assert "has no key KOPIA_PASSWORD" in message
+
+
+def test_restic_and_kopia_in_one_source_is_refused_before_any_job() -> None:
+    cluster = Cluster()
+    both = kopia_source()
+    both["spec"]["restic"] = {"repository": "repo", "copyMethod": "Direct"}
+    cluster.kube.put(both)
+
+    cluster.reconcile()
+
+    assert cluster.job() is None
+    reason, message = cluster.condition()
+    assert reason == "Error"
+    assert "restic" in message and "kopia" in message

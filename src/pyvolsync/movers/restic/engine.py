@@ -102,6 +102,7 @@ class Restic:
         state: base.SyncState,
         *,
         now: datetime.datetime,
+        owner_key: str,
     ) -> protocol.Recorded:
         if not isinstance(status, source.ReplicationSourceStatus):
             return protocol.Recorded()

@@ -1,0 +1,1 @@
+"""The kopia engine: volumes, identity and a Job running ``pyvolsync-mover kopia``."""

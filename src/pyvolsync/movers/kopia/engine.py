@@ -1,0 +1,212 @@
+"""kopia as a ``Mover``: the perfectra1n/volsync fork's environment contract and identities.
+
+A source's Job runs ``backup`` (kopia applies the retention policy at the end of each snapshot,
+so there is no separate forget or prune); a destination's runs ``restore``. Repository
+maintenance is not a source's business: one KopiaMaintenance per repository owns it, so two
+owners never garbage-collect at once. Snapshots are filed under the fork's identities
+(``<name>@<namespace>:/data`` unless overridden), so a repository written by the fork restores
+with pyvolsync and the other way round.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+from lightkube.utils.quantity import parse_quantity
+
+from pyvolsync import contract
+from pyvolsync.api import defaults, destination, source
+from pyvolsync.movers import base, protocol
+
+CONTAINER_NAME = "kopia"
+DATA_MOUNT = "/data"
+CACHE_MOUNT = "/cache"
+USERNAME_LIMIT = 50
+METADATA_CACHE_SHARE = 0.7
+CONTENT_CACHE_SHARE = 0.2
+"""Shares of the cache volume kopia's metadata and content caches may fill (the fork's)."""
+MEBIBYTE = 2**20
+
+REQUIRED_SECRET_KEYS = ("KOPIA_REPOSITORY", "KOPIA_PASSWORD")
+# Keys of the repository Secret passed to kopia when present: the backends' (the fork's list).
+OPTIONAL_SECRET_KEYS = (
+    "KOPIA_S3_BUCKET", "KOPIA_S3_ENDPOINT", "KOPIA_S3_DISABLE_TLS",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+    "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_S3_ENDPOINT", "AWS_S3_DISABLE_TLS",
+    "KOPIA_B2_BUCKET", "B2_ACCOUNT_ID", "B2_APPLICATION_KEY",
+    "KOPIA_AZURE_CONTAINER", "KOPIA_AZURE_STORAGE_ACCOUNT", "KOPIA_AZURE_STORAGE_KEY",
+    "AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY", "AZURE_ACCOUNT_SAS", "AZURE_ENDPOINT_SUFFIX",
+    "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
+    "KOPIA_GCS_BUCKET", "GOOGLE_PROJECT_ID",
+    "SFTP_HOST", "SFTP_PORT", "SFTP_USERNAME", "SFTP_PATH", "SFTP_PASSWORD", "SFTP_KEY_FILE",
+    "SFTP_KNOWN_HOSTS", "SFTP_KNOWN_HOSTS_DATA",
+    "WEBDAV_URL", "WEBDAV_USERNAME", "WEBDAV_PASSWORD",
+)  # fmt: skip
+RETAIN_VARIABLES = (
+    ("hourly", "KOPIA_RETAIN_HOURLY"),
+    ("daily", "KOPIA_RETAIN_DAILY"),
+    ("weekly", "KOPIA_RETAIN_WEEKLY"),
+    ("monthly", "KOPIA_RETAIN_MONTHLY"),
+    ("yearly", "KOPIA_RETAIN_YEARLY"),
+    ("latest", "KOPIA_RETAIN_LATEST"),
+)
+NOT_A_USERNAME_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Kopia:
+    """The kopia engine (``spec.kopia``)."""
+
+    name = "kopia"
+    required_secret_keys = REQUIRED_SECRET_KEYS
+
+    def section(self, spec: protocol.Spec) -> protocol.EngineSpec | None:
+        return spec.kopia
+
+    def operations_due(self, schedule: protocol.Schedule) -> tuple[contract.Operation, ...]:
+        return (contract.Operation.BACKUP,)
+
+    def restore_operations(self) -> tuple[contract.Operation, ...]:
+        return (contract.Operation.RESTORE,)
+
+    def container(self, plan: protocol.ContainerRequest) -> protocol.Container:
+        return protocol.Container(
+            name=CONTAINER_NAME,
+            command=("pyvolsync-mover", "kopia"),
+            plain_environment=_plain_environment(plan),
+            optional_secret_keys=tuple(
+                key for key in OPTIONAL_SECRET_KEYS if key in plan.secret_keys
+            ),
+        )
+
+    def settle(self, state: base.SyncState) -> base.SyncState:
+        return state
+
+    def record(
+        self,
+        status: protocol.Status,
+        spec: protocol.EngineSpec,
+        state: base.SyncState,
+        *,
+        now: datetime.datetime,
+        owner_key: str,
+    ) -> protocol.Recorded:
+        metadata_limit, content_limit = _cache_limits(spec)
+        kopia_status: source.KopiaSourceStatus | destination.KopiaDestinationStatus
+        if isinstance(status, source.ReplicationSourceStatus):
+            kopia_status = status.kopia or source.KopiaSourceStatus()
+            status.kopia = kopia_status
+        else:
+            restored = status.kopia or destination.KopiaDestinationStatus()
+            namespace, name = owner_key.split("/", 1)
+            parts = identity(spec, owner_name=name, owner_namespace=namespace)
+            restored.requested_identity = identity_of(parts)
+            status.kopia = restored
+            kopia_status = restored
+        kopia_status.last_configured_metadata_cache_size_limit_mb = metadata_limit
+        kopia_status.last_configured_content_cache_size_limit_mb = content_limit
+        return protocol.Recorded()
+
+
+def source_username(name: str) -> str:
+    """The fork's username for a ReplicationSource: its name reduced to [A-Za-z0-9_-], at most
+    50 characters."""
+    return NOT_A_USERNAME_CHARACTER.sub("", name)[:USERNAME_LIMIT] or "volsync"
+
+
+def identity(
+    spec: protocol.EngineSpec, *, owner_name: str, owner_namespace: str
+) -> tuple[str, str, str]:
+    """(username, hostname, path) the snapshots of this object are filed under.
+
+    A source: its ``username``/``hostname`` else its name and namespace; a destination: its
+    own overrides, else ``sourceIdentity`` (the source's name and namespace), else its own name
+    and namespace. The path is the source path override, else ``/data``.
+    """
+    username = getattr(spec, "username", None)
+    hostname = getattr(spec, "hostname", None)
+    path = getattr(spec, "source_path_override", None) or DATA_MOUNT
+    chosen = getattr(spec, "source_identity", None)
+    if isinstance(spec, destination.KopiaDestinationSpec) and chosen is not None:
+        path = chosen.source_path_override or path
+        if not username and chosen.source_name:
+            username = source_username(chosen.source_name)
+            hostname = hostname or chosen.source_namespace or owner_namespace
+    return (
+        username or source_username(owner_name),
+        hostname or owner_namespace,
+        path,
+    )
+
+
+def identity_of(parts: tuple[str, str, str]) -> str:
+    """``user@host:/path``, as kopia names a snapshot source."""
+    username, hostname, path = parts
+    return f"{username}@{hostname}:{path}"
+
+
+def _cache_limits(spec: protocol.EngineSpec) -> tuple[int, int]:
+    """(metadata, content) cache limits in MiB: as set, else the fork's shares of the cache."""
+    capacity = parse_quantity(str(defaults.cache_capacity(spec))) or 0
+    whole = int(capacity) // MEBIBYTE
+    metadata = getattr(spec, "metadata_cache_size_limit_mb", None)
+    content = getattr(spec, "content_cache_size_limit_mb", None)
+    return (
+        metadata if metadata is not None else int(whole * METADATA_CACHE_SHARE),
+        content if content is not None else int(whole * CONTENT_CACHE_SHARE),
+    )
+
+
+def _plain_environment(plan: protocol.ContainerRequest) -> tuple[tuple[str, str], ...]:
+    spec = plan.spec
+    namespace, name = plan.owner_key.split("/", 1)
+    username, hostname, path = identity(spec, owner_name=name, owner_namespace=namespace)
+    metadata_limit, content_limit = _cache_limits(spec)
+    env: list[tuple[str, str]] = [
+        ("DATA_DIR", DATA_MOUNT),
+        ("KOPIA_CACHE_DIR", CACHE_MOUNT),
+        ("KOPIA_OVERRIDE_USERNAME", username),
+        ("KOPIA_OVERRIDE_HOSTNAME", hostname),
+        ("KOPIA_SOURCE_PATH_OVERRIDE", path if path != DATA_MOUNT else ""),
+        ("KOPIA_METADATA_CACHE_SIZE_LIMIT_MB", str(metadata_limit)),
+        ("KOPIA_CONTENT_CACHE_SIZE_LIMIT_MB", str(content_limit)),
+        (contract.EnvVar.PROGRESS_INTERVAL, str(plan.progress_interval_seconds)),
+    ]
+    if isinstance(spec, source.KopiaSourceSpec):
+        env += _source_environment(spec)
+    if isinstance(spec, destination.KopiaDestinationSpec):
+        env += _destination_environment(spec)
+    additional = getattr(spec, "additional_args", None)
+    if additional:
+        # One JSON list: each argument stays one argument (no word splitting in the mover).
+        env.append(("KOPIA_ADDITIONAL_ARGS", json.dumps(list(additional))))
+    return tuple(env)
+
+
+def _source_environment(spec: source.KopiaSourceSpec) -> list[tuple[str, str]]:
+    env: list[tuple[str, str]] = []
+    if spec.compression:
+        env.append(("KOPIA_COMPRESSION", spec.compression))
+    if spec.parallelism is not None:
+        env.append(("KOPIA_PARALLELISM", str(spec.parallelism)))
+    for field, variable in RETAIN_VARIABLES:
+        value = getattr(spec.retain, field, None) if spec.retain else None
+        if value is not None:
+            env.append((variable, str(value)))
+    if spec.actions and spec.actions.before_snapshot:
+        env.append(("KOPIA_BEFORE_SNAPSHOT", spec.actions.before_snapshot))
+    if spec.actions and spec.actions.after_snapshot:
+        env.append(("KOPIA_AFTER_SNAPSHOT", spec.actions.after_snapshot))
+    return env
+
+
+def _destination_environment(spec: destination.KopiaDestinationSpec) -> list[tuple[str, str]]:
+    env: list[tuple[str, str]] = [("KOPIA_PREVIOUS", str(spec.previous or 0))]
+    if spec.restore_as_of:
+        env.append(("KOPIA_RESTORE_AS_OF", spec.restore_as_of))
+    if spec.shallow is not None:
+        env.append(("KOPIA_SHALLOW", str(spec.shallow)))
+    if spec.enable_file_deletion:
+        env.append(("KOPIA_ENABLE_FILE_DELETION", "true"))
+    return env

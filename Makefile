@@ -9,10 +9,13 @@ PY := $(VENV)/bin/python
 RESTIC_VERSION ?= 0.18.1
 export RESTIC_VERSION
 RESTIC_DIR = $(PYVOLSYNC_CACHE)/restic-$(RESTIC_VERSION)
-# Tests and the demo find the pinned restic first on PATH.
-TOOLS_PATH = $(RESTIC_DIR):$(abspath $(VENV))/bin:$(PATH)
+KOPIA_VERSION ?= 0.23.1
+export KOPIA_VERSION
+KOPIA_DIR = $(PYVOLSYNC_CACHE)/kopia-$(KOPIA_VERSION)
+# Tests and the demo find the pinned restic and kopia first on PATH.
+TOOLS_PATH = $(RESTIC_DIR):$(KOPIA_DIR):$(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv restic tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
+.PHONY: venv restic kopia tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
 .PHONY: localcluster-bin cluster-up cluster-down
 
 venv:
@@ -21,7 +24,11 @@ venv:
 restic:
 	@./scripts/ensure-restic.sh >/dev/null
 
-tools: venv restic
+# kopia built from its Go module (about 2 min cold, a 75 MB binary).
+kopia:
+	@./scripts/ensure-kopia.sh >/dev/null
+
+tools: venv restic kopia
 
 # kube-apiserver, kube-controller-manager, kubectl, etcd, kustomize and helm (for the chart tests)
 # built from Go modules into $(PYVOLSYNC_CACHE); only what is missing is built (about 6-12 min cold,

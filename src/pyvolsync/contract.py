@@ -82,6 +82,13 @@ KEEP_DURATION_FLAGS = (
 """``FORGET_OPTIONS`` flags that take a restic duration such as ``2y5m7d3h``."""
 
 
+class Engine(enum.StrEnum):
+    """The backup program a mover drives: the first argument of ``pyvolsync-mover``."""
+
+    RESTIC = "restic"
+    KOPIA = "kopia"
+
+
 class Operation(enum.StrEnum):
     """What the mover is asked to do, given as command-line arguments in this order."""
 
@@ -223,6 +230,10 @@ class MoverResult(Transfer):
     error_kind: ErrorKind | None = None
     message: str = ""
     restic_version: str = ""
+    """restic's version on a restic run ("" on any other engine's), as before ``engine``."""
+    engine: str = ""
+    """The engine that ran (``contract.Engine``); "" from a mover older than the field."""
+    engine_version: str = ""
     started_at: str = ""
     duration_seconds: float = 0.0
     warnings: tuple[str, ...] = ()

@@ -143,16 +143,16 @@ def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
 
 
 def test_progress_lines_printed_by_the_mover_parse_back() -> None:
-    from pyvolsync.mover import progress
+    from pyvolsync.inpod import progress
 
-    status = {
-        "percent_done": 0.4217,
-        "bytes_done": 3 * 1024 * 1024 + 512 * 1024,
-        "total_bytes": 8 * 1024 * 1024,
-        "files_done": 12,
-        "total_files": 100,
-        "seconds_remaining": 3725,
-    }
+    status = progress.Status(
+        fraction=0.4217,
+        bytes_done=3 * 1024 * 1024 + 512 * 1024,
+        bytes_total=8 * 1024 * 1024,
+        files_done=12,
+        files_total=100,
+        seconds_remaining=3725,
+    )
     parsed = contract.parse_progress("12:00:01 " + progress.format_status("backup", status))
     assert parsed == contract.Progress(
         operation="backup",

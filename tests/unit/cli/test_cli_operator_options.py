@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from pyvolsync import contract
 from pyvolsync.cli import main
-from pyvolsync.mover import config
+from pyvolsync.inpod.restic import config
 
 
 @pytest.mark.parametrize(

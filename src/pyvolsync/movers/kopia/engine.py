@@ -14,10 +14,9 @@ import datetime
 import json
 import re
 
-from lightkube.utils.quantity import parse_quantity
-
 from pyvolsync import contract
 from pyvolsync.api import defaults, destination, source
+from pyvolsync.kube import quantities
 from pyvolsync.movers import base, protocol
 
 CONTAINER_NAME = "kopia"
@@ -148,8 +147,7 @@ def identity_of(parts: tuple[str, str, str]) -> str:
 
 def _cache_limits(spec: protocol.EngineSpec) -> tuple[int, int]:
     """(metadata, content) cache limits in MiB: as set, else the fork's shares of the cache."""
-    capacity = parse_quantity(str(defaults.cache_capacity(spec))) or 0
-    whole = int(capacity) // MEBIBYTE
+    whole = quantities.to_bytes(defaults.cache_capacity(spec)) // MEBIBYTE
     metadata = getattr(spec, "metadata_cache_size_limit_mb", None)
     content = getattr(spec, "content_cache_size_limit_mb", None)
     return (

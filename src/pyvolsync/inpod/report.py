@@ -1,0 +1,108 @@
+"""The run's result document: built from the operations' results, written for the operator.
+
+The operator reads it from the pod's termination message (``/dev/termination-log`` unless
+``PYVOLSYNC_RESULT_PATH`` says otherwise). The overall outcome puts a failure first, then the two
+"nothing to do" outcomes (an empty source, no eligible snapshot), so none of them can pass for a
+plain success. A result that cannot be written is logged and the mover carries on: the exit code
+still tells the story.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from pyvolsync import contract
+from pyvolsync.inpod import errors
+
+logger = logging.getLogger(__name__)
+
+_PRECEDENCE = (
+    contract.Outcome.FAILED,
+    contract.Outcome.SOURCE_EMPTY,
+    contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
+    contract.Outcome.SUCCEEDED_WITH_WARNINGS,
+)
+_DATA_OPERATIONS = (contract.Operation.BACKUP, contract.Operation.RESTORE)
+
+
+def overall_outcome(results: Sequence[contract.OperationResult]) -> contract.Outcome:
+    """Return the outcome of the run: the most important outcome of its operations."""
+    outcomes = {result.outcome for result in results}
+    return next((item for item in _PRECEDENCE if item in outcomes), contract.Outcome.SUCCEEDED)
+
+
+def nothing_done(
+    operation: contract.Operation,
+    outcome: contract.Outcome,
+    *,
+    message: str,
+    markers: tuple[str, ...],
+) -> contract.OperationResult:
+    """Log why an operation had nothing to do (upstream's marker lines first) and say so."""
+    for line in (*markers, message):
+        logger.warning("%s", line)
+    return contract.OperationResult(operation=operation, outcome=outcome, message=message)
+
+
+def summarize(
+    results: Sequence[contract.OperationResult],
+    *,
+    engine: str,
+    engine_version: str,
+    started_at: str,
+    duration_seconds: float,
+    setup_error: errors.MoverError | None = None,
+) -> contract.MoverResult:
+    """Return the run's result document from the per-operation results.
+
+    ``setup_error`` is a failure before any operation ran (arguments, environment, the engine's
+    program). ``restic_version`` is filled on a restic run, for operators that read only it.
+    """
+    outcome = overall_outcome(results)
+    data = next((result for result in results if result.operation in _DATA_OPERATIONS), None)
+    deciding = next((result for result in results if result.outcome is outcome), None)
+    if outcome is contract.Outcome.SUCCEEDED:
+        deciding = data
+    if setup_error is not None:
+        outcome = contract.Outcome.FAILED
+        deciding = contract.OperationResult(
+            operation=contract.Operation.BACKUP,
+            outcome=outcome,
+            error_kind=setup_error.kind,
+            message=setup_error.message,
+        )
+    counters = data or contract.OperationResult(
+        operation=contract.Operation.BACKUP, outcome=contract.Outcome.SKIPPED
+    )
+    return contract.MoverResult(
+        outcome=outcome,
+        error_kind=deciding.error_kind if deciding else None,
+        message=deciding.message if deciding else "",
+        restic_version=engine_version if engine == contract.Engine.RESTIC else "",
+        engine=engine,
+        engine_version=engine_version,
+        started_at=started_at,
+        duration_seconds=round(duration_seconds, 3),
+        snapshot_id=counters.snapshot_id,
+        files_new=counters.files_new,
+        files_changed=counters.files_changed,
+        files_unmodified=counters.files_unmodified,
+        bytes_added=counters.bytes_added,
+        bytes_processed=counters.bytes_processed,
+        files_restored=counters.files_restored,
+        bytes_restored=counters.bytes_restored,
+        snapshots_found=counters.snapshots_found,
+        warnings=tuple(warning for result in results for warning in result.warnings),
+        operations=tuple(results),
+    )
+
+
+def write(result: contract.MoverResult, *, path: str, mask: Callable[[str], str]) -> None:
+    """Write ``result`` (secrets masked, within 4 KiB) to ``path``; log a warning on failure."""
+    text = result.redacted(mask).to_json()
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as error:
+        logger.warning("could not write the result document to %s: %s", path, error.strerror)

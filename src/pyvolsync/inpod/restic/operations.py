@@ -1,0 +1,393 @@
+"""The five operations (unlock, backup, prune, restore, check), each returning its result.
+
+Each operation is a short sequence of restic commands built by ``commands`` and run by the
+``runner``; an operation raises ``MoverError`` when it cannot go on. Two rules from users' pain:
+only a backup creates a repository, and only when restic says it does not exist (exit 10), so a
+mistyped repository can never make a restore hand an application an empty volume; and an empty
+source or a missing snapshot is an explicit outcome, never a silent success.
+
+A command that finds the repository locked (restic exit 11) runs ``restic unlock`` and, if that
+removed a stale lock (one of a dead process on this host, or older than 30 minutes), runs once
+more: a mover killed mid-backup must not block every later forget, prune and check. The result
+message says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pyvolsync import contract
+from pyvolsync.inpod import errors, report, volume
+from pyvolsync.inpod.restic import commands, config, failures, progress, selection
+from pyvolsync.inpod.restic.failures import ResticExit, exit_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Context:
+    """What every operation works with."""
+
+    config: config.MoverConfig
+    runner: failures.Runner
+    notes: list[str] = dataclasses.field(default_factory=list)
+    """What an operation did besides its job (a stale lock removed, a repository created)."""
+
+
+def _with_notes(context: Context, result: contract.OperationResult) -> contract.OperationResult:
+    """Return ``result`` with the notes taken so far added to its message; forget them."""
+    notes, context.notes[:] = list(context.notes), []
+    message = "; ".join(item for item in (result.message, *notes) if item)
+    return dataclasses.replace(result, message=message)
+
+
+_REMOVED_LOCKS = re.compile(r"successfully removed ([0-9]+) locks?")
+Attempt = TypeVar("Attempt")
+
+
+def _remove_stale_locks(context: Context) -> int:
+    """Run ``restic unlock`` (stale locks only); return how many locks it removed."""
+    completed = context.runner.run(commands.unlock(), quiet=True)
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        logger.warning("restic unlock failed: %s", completed.reason)
+        return 0
+    found = _REMOVED_LOCKS.search(completed.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def _unlocking(
+    context: Context, action: str, attempt: Callable[[], tuple[failures.Completed, Attempt]]
+) -> tuple[failures.Completed, Attempt]:
+    """Run ``attempt``; if the repository was locked and a stale lock could be removed, again."""
+    completed, value = attempt()
+    if exit_of(completed) is not ResticExit.REPOSITORY_LOCKED:
+        return completed, value
+    logger.warning("restic %s: the repository is locked (%s)", action, completed.reason)
+    removed = _remove_stale_locks(context)
+    if removed == 0:
+        logger.warning("no lock was stale: the repository stays locked")
+        return completed, value
+    note = f"removed {removed} stale lock(s) before restic {action} (restic unlock)"
+    logger.warning("%s; trying again", note)
+    context.notes.append(note)
+    return attempt()
+
+
+def _run_unlocking(context: Context, action: str, arguments: tuple[str, ...]) -> failures.Completed:
+    """Run restic ``arguments`` (output logged), removing stale locks if it finds one."""
+    completed, _ = _unlocking(
+        context, action, lambda: (context.runner.run(arguments, echo=True), None)
+    )
+    return completed
+
+
+def _create_repository(context: Context) -> None:
+    logger.info("No repository at RESTIC_REPOSITORY yet (restic exit code 10): creating it")
+    initialised = context.runner.run(commands.init(), echo=True)
+    if exit_of(initialised) is not ResticExit.SUCCESS:
+        raise failures.failure(initialised, action="creating the repository")
+    context.notes.append("there was no repository at RESTIC_REPOSITORY: a new one was created")
+
+
+def _unreadable(completed: failures.Completed, *, action: str) -> errors.MoverError:
+    """Return the error for a repository that could not be opened for ``action``.
+
+    A failure restic gives no exit code for is reported as unreachable: the repository is there
+    (or it would say 10) but cannot be read.
+    """
+    kind = failures.failure_kind(completed)
+    if kind is contract.ErrorKind.RESTIC_FAILED:
+        kind = contract.ErrorKind.REPOSITORY_UNREACHABLE
+    return failures.error(kind, f"{action} failed: {completed.reason}")
+
+
+def _unreadable_warnings(completed: failures.Completed) -> tuple[str, ...]:
+    warnings = [
+        error.message
+        if not error.item or error.item in error.message
+        else f"{error.item}: {error.message}"
+        for error in completed.stderr.errors
+    ]
+    missing = completed.stderr.error_count - len(completed.stderr.errors)
+    if missing > 0:
+        warnings.append(f"... and {missing} more files could not be read")
+    if exit_of(completed) is ResticExit.INCOMPLETE and not warnings:
+        warnings.append(f"restic exit code 3: {completed.reason}")
+    return tuple(warnings)
+
+
+def _with_counters(
+    result: contract.OperationResult, summary: Mapping[str, Any]
+) -> contract.OperationResult:
+    """Return ``result`` with the counters of restic's JSON ``summary``."""
+
+    def number(name: str) -> int:
+        value = summary.get(name)
+        return int(value) if isinstance(value, int | float) else 0
+
+    return dataclasses.replace(
+        result,
+        files_new=number("files_new"),
+        files_changed=number("files_changed"),
+        files_unmodified=number("files_unmodified"),
+        bytes_added=number("data_added"),
+        bytes_processed=number("total_bytes_processed"),
+        files_restored=number("files_restored"),
+        bytes_restored=number("bytes_restored"),
+    )
+
+
+def _backup_attempt(context: Context) -> tuple[failures.Completed, dict[str, Any] | None]:
+    settings = context.config
+    stream = progress.JsonStream("backup", interval=settings.progress_interval)
+    arguments = commands.backup(data_dir=settings.data_dir, source=settings.source)
+    completed = context.runner.run(arguments, cwd=settings.data_dir, on_line=stream)
+    return completed, stream.summary
+
+
+def _backup_once(context: Context) -> tuple[failures.Completed, dict[str, Any] | None]:
+    return _unlocking(context, "backup", lambda: _backup_attempt(context))
+
+
+def _run_backup(context: Context) -> tuple[failures.Completed, dict[str, Any]]:
+    """Back up, creating the repository first if restic says it does not exist (exit 10).
+
+    Asking the backup itself, rather than probing first, saves a key derivation per run.
+    """
+    completed, summary = _backup_once(context)
+    if exit_of(completed) is ResticExit.REPOSITORY_MISSING:
+        _create_repository(context)
+        completed, summary = _backup_once(context)
+    saved = exit_of(completed) in (ResticExit.SUCCESS, ResticExit.INCOMPLETE)
+    if not saved or summary is None:
+        raise failures.failure(completed, action="backup")
+    return completed, summary
+
+
+def forget(context: Context) -> None:
+    """Apply the retention policy of ``FORGET_OPTIONS`` (nothing when it is empty)."""
+    if not context.config.forget_flags:
+        logger.info("No retention policy (FORGET_OPTIONS is empty): keeping every snapshot")
+        return
+    logger.info("=== Starting forget ===")
+    arguments = commands.forget(context.config.forget_flags, source=context.config.source)
+    completed = _run_unlocking(context, "forget", arguments)
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="applying the retention policy (forget)")
+
+
+def backup(context: Context) -> contract.OperationResult:
+    """Back up ``DATA_DIR`` (creating the repository if restic says it is missing), then forget."""
+    data_dir = context.config.data_dir
+    logger.info("=== Starting backup ===")
+    if volume.is_empty(data_dir):
+        return report.nothing_done(
+            contract.Operation.BACKUP,
+            contract.Outcome.SOURCE_EMPTY,
+            message=f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
+            "retention was not applied",
+            markers=("=== Directory is empty skipping backup ===",),
+        )
+    completed, summary = _run_backup(context)
+    progress.log_backup_summary(summary)
+    snapshot_id = str(summary.get("snapshot_id", ""))
+    logger.info("snapshot %s saved", snapshot_id[:8])
+    warnings = _unreadable_warnings(completed)
+    outcome = contract.Outcome.SUCCEEDED_WITH_WARNINGS if warnings else contract.Outcome.SUCCEEDED
+    message = f"{len(warnings)} files could not be read and are not in the snapshot"
+    result = contract.OperationResult(
+        operation=contract.Operation.BACKUP,
+        outcome=outcome,
+        snapshot_id=snapshot_id,
+        warnings=warnings,
+        message=message if warnings else "",
+    )
+    saved = _with_counters(result, summary)
+    try:
+        forget(context)
+    except errors.MoverError as error:
+        return dataclasses.replace(
+            saved, outcome=contract.Outcome.FAILED, error_kind=error.kind, message=error.message
+        )
+    return _with_notes(context, saved)
+
+
+def _choose_snapshot(
+    context: Context,
+) -> tuple[selection.Snapshot | None, list[selection.Snapshot]]:
+    timeout = context.config.probe_timeout or None
+    completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise _unreadable(completed, action="listing the snapshots of the repository")
+    try:
+        snapshots = selection.parse_snapshots(completed.stdout)
+    except (ValueError, KeyError, TypeError) as error:
+        raise failures.error(
+            contract.ErrorKind.RESTIC_FAILED, f"restic snapshots --json was not understood: {error}"
+        ) from None
+    settings = context.config
+    eligible = selection.eligible(snapshots, data_dir=settings.data_dir)
+    logger.info(
+        "%d snapshots in the repository, %d of host %s and path %s",
+        len(snapshots),
+        len(eligible),
+        contract.RESTIC_HOST,
+        settings.data_dir,
+    )
+    chosen = selection.select(
+        eligible,
+        data_dir=settings.data_dir,
+        as_of=settings.restore_as_of,
+        previous=settings.select_previous,
+    )
+    return chosen, eligible
+
+
+def _shared_warnings(
+    eligible: list[selection.Snapshot], chosen: selection.Snapshot
+) -> tuple[str, ...]:
+    """Warn when several ReplicationSources wrote snapshots of the same host and path."""
+    found = selection.sources(eligible)
+    if len(found) < 2:
+        return ()
+    taken_by = f"taken by {chosen.source}" if chosen.source else "without a source tag"
+    return (
+        f"the repository holds snapshots of {len(found)} ReplicationSources with host "
+        f"{contract.RESTIC_HOST} and path {chosen.paths[0]} ({', '.join(found)}): the newest "
+        f"eligible one was restored, {chosen.short_id} {taken_by}; give each source its own "
+        "repository",
+    )
+
+
+def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+    settings = context.config
+    as_of = settings.restore_as_of.isoformat() if settings.restore_as_of else "now"
+    message = (
+        f"no snapshot of host {contract.RESTIC_HOST} and path {settings.data_dir} at or before "
+        f"{as_of} with {settings.select_previous} older ones skipped: nothing was restored"
+    )
+    nothing = report.nothing_done(
+        contract.Operation.RESTORE,
+        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
+        message=message,
+        markers=("No eligible snapshots found", "=== No data will be restored ==="),
+    )
+    return dataclasses.replace(nothing, snapshots_found=found)
+
+
+def restore(context: Context) -> contract.OperationResult:
+    """Restore the selected snapshot into ``DATA_DIR``; never create a repository."""
+    settings = context.config
+    logger.info("=== Starting restore ===")
+    chosen, eligible = _choose_snapshot(context)
+    if chosen is None:
+        return _no_snapshot(context, found=len(eligible))
+    logger.info("Selected restic snapshot with id: %s", chosen.id)
+    logger.info(
+        "Restoring snapshot %s of %s into %s",
+        chosen.short_id,
+        chosen.time.isoformat(),
+        settings.data_dir,
+    )
+    started = time.monotonic()
+    arguments = commands.restore(
+        chosen.id, target=settings.data_dir, delete=settings.restore_delete
+    )
+
+    def attempt() -> tuple[failures.Completed, dict[str, Any] | None]:
+        stream = progress.JsonStream("restore", interval=settings.progress_interval)
+        return context.runner.run(arguments, on_line=stream), stream.summary
+
+    completed, summary = _unlocking(context, "restore", attempt)
+    if exit_of(completed) is not ResticExit.SUCCESS or summary is None:
+        raise failures.failure(completed, action="restore")
+    volume.sync_filesystem(settings.data_dir)
+    progress.log_restore_summary(summary, seconds=time.monotonic() - started)
+    warnings = _shared_warnings(eligible, chosen)
+    for warning in warnings:
+        logger.warning("%s", warning)
+    result = contract.OperationResult(
+        operation=contract.Operation.RESTORE,
+        outcome=contract.Outcome.SUCCEEDED_WITH_WARNINGS
+        if warnings
+        else contract.Outcome.SUCCEEDED,
+        snapshot_id=chosen.id,
+        snapshots_found=len(eligible),
+        warnings=warnings,
+        message=warnings[0] if warnings else "",
+    )
+    return _with_notes(context, _with_counters(result, summary))
+
+
+def unlock(context: Context) -> contract.OperationResult:
+    """Remove stale locks (those of dead processes on this host, or older than 30 minutes)."""
+    logger.info("=== Starting unlock ===")
+    completed = context.runner.run(commands.unlock(), echo=True, quiet=True)
+    message = ""
+    if exit_of(completed) is ResticExit.REPOSITORY_MISSING:
+        message = "the repository does not exist yet: nothing to unlock"
+        logger.info("%s", message)
+    elif exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="unlock")
+    return contract.OperationResult(
+        operation=contract.Operation.UNLOCK, outcome=contract.Outcome.SUCCEEDED, message=message
+    )
+
+
+def prune(context: Context) -> contract.OperationResult:
+    """Remove data that no snapshot references any more."""
+    logger.info("=== Starting prune ===")
+    completed = _run_unlocking(context, "prune", commands.prune())
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="prune")
+    result = contract.OperationResult(
+        operation=contract.Operation.PRUNE, outcome=contract.Outcome.SUCCEEDED
+    )
+    return _with_notes(context, result)
+
+
+def _damage(summary: Mapping[str, Any]) -> errors.MoverError:
+    packs = summary.get("broken_packs") or []
+    named = f"; damaged packs: {', '.join(map(str, packs[:5]))}" if packs else ""
+    return failures.error(
+        contract.ErrorKind.REPOSITORY_DAMAGED,
+        f"restic check found {summary.get('num_errors')} errors{named}",
+    )
+
+
+def check(context: Context) -> contract.OperationResult:
+    """Check the repository's structure and, if asked, read a subset of its data."""
+    logger.info("=== Starting check ===")
+    subset = context.config.check_read_data_subset
+
+    def attempt() -> tuple[failures.Completed, dict[str, Any]]:
+        stream = progress.JsonStream("check", interval=context.config.progress_interval)
+        completed = context.runner.run(commands.check(read_data_subset=subset), on_line=stream)
+        return completed, stream.summary or {}
+
+    completed, summary = _unlocking(context, "check", attempt)
+    if isinstance(summary.get("num_errors"), int) and summary["num_errors"] > 0:
+        raise _damage(summary)
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="check")
+    logger.info("no errors were found")
+    result = contract.OperationResult(
+        operation=contract.Operation.CHECK, outcome=contract.Outcome.SUCCEEDED
+    )
+    return _with_notes(context, result)
+
+
+Operation = Callable[[Context], contract.OperationResult]
+
+OPERATIONS: dict[contract.Operation, Operation] = {
+    contract.Operation.UNLOCK: unlock,
+    contract.Operation.BACKUP: backup,
+    contract.Operation.PRUNE: prune,
+    contract.Operation.RESTORE: restore,
+    contract.Operation.CHECK: check,
+}

@@ -1,0 +1,95 @@
+"""Choosing the snapshot to restore: exact host and path, RESTORE_AS_OF, SELECT_PREVIOUS, ties."""
+
+import datetime
+import json
+
+import pytest
+
+from pyvolsync.inpod.restic import selection
+
+
+def _listing(*rows: tuple[str, str, str, list[str]]) -> str:
+    return json.dumps(
+        [
+            {"id": ident, "time": time, "hostname": host, "paths": paths}
+            for ident, time, host, paths in rows
+        ]
+    )
+
+
+SNAPSHOTS = selection.parse_snapshots(
+    _listing(
+        ("aaaa0001", "2024-05-01T10:00:00.123456789Z", "volsync", ["/data"]),
+        ("aaaa0002", "2024-05-02T10:00:00+02:00", "volsync", ["/data"]),
+        ("aaaa0003", "2024-05-03T10:00:00.5Z", "volsync", ["/data"]),
+        ("other-host", "2024-05-04T10:00:00Z", "laptop", ["/data"]),
+        ("other-path", "2024-05-04T10:00:00Z", "volsync", ["/mnt/data"]),
+        ("two-paths", "2024-05-04T10:00:00Z", "volsync", ["/data", "/etc"]),
+        ("prefix", "2024-05-04T10:00:00Z", "volsync", ["/data2"]),
+    )
+)
+
+
+def _select(*, as_of: str | None = None, previous: int = 0) -> str | None:
+    chosen = selection.select(
+        SNAPSHOTS,
+        data_dir="/data",
+        as_of=selection.parse_rfc3339(as_of) if as_of else None,
+        previous=previous,
+    )
+    return chosen.id if chosen else None
+
+
+def test_newest_snapshot_of_exactly_the_data_dir_and_host_is_chosen() -> None:
+    assert _select() == "aaaa0003"
+
+
+def test_previous_skips_older_snapshots() -> None:
+    assert _select(previous=1) == "aaaa0002"
+    assert _select(previous=2) == "aaaa0001"
+    assert _select(previous=3) is None
+
+
+def test_restore_as_of_picks_the_newest_at_or_before_it() -> None:
+    assert _select(as_of="2024-05-02T12:00:00Z") == "aaaa0002"
+    assert _select(as_of="2024-05-02T08:00:00Z") == "aaaa0002"  # 10:00+02:00 is 08:00Z
+    assert _select(as_of="2024-05-02T07:59:59Z") == "aaaa0001"
+    assert _select(as_of="2024-04-30T00:00:00Z") is None
+
+
+def test_restore_as_of_compares_whole_seconds_like_the_snapshot_table() -> None:
+    assert _select(as_of="2024-05-03T10:00:00Z") == "aaaa0003"
+    assert _select(as_of="2024-05-01T10:00:00Z") == "aaaa0001"
+
+
+def test_restore_as_of_then_previous() -> None:
+    assert _select(as_of="2024-05-02T12:00:00Z", previous=1) == "aaaa0001"
+
+
+def test_snapshots_in_the_same_second_are_ordered_by_time_then_id() -> None:
+    same_second = selection.parse_snapshots(
+        _listing(
+            ("bbbb", "2024-05-01T10:00:00.2Z", "volsync", ["/data"]),
+            ("aaaa", "2024-05-01T10:00:00.2Z", "volsync", ["/data"]),
+            ("cccc", "2024-05-01T10:00:00.1Z", "volsync", ["/data"]),
+        )
+    )
+
+    eligible = selection.eligible(same_second, data_dir="/data")
+
+    assert [snapshot.id for snapshot in eligible] == ["bbbb", "aaaa", "cccc"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-05-01", "2024-05-01T10:00:00", "yesterday", "2024-05-01T10:00Z", "1714557600"],
+)
+def test_times_that_are_not_rfc3339_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError, match="RFC 3339"):
+        selection.parse_rfc3339(text)
+
+
+def test_rfc3339_offsets_and_nanoseconds_are_understood() -> None:
+    parsed = selection.parse_rfc3339("2024-05-01T12:00:00.123456789+02:00")
+
+    assert parsed == datetime.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)

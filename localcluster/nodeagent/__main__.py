@@ -18,7 +18,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--kubelet-port", type=int, default=0, help="log server port (0 = any free)"
     )
-    parser.add_argument("--restic-dir", type=pathlib.Path, default=agent.default_restic_dir())
+    parser.add_argument(
+        "--tool-dir",
+        type=pathlib.Path,
+        action="append",
+        help="a directory of tools on the movers' PATH (repeatable; default: cached restic, kopia)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
             state_dir=arguments.state_dir,
             node_name=arguments.node_name,
             kubelet_port=arguments.kubelet_port,
-            restic_dir=arguments.restic_dir,
+            tool_dirs=tuple(arguments.tool_dir or agent.default_tool_dirs()),
         )
     )
 

@@ -31,13 +31,24 @@ LOG = logging.getLogger(__name__)
 SYNC_TIMEOUT_SECONDS = 60.0
 
 
-def default_restic_dir() -> pathlib.Path:
+TOOL_VERSIONS = (("restic", "RESTIC_VERSION", "0.18.1"), ("kopia", "KOPIA_VERSION", "0.23.1"))
+
+
+def default_tool_dirs() -> tuple[pathlib.Path, ...]:
+    """The cached restic and kopia directories the movers find on their PATH."""
     cache = os.environ.get("PYVOLSYNC_CACHE") or os.path.expanduser("~/.cache/pyvolsync")
-    return pathlib.Path(cache) / f"restic-{os.environ.get('RESTIC_VERSION', '0.18.1')}"
+    return tuple(
+        pathlib.Path(cache) / f"{tool}-{os.environ.get(variable, version)}"
+        for tool, variable, version in TOOL_VERSIONS
+    )
 
 
 def settings_for(
-    kubeconfig: KubeConfig, *, state_dir: pathlib.Path, node_name: str, restic_dir: pathlib.Path
+    kubeconfig: KubeConfig,
+    *,
+    state_dir: pathlib.Path,
+    node_name: str,
+    tool_dirs: tuple[pathlib.Path, ...],
 ) -> context.Settings:
     single = kubeconfig.get()
     assert single is not None, "the kubeconfig has no current context"
@@ -46,12 +57,12 @@ def settings_for(
     # The interpreter, the venv, restic, and every import path (an editable install's source
     # tree may sit under /tmp, which containers do not see).
     imports = {path for path in sys.path if path and os.path.isdir(path) and path != "/"}
-    tools = {sys.prefix, sys.base_prefix, str(restic_dir), *imports}
+    tools = {sys.prefix, sys.base_prefix, *map(str, tool_dirs), *imports}
     return context.Settings(
         node_name=node_name,
         layout=layout.StateLayout(state_dir.resolve()),
         venv_bin=venv_bin,
-        restic_dir=restic_dir,
+        tool_dirs=tool_dirs,
         tool_paths=tuple(sorted(os.path.realpath(path) for path in tools)),
         api_host=server.hostname or "127.0.0.1",
         api_port=str(server.port or 443),
@@ -112,10 +123,10 @@ async def main(
     state_dir: pathlib.Path,
     node_name: str,
     kubelet_port: int,
-    restic_dir: pathlib.Path,
+    tool_dirs: tuple[pathlib.Path, ...],
 ) -> None:
     config = KubeConfig.from_file(str(kubeconfig))
-    settings = settings_for(config, state_dir=state_dir, node_name=node_name, restic_dir=restic_dir)
+    settings = settings_for(config, state_dir=state_dir, node_name=node_name, tool_dirs=tool_dirs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):

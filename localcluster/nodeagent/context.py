@@ -25,7 +25,7 @@ class Settings:
     node_name: str
     layout: layout.StateLayout
     venv_bin: pathlib.Path
-    restic_dir: pathlib.Path
+    tool_dirs: tuple[pathlib.Path, ...]
     tool_paths: tuple[str, ...]
     api_host: str
     api_port: str

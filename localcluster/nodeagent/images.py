@@ -27,8 +27,8 @@ one succeeded entry per operation named on the command line, e.g. ``backup``) to
 ``$PYVOLSYNC_RESULT_PATH`` or ``/dev/termination-log``, then exit 0. The operator therefore
 records a completed sync, exactly as after a real mover; no data is read or written.
 
-For venv images PATH is ``<venv>/bin:<restic dir>:<standard dirs>``; for host images it is the
-standard dirs. A container's own ``PATH`` env var wins, as with a real image.
+For venv images PATH is ``<venv>/bin:<restic dir>:<kopia dir>:<standard dirs>``; for host images
+it is the standard dirs. A container's own ``PATH`` env var wins, as with a real image.
 """
 
 from __future__ import annotations
@@ -102,11 +102,11 @@ _VENV_IMAGES: dict[str, tuple[str, ...]] = {
 
 
 def resolve(
-    image: str, command: list[str], *, venv_bin: pathlib.Path, restic_dir: pathlib.Path
+    image: str, command: list[str], *, venv_bin: pathlib.Path, tool_dirs: tuple[pathlib.Path, ...]
 ) -> Runtime:
     """Map an image (and the command the pod asks for) to a host runtime."""
     name = repository_name(image).rsplit("/", 1)[-1]
-    venv_path = f"{venv_bin}:{restic_dir}:{STANDARD_PATH}"
+    venv_path = ":".join([str(venv_bin), *map(str, tool_dirs), STANDARD_PATH])
     if name.endswith(NOOP_MOVER):
         return Runtime(path=STANDARD_PATH, wrapper=("sh", "-c", NOOP_MOVER_SCRIPT, NOOP_MOVER))
     for suffix, entrypoint in _VENV_IMAGES.items():

@@ -394,7 +394,7 @@ class PodWorker:
             spec.image or "",
             list(spec.command or []),
             venv_bin=settings.venv_bin,
-            restic_dir=settings.restic_dir,
+            tool_dirs=settings.tool_dirs,
         )
         uid, gid, groups = self.identity(spec)
         env = await self.environment(spec, runtime, uid=uid)

@@ -139,7 +139,7 @@ def test_images_map_by_repository_name(tmp_path: pathlib.Path) -> None:
     venv.mkdir()
     (venv / "pyvolsync-mover").touch()
     restic = tmp_path / "restic"
-    options = {"venv_bin": venv, "restic_dir": restic}
+    options = {"venv_bin": venv, "tool_dirs": (restic,)}
     busybox = images.resolve("ghcr.io/home-operations/busybox:1.37.0", [], **options)
     assert busybox == images.Runtime(path=images.STANDARD_PATH, cmd=("sh",))
     mover = images.resolve("quay.io/example/pyvolsync-mover@sha256:abc", [], **options)
@@ -156,7 +156,7 @@ def test_images_map_by_repository_name(tmp_path: pathlib.Path) -> None:
 def test_the_noop_mover_image_reports_success_for_the_operations_asked(
     tmp_path: pathlib.Path,
 ) -> None:
-    options = {"venv_bin": tmp_path / "bin", "restic_dir": tmp_path / "restic"}
+    options = {"venv_bin": tmp_path / "bin", "tool_dirs": (tmp_path / "restic",)}
     runtime = images.resolve("registry.test/bench/pyvolsync-noop-mover:bench", [], **options)
     assert runtime.path == images.STANDARD_PATH
     argv = runtime.command_line(["pyvolsync-mover", "restic", "unlock", "backup", "prune"])

@@ -21,11 +21,11 @@ from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client
 from pyvolsync.movers import jobs as job_plan
-from pyvolsync.movers.restic import engine as restic_engine
+from pyvolsync.movers import registry
 from pyvolsync.planning import names
 
 EVENT_LIMIT = 10
-REQUIRED_KEYS = restic_engine.REQUIRED_SECRET_KEYS
+REQUIRED_KEYS = {mover.name: mover.required_secret_keys for mover in registry.ENGINES}
 
 
 def _pairs(title: str, rows: list[tuple[str, Any]]) -> rich.table.Table:
@@ -48,15 +48,14 @@ def _plain(value: Any) -> str:
 
 
 def spec_rows(obj: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Return the spec summary: volume, trigger, paused, then every restic setting."""
+    """Return the spec summary: volume, trigger, paused, then every setting of the engine."""
     spec = obj.get("spec") or {}
+    engine = session.engine_of(obj)
+    section = spec.get(engine) or {}
     volume = (
         ("sourcePVC", spec.get("sourcePVC"))
         if session.is_source(obj)
-        else (
-            "destinationPVC",
-            (spec.get("restic") or {}).get("destinationPVC") or "(created by the operator)",
-        )
+        else ("destinationPVC", section.get("destinationPVC") or "(created by the operator)")
     )
     rows: list[tuple[str, Any]] = [
         volume,
@@ -64,9 +63,7 @@ def spec_rows(obj: Mapping[str, Any]) -> list[tuple[str, Any]]:
         ("paused", bool(spec.get("paused"))),
     ]
     rows += [
-        (f"restic.{key}", value)
-        for key, value in (spec.get("restic") or {}).items()
-        if key != "destinationPVC"
+        (f"{engine}.{key}", value) for key, value in section.items() if key != "destinationPVC"
     ]
     return rows
 
@@ -83,6 +80,15 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
         ("consecutive failures", status.get("consecutiveFailures", 0)),
         ("last failure", _when(status.get("lastFailureTime"), now)),
     ]
+    if "kopia" in status:
+        kopia = status.get("kopia") or {}
+        return [
+            *rows,
+            ("identity", kopia.get("requestedIdentity")),
+            ("last maintenance", kopia.get("lastMaintenance")),
+            ("metadata cache limit (MiB)", kopia.get("lastConfiguredMetadataCacheSizeLimitMB")),
+            ("content cache limit (MiB)", kopia.get("lastConfiguredContentCacheSizeLimitMB")),
+        ]
     restic = status.get("restic") or {}
     rows += [
         ("last pruned", restic.get("lastPruned")),
@@ -159,14 +165,16 @@ async def events_about(kube: client.Kube, obj: Mapping[str, Any]) -> list[dict[s
     return sorted(found, key=_event_time)[-EVENT_LIMIT:]
 
 
-def secret_rows(secret: Mapping[str, Any] | None, name: str | None) -> list[tuple[str, Any]]:
+def secret_rows(
+    secret: Mapping[str, Any] | None, name: str | None, *, engine: str = "restic"
+) -> list[tuple[str, Any]]:
     """Return the Secret's name and key names (never values), flagging missing required keys."""
     if not name:
-        return [("name", rich.text.Text("spec.restic.repository is not set", style="red"))]
+        return [("name", rich.text.Text(f"spec.{engine}.repository is not set", style="red"))]
     if secret is None:
         return [("name", rich.text.Text(f"{name} (not found)", style="red"))]
     keys = sorted(set(secret.get("data") or {}) | set(secret.get("stringData") or {}))
-    missing = [key for key in REQUIRED_KEYS if key not in keys]
+    missing = [key for key in REQUIRED_KEYS[engine] if key not in keys]
     rows: list[tuple[str, Any]] = [("name", name), ("keys", ", ".join(keys) or "(none)")]
     if missing:
         rows.append(("missing", rich.text.Text(", ".join(missing), style="red")))
@@ -226,7 +234,8 @@ async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console
     status = obj.get("status") or {}
     role = names.Role.SOURCE if session.is_source(obj) else names.Role.DESTINATION
     job_name, cache_name = names.mover_job(role, name), names.cache_claim(role, name)
-    secret_name = (spec.get("restic") or {}).get("repository")
+    engine = session.engine_of(obj)
+    secret_name = (spec.get(engine) or {}).get("repository")
     job = await kube.get(client.Kind.JOB, job_name, namespace=namespace)
     secret = (
         await kube.get(client.Kind.SECRET, secret_name, namespace=namespace)
@@ -249,7 +258,7 @@ async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console
                 await kube.get(client.Kind.CLAIM, cache_name, namespace=namespace), cache_name
             ),
         ),
-        _pairs("Repository Secret", secret_rows(secret, secret_name)),
+        _pairs("Repository Secret", secret_rows(secret, secret_name, engine=engine)),
         events_table(await events_about(kube, obj)),
     ]
     logs = (status.get("latestMoverStatus") or {}).get("logs")

@@ -18,6 +18,7 @@ import typer
 
 from pyvolsync import __version__
 from pyvolsync.kube import client, errors
+from pyvolsync.movers import registry
 
 Result = TypeVar("Result")
 JsonObject = dict[str, Any]
@@ -166,6 +167,13 @@ def kind_of(obj: Mapping[str, Any]) -> client.Kind:
     if obj.get("kind") == "ReplicationSource":
         return client.Kind.REPLICATION_SOURCE
     return client.Kind.REPLICATION_DESTINATION
+
+
+def engine_of(obj: Mapping[str, Any]) -> str:
+    """Return the engine an object's spec names (its section: ``restic`` or ``kopia``)."""
+    spec = obj.get("spec") or {}
+    found = [name for name in registry.names() if spec.get(name) is not None]
+    return found[0] if found else registry.names()[0]
 
 
 def is_source(obj: Mapping[str, Any]) -> bool:

@@ -20,3 +20,32 @@ def test_the_last_passed_check_is_shown_next_to_prune_and_unlock() -> None:
     assert rows["last pruned"] == "2026-11-20T02:00:00Z"
     assert rows["last unlocked"] == "incident-7"
     assert rows["last check passed"] == "2026-11-24T02:00:00Z"
+
+
+def test_a_kopia_source_is_described_by_its_kopia_section_and_secret_keys() -> None:
+    source = {
+        "kind": "ReplicationSource",
+        "spec": {"sourcePVC": "data", "kopia": {"repository": "kopia-repo", "compression": "zstd"}},
+    }
+    rows = dict(describe.spec_rows(source))
+    assert rows["kopia.compression"] == "zstd"
+    assert not any(key.startswith("restic.") for key in rows)
+
+    secret = {"data": {"KOPIA_REPOSITORY": "eA=="}}
+    found = dict(describe.secret_rows(secret, "kopia-repo", engine="kopia"))
+    assert str(found["missing"]) == "KOPIA_PASSWORD"
+
+
+def test_a_kopia_status_shows_its_identity_and_cache_limits() -> None:
+    status = {
+        "kopia": {
+            "requestedIdentity": "web@shop:/data",
+            "lastConfiguredMetadataCacheSizeLimitMB": 716,
+            "lastConfiguredContentCacheSizeLimitMB": 204,
+        }
+    }
+    now = datetime.datetime(2026, 11, 26, tzinfo=datetime.UTC)
+    rows = dict(describe.status_rows(status, now=now))
+    assert rows["identity"] == "web@shop:/data"
+    assert (rows["metadata cache limit (MiB)"], rows["content cache limit (MiB)"]) == (716, 204)
+    assert "last pruned" not in rows

@@ -54,6 +54,62 @@ class EnvVar(enum.StrEnum):
     LOG_FORMAT = "PYVOLSYNC_LOG_FORMAT"
 
 
+class KopiaEnvVar(enum.StrEnum):
+    """Environment variables the kopia engine reads: the perfectra1n/volsync fork's names, then
+    pyvolsync's own (``KOPIA_MAINTENANCE_*``). ``DATA_DIR``, ``CUSTOM_CA``, ``PRIVILEGED_MOVER``
+    and the ``PYVOLSYNC_*`` knobs are shared with restic (``EnvVar``)."""
+
+    REPOSITORY = "KOPIA_REPOSITORY"
+    PASSWORD = "KOPIA_PASSWORD"
+    CACHE_DIR = "KOPIA_CACHE_DIR"
+    OVERRIDE_USERNAME = "KOPIA_OVERRIDE_USERNAME"
+    OVERRIDE_HOSTNAME = "KOPIA_OVERRIDE_HOSTNAME"
+    OVERRIDE_MAINTENANCE_USERNAME = "KOPIA_OVERRIDE_MAINTENANCE_USERNAME"
+    OVERRIDE_MAINTENANCE_HOSTNAME = "KOPIA_OVERRIDE_MAINTENANCE_HOSTNAME"
+    SOURCE_PATH_OVERRIDE = "KOPIA_SOURCE_PATH_OVERRIDE"
+    COMPRESSION = "KOPIA_COMPRESSION"
+    PARALLELISM = "KOPIA_PARALLELISM"
+    RETAIN_HOURLY = "KOPIA_RETAIN_HOURLY"
+    RETAIN_DAILY = "KOPIA_RETAIN_DAILY"
+    RETAIN_WEEKLY = "KOPIA_RETAIN_WEEKLY"
+    RETAIN_MONTHLY = "KOPIA_RETAIN_MONTHLY"
+    RETAIN_YEARLY = "KOPIA_RETAIN_YEARLY"
+    RETAIN_LATEST = "KOPIA_RETAIN_LATEST"
+    RESTORE_AS_OF = "KOPIA_RESTORE_AS_OF"
+    PREVIOUS = "KOPIA_PREVIOUS"
+    SHALLOW = "KOPIA_SHALLOW"
+    ENABLE_FILE_DELETION = "KOPIA_ENABLE_FILE_DELETION"
+    BEFORE_SNAPSHOT = "KOPIA_BEFORE_SNAPSHOT"
+    AFTER_SNAPSHOT = "KOPIA_AFTER_SNAPSHOT"
+    METADATA_CACHE_SIZE_LIMIT_MB = "KOPIA_METADATA_CACHE_SIZE_LIMIT_MB"
+    CONTENT_CACHE_SIZE_LIMIT_MB = "KOPIA_CONTENT_CACHE_SIZE_LIMIT_MB"
+    ADDITIONAL_ARGS = "KOPIA_ADDITIONAL_ARGS"
+    """Extra ``kopia snapshot create`` arguments: a JSON list of strings (pyvolsync's operator),
+    or the fork's ``|VOLSYNC_ARG_SEP|``-joined text (split on that whole separator)."""
+    MAINTENANCE_TAKEOVER = "KOPIA_MAINTENANCE_TAKEOVER"
+    """``true``: the maintenance operation makes its identity the repository's maintenance owner
+    when another one is; otherwise it fails with ``maintenance-not-owner``."""
+    MAINTENANCE_OWNER = "KOPIA_MAINTENANCE_OWNER"
+    """``user@host`` that owns maintenance: a backup that creates the repository hands ownership
+    to it (kopia makes the creator the owner)."""
+    S3_BUCKET = "KOPIA_S3_BUCKET"
+    S3_ENDPOINT = "KOPIA_S3_ENDPOINT"
+    S3_DISABLE_TLS = "KOPIA_S3_DISABLE_TLS"
+    B2_BUCKET = "KOPIA_B2_BUCKET"
+    AZURE_CONTAINER = "KOPIA_AZURE_CONTAINER"
+    AZURE_STORAGE_ACCOUNT = "KOPIA_AZURE_STORAGE_ACCOUNT"
+    AZURE_STORAGE_KEY = "KOPIA_AZURE_STORAGE_KEY"
+    GCS_BUCKET = "KOPIA_GCS_BUCKET"
+
+
+KOPIA_MANDATORY_ENV = (
+    EnvVar.DATA_DIR,
+    KopiaEnvVar.REPOSITORY,
+    KopiaEnvVar.PASSWORD,
+    KopiaEnvVar.CACHE_DIR,
+)
+
+
 MANDATORY_ENV = (
     EnvVar.DATA_DIR,
     EnvVar.RESTIC_REPOSITORY,
@@ -97,6 +153,8 @@ class Operation(enum.StrEnum):
     PRUNE = "prune"
     RESTORE = "restore"
     CHECK = "check"
+    MAINTENANCE = "maintenance"
+    """kopia only: full maintenance (garbage collection, compaction) as the repository's owner."""
 
 
 class Outcome(enum.StrEnum):
@@ -127,6 +185,11 @@ class ErrorKind(enum.StrEnum):
     NO_SPACE = "no-space"
     INVALID_CONFIGURATION = "invalid-configuration"
     RESTIC_FAILED = "restic-failed"
+    KOPIA_FAILED = "kopia-failed"
+    MAINTENANCE_NOT_OWNER = "maintenance-not-owner"
+    """kopia: another user@host owns the repository's maintenance."""
+    ACTION_FAILED = "action-failed"
+    """kopia: the before-snapshot action failed (or timed out); no snapshot was taken."""
     CANCELLED = "cancelled"
 
     @property
@@ -145,6 +208,8 @@ _RETRIABLE_KINDS = frozenset(
         ErrorKind.REPOSITORY_LOCKED,
         ErrorKind.REPOSITORY_UNREACHABLE,
         ErrorKind.RESTIC_FAILED,
+        ErrorKind.KOPIA_FAILED,
+        ErrorKind.ACTION_FAILED,
         ErrorKind.CANCELLED,
     }
 )
@@ -156,18 +221,18 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Every operation ended well, including source-empty and no-eligible-snapshot."""
     FAILED = 1
-    """restic failed."""
+    """restic or kopia failed, or kopia's before-snapshot action."""
     INVALID_CONFIGURATION = 2
     """A bad environment variable or argument; nothing was run."""
     REPOSITORY = 3
     """The repository is locked or unreachable: trying again later may work (as upstream's 3)."""
     NOT_RETRIABLE = 4
-    """The repository is damaged or cannot be written, or a volume is full: running the same Job
-    again cannot help."""
+    """The repository is damaged or cannot be written, a volume is full, or (kopia) another
+    identity owns maintenance: running the same Job again cannot help."""
     REPOSITORY_MISSING = 10
-    """Nothing at RESTIC_REPOSITORY (restic's own code); retrying cannot help."""
+    """Nothing at RESTIC_REPOSITORY / KOPIA_REPOSITORY (restic's own code); retrying cannot help."""
     WRONG_PASSWORD = 12
-    """RESTIC_PASSWORD does not open the repository (restic's own code); retrying cannot help."""
+    """The password does not open the repository (restic's own code); retrying cannot help."""
     CANCELLED = 143
     """SIGTERM: restic was stopped and given time to release its lock."""
 
@@ -181,6 +246,7 @@ _EXIT_CODE_BY_KIND = {
     ErrorKind.REPOSITORY_DAMAGED: ExitCode.NOT_RETRIABLE,
     ErrorKind.REPOSITORY_READ_ONLY: ExitCode.NOT_RETRIABLE,
     ErrorKind.NO_SPACE: ExitCode.NOT_RETRIABLE,
+    ErrorKind.MAINTENANCE_NOT_OWNER: ExitCode.NOT_RETRIABLE,
     ErrorKind.CANCELLED: ExitCode.CANCELLED,
 }
 

@@ -3,7 +3,7 @@
 An engine is a package under ``pyvolsync.inpod`` that exports one ``Engine``: its name on the
 command line, the operations it knows, and ``open``, which validates the environment and returns
 a ``Session`` without starting anything. ``main`` then checks the engine's program (``version``),
-runs the operations one by one (``run``) and, on SIGTERM, calls ``cancel``.
+runs the operations one by one (``run``), on SIGTERM calls ``cancel``, and at the end ``close``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ class Session(Protocol):
 
     def cancel(self) -> None:
         """Stop the running command (SIGTERM handler); later commands raise CancelledError."""
+
+    def close(self) -> None:
+        """Remove what the session keeps for the run (kopia's per-run configuration)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

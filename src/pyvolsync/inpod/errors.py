@@ -15,6 +15,7 @@ maintenance owner), so each engine passes its own remedies to ``error``; the two
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
@@ -23,6 +24,17 @@ COMMON_REMEDIES = {
     contract.ErrorKind.CANCELLED: "The mover was asked to stop (SIGTERM); the Job is retried.",
     contract.ErrorKind.INVALID_CONFIGURATION: "Fix the setting named above.",
 }
+
+
+NO_SPACE = re.compile(r"no space left on device|disk quota exceeded", re.IGNORECASE)
+"""What Go programs (restic, kopia) print when a volume is full."""
+NETWORK = re.compile(
+    r"connection refused|no such host|dial tcp|i/o timeout|network is unreachable"
+    r"|connection reset|tls handshake|x509:|context deadline exceeded|server misbehaving"
+    r"|timeout awaiting|no route to host",
+    re.IGNORECASE,
+)
+"""What Go programs print when the repository's server cannot be reached."""
 
 
 class MoverError(Exception):

@@ -24,12 +24,14 @@ from types import FrameType
 import pyvolsync
 from pyvolsync import contract
 from pyvolsync.inpod import engine, errors, logs, masking, report
+from pyvolsync.inpod.kopia import session as kopia
 from pyvolsync.inpod.restic import session as restic
 
 logger = logging.getLogger("pyvolsync.inpod")
 
 ENGINES: dict[str, engine.Engine] = {
     contract.Engine.RESTIC: restic.ENGINE,
+    contract.Engine.KOPIA: kopia.ENGINE,
 }
 """Adding an engine is one package under ``pyvolsync.inpod`` and one line here."""
 
@@ -173,7 +175,11 @@ def main(arguments: Sequence[str] | None = None) -> int:
     mover = _Run(environ)
     signal.signal(signal.SIGTERM, mover.terminate)
     signal.signal(signal.SIGINT, mover.terminate)
-    results = mover.execute(given)
+    try:
+        results = mover.execute(given)
+    finally:
+        if mover.session is not None:
+            mover.session.close()
     duration = time.monotonic() - started
     result = report.summarize(
         results,

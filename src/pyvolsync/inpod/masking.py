@@ -24,13 +24,14 @@ def url_passwords(text: str) -> list[str]:
     return [match.group("password") for match in _URL_CREDENTIALS.finditer(text)]
 
 
+def is_secret_name(name: str) -> bool:
+    """Return True for an environment variable whose value must never be shown."""
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+
+
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """Return the values in ``environ`` that must never be shown."""
-    values = [
-        value
-        for name, value in environ.items()
-        if _SECRET_NAME.search(name) and not _NOT_SECRET_NAME.search(name)
-    ]
+    values = [value for name, value in environ.items() if is_secret_name(name)]
     for value in environ.values():
         values.extend(url_passwords(value))
     return values

@@ -9,6 +9,7 @@ still tells the story.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
@@ -43,6 +44,14 @@ def nothing_done(
     for line in (*markers, message):
         logger.warning("%s", line)
     return contract.OperationResult(operation=operation, outcome=outcome, message=message)
+
+
+def with_notes(result: contract.OperationResult, notes: list[str]) -> contract.OperationResult:
+    """Return ``result`` with ``notes`` (what else the operation did) added to its message; the
+    notes are then forgotten, so the next operation starts with none."""
+    taken, notes[:] = list(notes), []
+    message = "; ".join(item for item in (result.message, *taken) if item)
+    return dataclasses.replace(result, message=message)
 
 
 def summarize(

@@ -175,13 +175,15 @@ class Runner(Generic[ReaderT]):
         echo: bool = False,
         quiet: bool = False,
         timeout: float | None = None,
+        reader: Callable[[bool], ReaderT] | None = None,
     ) -> Completed[ReaderT]:
         """Run ``<executable> <global options> <arguments>`` and return how it ended.
 
         stdout lines go to ``on_line`` when given, else they are collected (and logged if
-        ``echo``); stderr lines are logged unless ``quiet``. Raise CancelledError if the mover
-        was cancelled before or during the command, ConfigurationError if the engine cannot be
-        started.
+        ``echo``); stderr lines are logged unless ``quiet``. ``reader`` replaces the runner's
+        stderr reader for this command (one that also follows its progress). Raise
+        CancelledError if the mover was cancelled before or during the command,
+        ConfigurationError if the engine cannot be started.
         """
         if self._cancelled:
             raise errors.CancelledError()
@@ -189,9 +191,9 @@ class Runner(Generic[ReaderT]):
         logger.info("running: %s", shlex.join(argv))
         started = time.monotonic()
         process = self._start(argv, cwd=cwd)
-        reader = self._reader(quiet)
-        reader.on_hopeless = lambda line: self._give_up(process)
-        thread = threading.Thread(target=_read_lines, args=(process.stderr, reader), daemon=True)
+        stderr = (reader or self._reader)(quiet)
+        stderr.on_hopeless = lambda line: self._give_up(process)
+        thread = threading.Thread(target=_read_lines, args=(process.stderr, stderr), daemon=True)
         thread.start()
         stdout = self._follow(process, thread, timeout=timeout, on_line=on_line, echo=echo)
         if self._cancelled:
@@ -203,7 +205,7 @@ class Runner(Generic[ReaderT]):
             returncode=process.returncode,
             duration=time.monotonic() - started,
             stdout=stdout,
-            stderr=reader,
+            stderr=stderr,
             timeout=timeout,
             timed_out=self._timed_out,
         )

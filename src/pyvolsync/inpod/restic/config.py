@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors
-from pyvolsync.inpod.restic import retention, selection
+from pyvolsync.inpod import errors, times
+from pyvolsync.inpod.restic import retention
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _restore_as_of(environ: Mapping[str, str]) -> datetime.datetime | None:
     if not text:
         return None
     try:
-        return selection.parse_rfc3339(text)
+        return times.parse_rfc3339(text)
     except ValueError as error:
         raise errors.ConfigurationError(f"{contract.EnvVar.RESTORE_AS_OF}: {error}") from None
 

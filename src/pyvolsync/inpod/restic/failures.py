@@ -185,16 +185,9 @@ _KIND_BY_EXIT = {
     ResticExit.REPOSITORY_LOCKED: contract.ErrorKind.REPOSITORY_LOCKED,
     ResticExit.WRONG_PASSWORD: contract.ErrorKind.WRONG_PASSWORD,
 }
-NO_SPACE = re.compile(r"no space left on device|disk quota exceeded", re.IGNORECASE)
 _READ_ONLY = re.compile(
     r"read-only file system"
     r"|(?:Save\(<[^>]*>\) (?:returned error|failed)|unable to create lock).*permission denied",
-    re.IGNORECASE,
-)
-NETWORK = re.compile(
-    r"connection refused|no such host|dial tcp|i/o timeout|network is unreachable"
-    r"|connection reset|tls handshake|x509:|context deadline exceeded|server misbehaving"
-    r"|timeout awaiting|no route to host",
     re.IGNORECASE,
 )
 
@@ -207,11 +200,11 @@ def failure_kind(completed: Completed) -> contract.ErrorKind:
     if kind is not None:
         return kind
     text = "\n".join((*completed.stderr.tail, completed.stderr.exit_message))
-    if NO_SPACE.search(text):
+    if errors.NO_SPACE.search(text):
         return contract.ErrorKind.NO_SPACE
     if _READ_ONLY.search(text):
         return contract.ErrorKind.REPOSITORY_READ_ONLY
-    if NETWORK.search(text):
+    if errors.NETWORK.search(text):
         return contract.ErrorKind.REPOSITORY_UNREACHABLE
     return contract.ErrorKind.RESTIC_FAILED
 

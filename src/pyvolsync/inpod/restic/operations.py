@@ -41,9 +41,7 @@ class Context:
 
 def _with_notes(context: Context, result: contract.OperationResult) -> contract.OperationResult:
     """Return ``result`` with the notes taken so far added to its message; forget them."""
-    notes, context.notes[:] = list(context.notes), []
-    message = "; ".join(item for item in (result.message, *notes) if item)
-    return dataclasses.replace(result, message=message)
+    return report.with_notes(result, context.notes)
 
 
 _REMOVED_LOCKS = re.compile(r"successfully removed ([0-9]+) locks?")

@@ -15,14 +15,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import re
 
 from pyvolsync import contract
-
-_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-    r"(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
+from pyvolsync.inpod.times import parse_rfc3339
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,19 +42,6 @@ class Snapshot:
     def short_id(self) -> str:
         """Return the 8-character ID restic prints."""
         return self.id[:8]
-
-
-def parse_rfc3339(text: str) -> datetime.datetime:
-    """Return the aware datetime of an RFC 3339 time; raise ValueError if ``text`` is not one."""
-    if not _RFC3339.fullmatch(text.strip()):
-        raise ValueError(f"{text!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
-    normalized = text.strip().upper().replace("Z", "+00:00")
-    whole, _, rest = normalized.partition(".")
-    if rest:
-        digits = re.match(r"[0-9]+", rest)
-        fraction = digits.group(0) if digits else ""
-        normalized = f"{whole}.{fraction[:6].ljust(6, '0')}{rest[len(fraction) :]}"
-    return datetime.datetime.fromisoformat(normalized)
 
 
 def parse_snapshots(text: str) -> list[Snapshot]:

@@ -84,6 +84,9 @@ class ResticSession:
         """Stop the running restic command and every later one."""
         self.context.runner.cancel()
 
+    def close(self) -> None:
+        """Nothing to remove: restic keeps no state of its own outside the cache."""
+
 
 def open_session(environ: Mapping[str, str]) -> ResticSession:
     """Return a restic session for ``environ``; raise MoverError naming what is wrong."""

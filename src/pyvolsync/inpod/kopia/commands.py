@@ -1,0 +1,112 @@
+"""kopia command lines, built by pure functions as tuples of arguments.
+
+Nothing here runs anything or reads the environment, so every command the mover can issue is
+visible in one file and tested by tuple equality. The runner adds the executable and the global
+options (``--config-file`` of the run's own directory, no file logs). Values from users (paths,
+snapshot IDs, additional arguments) are single arguments, never text for a shell to split, and
+the additional arguments reach ``snapshot create`` only.
+"""
+
+from __future__ import annotations
+
+from pyvolsync.inpod.kopia import backends, config
+from pyvolsync.inpod.volume import LOST_AND_FOUND
+
+
+def global_options(config_file: str) -> tuple[str, ...]:
+    """Return the options of every command: the run's configuration file and no log files."""
+    return (f"--config-file={config_file}", "--disable-file-logging")
+
+
+def version() -> tuple[str, ...]:
+    """Return the command that prints kopia's version."""
+    return ("--version",)
+
+
+def _cache_limits(settings: config.KopiaConfig) -> tuple[str, ...]:
+    limits = (
+        ("--metadata-cache-size-limit-mb", settings.metadata_cache_limit_mb),
+        ("--content-cache-size-limit-mb", settings.content_cache_limit_mb),
+    )
+    return tuple(f"{flag}={value}" for flag, value in limits if value)
+
+
+def _session(settings: config.KopiaConfig, identity: config.Identity) -> tuple[str, ...]:
+    """Return the options shared by connect and create: cache, identity, nothing persisted."""
+    return (
+        f"--cache-directory={settings.cache_dir}",
+        *_cache_limits(settings),
+        f"--override-username={identity.username}",
+        f"--override-hostname={identity.hostname}",
+        "--no-persist-credentials",
+        "--no-check-for-updates",
+    )
+
+
+def connect(
+    backend: backends.Backend, settings: config.KopiaConfig, identity: config.Identity
+) -> tuple[str, ...]:
+    """Return the connection to an existing repository as ``identity``."""
+    return ("repository", "connect", *backend.arguments, *_session(settings, identity))
+
+
+def create(
+    backend: backends.Backend, settings: config.KopiaConfig, identity: config.Identity
+) -> tuple[str, ...]:
+    """Return the creation of a new repository (kopia connects to it as well)."""
+    return ("repository", "create", *backend.arguments, *_session(settings, identity))
+
+
+def policy(settings: config.KopiaConfig) -> tuple[str, ...]:
+    """Return the policy of the snapshot source: no top-level lost+found, compression, retention.
+
+    It is set on ``user@host:<source path>``, the same source the snapshots record, so retention
+    applies to the snapshots this identity takes even with a source path override.
+    """
+    compression = (f"--compression={settings.compression}",) if settings.compression else ()
+    return (
+        "policy", "set", settings.target, f"--add-ignore=/{LOST_AND_FOUND}",
+        *compression, *settings.retention,
+    )  # fmt: skip
+
+
+def snapshot(settings: config.KopiaConfig) -> tuple[str, ...]:
+    """Return the snapshot of ``DATA_DIR``, recorded as the source path, with JSON on stdout."""
+    parallel = (f"--parallel={settings.parallelism}",) if settings.parallelism else ()
+    return (
+        "snapshot", "create", settings.data_dir, f"--override-source={settings.source_path}",
+        "--json", "--progress", *parallel, *settings.additional_arguments,
+    )  # fmt: skip
+
+
+def snapshots(settings: config.KopiaConfig) -> tuple[str, ...]:
+    """Return the listing of the identity's snapshots of the source path, as JSON."""
+    return ("snapshot", "list", settings.target, "--json")
+
+
+def restore(snapshot_id: str, settings: config.KopiaConfig) -> tuple[str, ...]:
+    """Return the restore of a snapshot into the working directory (run it in ``DATA_DIR``).
+
+    Files are written atomically (a temporary name, then a rename), as the fork does.
+    """
+    shallow = (f"--shallow={settings.shallow}",) if settings.shallow else ()
+    delete = ("--delete-extra",) if settings.delete_extra else ()
+    return (
+        "snapshot", "restore", snapshot_id, ".", "--progress", "--write-files-atomically",
+        *delete, *shallow,
+    )  # fmt: skip
+
+
+def maintenance_info() -> tuple[str, ...]:
+    """Return the maintenance parameters (owner, schedule) as JSON."""
+    return ("maintenance", "info", "--json")
+
+
+def maintenance_owner(owner: str) -> tuple[str, ...]:
+    """Return the command that makes ``owner`` (``user@host``) the maintenance owner."""
+    return ("maintenance", "set", f"--owner={owner}")
+
+
+def maintenance_run() -> tuple[str, ...]:
+    """Return full maintenance (garbage collection and compaction); only the owner may run it."""
+    return ("maintenance", "run", "--full")

@@ -1,0 +1,331 @@
+"""The kopia operations (backup, restore, maintenance), each returning its result.
+
+Three rules where the fork went wrong: a repository is created only when kopia says there is
+none (a backup, never a restore or maintenance, and never after a wrong password or an
+unreachable store); retention is set on the same ``user@host:/path`` the snapshots record; and
+maintenance never takes ownership from another identity unless ``KOPIA_MAINTENANCE_TAKEOVER``
+says so. An empty source and a missing snapshot are explicit outcomes, never a silent success.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pyvolsync import contract
+from pyvolsync.inpod import errors, progress, report, runner, volume
+from pyvolsync.inpod.kopia import backends, commands, config, failures, selection
+
+logger = logging.getLogger(__name__)
+
+ACTION_TIMEOUT = 300.0
+"""Seconds a before- or after-snapshot action may take, as in the fork."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Context:
+    """What every operation works with."""
+
+    config: config.KopiaConfig
+    backend: backends.Backend
+    kopia: failures.Runner
+    shell: runner.Runner[runner.StderrReader]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def _with_progress(label: str, interval: float) -> Callable[[bool], failures.KopiaStderr]:
+    """Return a stderr reader factory that prints kopia's progress as the common line."""
+    throttle = progress.Throttle(label, interval=interval)
+    return lambda quiet: failures.KopiaStderr(quiet=quiet, on_progress=throttle.offer)
+
+
+def _create(context: Context, identity: config.Identity) -> None:
+    logger.info("No repository at %s yet (kopia: not initialized): creating it",
+                contract.KopiaEnvVar.REPOSITORY)  # fmt: skip
+    created = context.kopia.run(commands.create(context.backend, context.config, identity),
+                                quiet=True)  # fmt: skip
+    if created.returncode != 0:
+        raise failures.failure(created, action="creating the repository")
+    context.notes.append("there was no repository at KOPIA_REPOSITORY: a new one was created")
+    owner = context.config.maintenance_owner
+    if owner and owner != str(identity):
+        handed = context.kopia.run(commands.maintenance_owner(owner), quiet=True)
+        if handed.returncode != 0:
+            logger.warning("could not make %s the maintenance owner: %s", owner, handed.reason)
+
+
+def connect(context: Context, identity: config.Identity, *, create: bool) -> None:
+    """Connect as ``identity``; create the repository only if ``create`` and kopia says there is
+    none. Any failure kopia gives no better name is reported as an unreachable repository."""
+    settings = context.config
+    arguments = commands.connect(context.backend, settings, identity)
+    completed = context.kopia.run(arguments, quiet=True, timeout=settings.probe_timeout or None)
+    if completed.returncode == 0:
+        logger.info("Connected to the %s repository as %s", context.backend.kind, identity)
+        return
+    kind = failures.failure_kind(completed)
+    if kind is contract.ErrorKind.REPOSITORY_MISSING and create:
+        _create(context, identity)
+        return
+    if kind is contract.ErrorKind.KOPIA_FAILED:
+        kind = contract.ErrorKind.REPOSITORY_UNREACHABLE
+    raise failures.error(kind, f"connecting to the repository failed: {completed.reason}")
+
+
+def _action(context: Context, name: str, command: str) -> runner.Completed[runner.StderrReader]:
+    logger.info("Running the %s action", name)
+    return context.shell.run(
+        ("-c", command), cwd=context.config.data_dir, echo=True, timeout=ACTION_TIMEOUT
+    )
+
+
+def _before(context: Context) -> None:
+    command = context.config.before_snapshot
+    if not command:
+        return
+    completed = _action(context, "before-snapshot", command)
+    if completed.returncode != 0:
+        raise failures.error(
+            contract.ErrorKind.ACTION_FAILED,
+            f"the before-snapshot action failed ({completed.reason}): no snapshot was taken",
+        )
+
+
+def _after(context: Context) -> tuple[str, ...]:
+    """Run the after-snapshot action; return a warning if it failed (the snapshot stands)."""
+    command = context.config.after_snapshot
+    if not command:
+        return ()
+    completed = _action(context, "after-snapshot", command)
+    if completed.returncode == 0:
+        return ()
+    warning = f"the after-snapshot action failed: {completed.reason}"
+    logger.warning("%s", warning)
+    return (warning,)
+
+
+def _number(document: Any, *path: str) -> int:
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return int(document) if isinstance(document, int | float) else 0
+
+
+def _saved(context: Context, completed: failures.Completed) -> contract.OperationResult:
+    """Return the backup's result from kopia's manifest (stdout) and its last progress line."""
+    try:
+        manifest = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise failures.error(
+            contract.ErrorKind.KOPIA_FAILED,
+            f"kopia snapshot create --json printed no manifest: {completed.stdout[:200]!r}",
+        ) from None
+    counters = completed.stderr.backup
+    failed = _number(manifest, "rootEntry", "summ", "numFailed")
+    warnings = (f"{failed} files could not be read and are not in the snapshot",) if failed else ()
+    logger.info("snapshot %s saved (%s)", str(manifest.get("id", ""))[:8], context.config.target)
+    return contract.OperationResult(
+        operation=contract.Operation.BACKUP,
+        outcome=contract.Outcome.SUCCEEDED,
+        snapshot_id=str(manifest.get("id", "")),
+        files_new=counters.files_hashed if counters else 0,
+        files_unmodified=counters.files_cached if counters else 0,
+        bytes_processed=_number(manifest, "rootEntry", "summ", "size"),
+        warnings=warnings,
+    )
+
+
+def _snapshot(context: Context) -> contract.OperationResult:
+    settings = context.config
+    if volume.is_empty(settings.data_dir):
+        return report.nothing_done(
+            contract.Operation.BACKUP,
+            contract.Outcome.SOURCE_EMPTY,
+            message=f"{settings.data_dir} is empty (or holds only lost+found): no snapshot was "
+            "taken and retention was not applied",
+            markers=("=== Directory is empty skipping backup ===",),
+        )
+    connect(context, settings.identity, create=True)
+    policy = context.kopia.run(commands.policy(settings), quiet=True)
+    if policy.returncode != 0:
+        raise failures.failure(policy, action=f"setting the policy of {settings.target}")
+    logger.info("Creating snapshot of %s as %s", settings.data_dir, settings.target)
+    completed = context.kopia.run(
+        commands.snapshot(settings),
+        cwd=settings.data_dir,
+        reader=_with_progress("backup", settings.progress_interval),
+    )
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="kopia snapshot create")
+    return _saved(context, completed)
+
+
+def backup(context: Context) -> contract.OperationResult:
+    """Run the before action, snapshot ``DATA_DIR`` (creating the repository if kopia says there
+    is none), apply retention on the way, then run the after action."""
+    logger.info("=== Starting backup ===")
+    _before(context)
+    try:
+        result = _snapshot(context)
+    except errors.MoverError:
+        _after(context)
+        raise
+    warnings = (*result.warnings, *_after(context))
+    if warnings and result.outcome is contract.Outcome.SUCCEEDED:
+        result = dataclasses.replace(
+            result,
+            outcome=contract.Outcome.SUCCEEDED_WITH_WARNINGS,
+            message=warnings[0],
+            warnings=warnings,
+        )
+    return report.with_notes(result, context.notes)
+
+
+def _snapshots(context: Context) -> list[selection.Snapshot]:
+    settings = context.config
+    completed = context.kopia.run(
+        commands.snapshots(settings), quiet=True, timeout=settings.probe_timeout or None
+    )
+    if completed.returncode != 0:
+        raise failures.failure(completed, action=f"listing the snapshots of {settings.target}")
+    try:
+        return selection.parse_snapshots(completed.stdout)
+    except (ValueError, KeyError, TypeError) as error:
+        raise failures.error(
+            contract.ErrorKind.KOPIA_FAILED,
+            f"kopia snapshot list --json was not understood: {error}",
+        ) from None
+
+
+def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+    settings = context.config
+    as_of = settings.restore_as_of.isoformat() if settings.restore_as_of else "now"
+    message = (
+        f"no snapshot of {settings.target} at or before {as_of} with {settings.previous} older "
+        f"ones skipped ({found} snapshots of it in the repository): nothing was restored and "
+        f"{settings.data_dir} was left as it was"
+    )
+    nothing = report.nothing_done(
+        contract.Operation.RESTORE,
+        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
+        message=message,
+        markers=("No eligible snapshots found", "=== No data will be restored ==="),
+    )
+    return dataclasses.replace(nothing, snapshots_found=found)
+
+
+def _keep_lost_and_found(data_dir: str) -> Callable[[], None]:
+    """Return what puts the volume's ``lost+found`` back if the restore deletes it (kopia's
+    ``--delete-extra`` cannot leave an entry out); it comes back empty, with its mode and owner."""
+    path = os.path.join(data_dir, volume.LOST_AND_FOUND)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return lambda: None
+
+    def restore() -> None:
+        if os.path.isdir(path):
+            return
+        os.mkdir(path, status.st_mode & 0o7777)
+        os.chown(path, status.st_uid, status.st_gid)
+        logger.warning("%s was not in the snapshot and was deleted with the extra files; it "
+                       "was made again, empty", path)  # fmt: skip
+
+    return restore
+
+
+def restore(context: Context) -> contract.OperationResult:
+    """Restore the selected snapshot of the identity into ``DATA_DIR``; never create anything."""
+    settings = context.config
+    logger.info("=== Starting restore ===")
+    connect(context, settings.identity, create=False)
+    found = _snapshots(context)
+    logger.info("%d snapshots of %s in the repository", len(found), settings.target)
+    chosen = selection.select(found, as_of=settings.restore_as_of, previous=settings.previous)
+    if chosen is None:
+        return _no_snapshot(context, found=len(found))
+    logger.info("Selected kopia snapshot with id: %s", chosen.id)
+    logger.info("Restoring snapshot %s of %s into %s", chosen.short_id,
+                chosen.start_time.isoformat(), settings.data_dir)  # fmt: skip
+    put_back = _keep_lost_and_found(settings.data_dir) if settings.delete_extra else None
+    completed = context.kopia.run(
+        commands.restore(chosen.id, settings),
+        cwd=settings.data_dir,
+        reader=_with_progress("restore", settings.progress_interval),
+    )
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="kopia snapshot restore")
+    if put_back is not None:
+        put_back()
+    volume.sync_filesystem(settings.data_dir)
+    result = contract.OperationResult(
+        operation=contract.Operation.RESTORE,
+        outcome=contract.Outcome.SUCCEEDED,
+        snapshot_id=chosen.id,
+        snapshots_found=len(found),
+        files_restored=chosen.files,
+        bytes_restored=chosen.size,
+    )
+    return report.with_notes(result, context.notes)
+
+
+def _owner(context: Context) -> str:
+    completed = context.kopia.run(commands.maintenance_info(), quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="kopia maintenance info")
+    try:
+        return str(json.loads(completed.stdout).get("owner", ""))
+    except (ValueError, AttributeError):
+        raise failures.error(
+            contract.ErrorKind.KOPIA_FAILED, "kopia maintenance info --json was not understood"
+        ) from None
+
+
+def _take_over(context: Context, identity: config.Identity, owner: str) -> None:
+    """Become the maintenance owner if told to; otherwise fail naming the owner."""
+    if not context.config.maintenance_takeover:
+        raise failures.error(
+            contract.ErrorKind.MAINTENANCE_NOT_OWNER,
+            f"the repository's maintenance is owned by {owner or 'nobody'}, not {identity}: "
+            "nothing was run",
+        )
+    completed = context.kopia.run(commands.maintenance_owner(str(identity)), quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action=f"making {identity} the maintenance owner")
+    note = (f"{identity} took over maintenance from {owner or 'nobody'} "
+            f"({contract.KopiaEnvVar.MAINTENANCE_TAKEOVER}=true)")  # fmt: skip
+    logger.warning("%s", note)
+    context.notes.append(note)
+
+
+def maintenance(context: Context) -> contract.OperationResult:
+    """Run full maintenance as the maintenance identity, which must own it (or take it over)."""
+    identity = context.config.maintenance_identity
+    logger.info("=== Starting maintenance ===")
+    connect(context, identity, create=False)
+    owner = _owner(context)
+    logger.info("Maintenance owner: %s", owner or "none")
+    if owner != str(identity):
+        _take_over(context, identity, owner)
+    started = time.monotonic()
+    completed = context.kopia.run(commands.maintenance_run())
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="kopia maintenance run --full")
+    logger.info("Maintenance finished in %s", progress.format_duration(time.monotonic() - started))
+    result = contract.OperationResult(
+        operation=contract.Operation.MAINTENANCE, outcome=contract.Outcome.SUCCEEDED
+    )
+    return report.with_notes(result, context.notes)
+
+
+Operation = Callable[[Context], contract.OperationResult]
+
+OPERATIONS: dict[contract.Operation, Operation] = {
+    contract.Operation.BACKUP: backup,
+    contract.Operation.RESTORE: restore,
+    contract.Operation.MAINTENANCE: maintenance,
+}

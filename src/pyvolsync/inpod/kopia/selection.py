@@ -1,0 +1,84 @@
+"""Choosing the kopia snapshot to restore, in Python, from ``kopia snapshot list --json``.
+
+The listing is already one identity's (``user@host:/path``). The rule: newest first (ties by
+ID), the newest started at or before ``KOPIA_RESTORE_AS_OF`` (compared as times, whatever the
+offset either is written with, at whole seconds as ``kopia snapshot list`` prints them), then
+``KOPIA_PREVIOUS`` older than that. The fork compared the times as text, which picks the wrong
+snapshot for any offset other than UTC's ``Z``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+
+from pyvolsync.inpod.times import parse_rfc3339
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """The fields of a kopia snapshot manifest that selection needs."""
+
+    id: str
+    start_time: datetime.datetime
+    source: str
+    """``user@host:/path``."""
+    files: int = 0
+    size: int = 0
+    """Bytes of the files in the snapshot."""
+
+    @property
+    def short_id(self) -> str:
+        """Return the first 8 characters of the ID."""
+        return self.id[:8]
+
+
+def _source(item: dict[str, object]) -> str:
+    source = item.get("source")
+    if not isinstance(source, dict):
+        return ""
+    return f"{source.get('userName')}@{source.get('host')}:{source.get('path')}"
+
+
+def _summary(item: dict[str, object], name: str) -> int:
+    root = item.get("rootEntry")
+    summary = root.get("summ") if isinstance(root, dict) else None
+    value = summary.get(name) if isinstance(summary, dict) else None
+    return value if isinstance(value, int) else 0
+
+
+def parse_snapshots(text: str) -> list[Snapshot]:
+    """Return the snapshots of ``kopia snapshot list --json``; raise ValueError if malformed."""
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("kopia snapshot list --json did not return a list")
+    return [
+        Snapshot(
+            id=str(item["id"]),
+            start_time=parse_rfc3339(str(item["startTime"])),
+            source=_source(item),
+            files=_summary(item, "files"),
+            size=_summary(item, "size"),
+        )
+        for item in document
+    ]
+
+
+def newest_first(snapshots: list[Snapshot]) -> list[Snapshot]:
+    """Return ``snapshots`` newest first (same start time: by ID)."""
+    return sorted(snapshots, key=lambda snapshot: (snapshot.start_time, snapshot.id), reverse=True)
+
+
+def select(
+    snapshots: list[Snapshot], *, as_of: datetime.datetime | None, previous: int
+) -> Snapshot | None:
+    """Return the snapshot to restore, or None when none is eligible."""
+    candidates = newest_first(snapshots)
+    if as_of is not None:
+        candidates = [
+            snapshot
+            for snapshot in candidates
+            if snapshot.start_time.replace(microsecond=0) <= as_of
+        ]
+    return candidates[previous] if previous < len(candidates) else None

@@ -16,6 +16,7 @@ import re
 
 from pyvolsync import contract
 from pyvolsync.api import defaults, destination, source
+from pyvolsync.contract import KopiaEnvVar as Var
 from pyvolsync.kube import quantities
 from pyvolsync.movers import base, protocol
 
@@ -28,7 +29,7 @@ CONTENT_CACHE_SHARE = 0.2
 """Shares of the cache volume kopia's metadata and content caches may fill (the fork's)."""
 MEBIBYTE = 2**20
 
-REQUIRED_SECRET_KEYS = ("KOPIA_REPOSITORY", "KOPIA_PASSWORD")
+REQUIRED_SECRET_KEYS = (str(Var.REPOSITORY), str(Var.PASSWORD))
 # Keys of the repository Secret passed to kopia when present: the backends' (the fork's list).
 OPTIONAL_SECRET_KEYS = (
     "KOPIA_S3_BUCKET", "KOPIA_S3_ENDPOINT", "KOPIA_S3_DISABLE_TLS",
@@ -44,12 +45,12 @@ OPTIONAL_SECRET_KEYS = (
     "WEBDAV_URL", "WEBDAV_USERNAME", "WEBDAV_PASSWORD",
 )  # fmt: skip
 RETAIN_VARIABLES = (
-    ("hourly", "KOPIA_RETAIN_HOURLY"),
-    ("daily", "KOPIA_RETAIN_DAILY"),
-    ("weekly", "KOPIA_RETAIN_WEEKLY"),
-    ("monthly", "KOPIA_RETAIN_MONTHLY"),
-    ("yearly", "KOPIA_RETAIN_YEARLY"),
-    ("latest", "KOPIA_RETAIN_LATEST"),
+    ("hourly", Var.RETAIN_HOURLY),
+    ("daily", Var.RETAIN_DAILY),
+    ("weekly", Var.RETAIN_WEEKLY),
+    ("monthly", Var.RETAIN_MONTHLY),
+    ("yearly", Var.RETAIN_YEARLY),
+    ("latest", Var.RETAIN_LATEST),
 )
 NOT_A_USERNAME_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -162,13 +163,13 @@ def _plain_environment(plan: protocol.ContainerRequest) -> tuple[tuple[str, str]
     username, hostname, path = identity(spec, owner_name=name, owner_namespace=namespace)
     metadata_limit, content_limit = _cache_limits(spec)
     env: list[tuple[str, str]] = [
-        ("DATA_DIR", DATA_MOUNT),
-        ("KOPIA_CACHE_DIR", CACHE_MOUNT),
-        ("KOPIA_OVERRIDE_USERNAME", username),
-        ("KOPIA_OVERRIDE_HOSTNAME", hostname),
-        ("KOPIA_SOURCE_PATH_OVERRIDE", path if path != DATA_MOUNT else ""),
-        ("KOPIA_METADATA_CACHE_SIZE_LIMIT_MB", str(metadata_limit)),
-        ("KOPIA_CONTENT_CACHE_SIZE_LIMIT_MB", str(content_limit)),
+        (contract.EnvVar.DATA_DIR, DATA_MOUNT),
+        (Var.CACHE_DIR, CACHE_MOUNT),
+        (Var.OVERRIDE_USERNAME, username),
+        (Var.OVERRIDE_HOSTNAME, hostname),
+        (Var.SOURCE_PATH_OVERRIDE, path if path != DATA_MOUNT else ""),
+        (Var.METADATA_CACHE_SIZE_LIMIT_MB, str(metadata_limit)),
+        (Var.CONTENT_CACHE_SIZE_LIMIT_MB, str(content_limit)),
         (contract.EnvVar.PROGRESS_INTERVAL, str(plan.progress_interval_seconds)),
     ]
     if isinstance(spec, source.KopiaSourceSpec):
@@ -178,33 +179,33 @@ def _plain_environment(plan: protocol.ContainerRequest) -> tuple[tuple[str, str]
     additional = getattr(spec, "additional_args", None)
     if additional:
         # One JSON list: each argument stays one argument (no word splitting in the mover).
-        env.append(("KOPIA_ADDITIONAL_ARGS", json.dumps(list(additional))))
+        env.append((Var.ADDITIONAL_ARGS, json.dumps(list(additional))))
     return tuple(env)
 
 
 def _source_environment(spec: source.KopiaSourceSpec) -> list[tuple[str, str]]:
     env: list[tuple[str, str]] = []
     if spec.compression:
-        env.append(("KOPIA_COMPRESSION", spec.compression))
+        env.append((Var.COMPRESSION, spec.compression))
     if spec.parallelism is not None:
-        env.append(("KOPIA_PARALLELISM", str(spec.parallelism)))
+        env.append((Var.PARALLELISM, str(spec.parallelism)))
     for field, variable in RETAIN_VARIABLES:
         value = getattr(spec.retain, field, None) if spec.retain else None
         if value is not None:
             env.append((variable, str(value)))
     if spec.actions and spec.actions.before_snapshot:
-        env.append(("KOPIA_BEFORE_SNAPSHOT", spec.actions.before_snapshot))
+        env.append((Var.BEFORE_SNAPSHOT, spec.actions.before_snapshot))
     if spec.actions and spec.actions.after_snapshot:
-        env.append(("KOPIA_AFTER_SNAPSHOT", spec.actions.after_snapshot))
+        env.append((Var.AFTER_SNAPSHOT, spec.actions.after_snapshot))
     return env
 
 
 def _destination_environment(spec: destination.KopiaDestinationSpec) -> list[tuple[str, str]]:
-    env: list[tuple[str, str]] = [("KOPIA_PREVIOUS", str(spec.previous or 0))]
+    env: list[tuple[str, str]] = [(Var.PREVIOUS, str(spec.previous or 0))]
     if spec.restore_as_of:
-        env.append(("KOPIA_RESTORE_AS_OF", spec.restore_as_of))
+        env.append((Var.RESTORE_AS_OF, spec.restore_as_of))
     if spec.shallow is not None:
-        env.append(("KOPIA_SHALLOW", str(spec.shallow)))
+        env.append((Var.SHALLOW, str(spec.shallow)))
     if spec.enable_file_deletion:
-        env.append(("KOPIA_ENABLE_FILE_DELETION", "true"))
+        env.append((Var.ENABLE_FILE_DELETION, "true"))
     return env

@@ -1,0 +1,122 @@
+"""A kopia manifest as the perfectra1n/volsync fork's users write it: backup, then restore.
+
+Real Jobs run `pyvolsync-mover kopia` with the real kopia binary against a filesystem repository
+on the repository volume; the restored bytes must equal the source's, and kopia itself (run here
+on the host, as a user would) must list the snapshot under the fork's identity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+from typing import Any
+
+from localcluster import controlplane
+from localcluster.testing import apply
+
+from reconcile import helpers
+
+PASSWORD = "kopia-test-password"
+SOURCE = "replicationsource"
+DESTINATION = "replicationdestination"
+
+
+def kopia_secret(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "kopia-repo"},
+        "stringData": {
+            "KOPIA_REPOSITORY": f"filesystem:///repository/{namespace}/kopia",
+            "KOPIA_PASSWORD": PASSWORD,
+        },
+    }
+
+
+def kopia_snapshots(repository: pathlib.Path, scratch: pathlib.Path) -> list[dict[str, Any]]:
+    """`kopia snapshot list --all --json` of the repository, run on the host."""
+    environment = {
+        **os.environ,
+        "KOPIA_PASSWORD": PASSWORD,
+        "KOPIA_CONFIG_PATH": str(scratch / "kopia.config"),
+        "KOPIA_CACHE_DIRECTORY": str(scratch / "cache"),
+        "KOPIA_CHECK_FOR_UPDATES": "false",
+    }
+    subprocess.run(
+        ["kopia", "repository", "connect", "filesystem", f"--path={repository}"],
+        env=environment, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    listed = subprocess.run(
+        ["kopia", "snapshot", "list", "--all", "--json"],
+        env=environment, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    found: list[dict[str, Any]] = json.loads(listed.stdout)
+    return found
+
+
+def test_a_fork_manifest_backs_up_and_restores_the_same_bytes_with_kopia(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: object,
+    repository_root: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    apply(cluster, kopia_secret(namespace), helpers.claim("data"), namespace=namespace)
+    helpers.run_shell(
+        cluster, namespace, "writer", claim_name="data",
+        script=helpers.WRITE_SAMPLE.format(marker="kopia"),
+    )  # fmt: skip
+    original = helpers.tree_checksum(cluster, namespace, "sum-original", "data")
+    source = helpers.manifest(
+        helpers.VOLSYNC,
+        "ReplicationSource",
+        "web-app",
+        {
+            "sourcePVC": "data",
+            "trigger": {"manual": "first"},
+            "kopia": {
+                "repository": "kopia-repo",
+                "copyMethod": "Snapshot",
+                "compression": "zstd",
+                "retain": {"hourly": 24, "daily": 7},
+            },
+        },
+    )
+    apply(cluster, source, namespace=namespace)
+    backed_up = helpers.wait_for_manual_sync(cluster, SOURCE, "web-app", namespace, "first")
+    assert backed_up["latestMoverStatus"]["result"] == "Successful", backed_up
+    assert backed_up["lastSyncResult"]["outcome"] == "succeeded", backed_up
+    assert backed_up["kopia"]["lastConfiguredMetadataCacheSizeLimitMB"] > 0
+
+    restore = helpers.manifest(
+        helpers.VOLSYNC,
+        "ReplicationDestination",
+        "restore",
+        {
+            "trigger": {"manual": "restore-once"},
+            "kopia": {
+                "repository": "kopia-repo",
+                "copyMethod": "Direct",
+                "capacity": "1Gi",
+                "accessModes": ["ReadWriteOnce"],
+                "sourceIdentity": {"sourceName": "web-app"},
+            },
+        },
+    )
+    apply(cluster, restore, namespace=namespace)
+    restored = helpers.wait_for_manual_sync(
+        cluster, DESTINATION, "restore", namespace, "restore-once"
+    )
+    assert restored["latestMoverStatus"]["result"] == "Successful", restored
+    assert restored["kopia"]["requestedIdentity"] == f"web-app@{namespace}:/data"
+    claim_name = restored["latestImage"]["name"]
+    assert helpers.tree_checksum(cluster, namespace, "sum-restored", claim_name) == original
+
+    snapshots = kopia_snapshots(repository_root / namespace / "kopia", tmp_path)
+    sources = {
+        f"{item['source']['userName']}@{item['source']['host']}:{item['source']['path']}"
+        for item in snapshots
+    }
+    assert sources == {f"web-app@{namespace}:/data"}

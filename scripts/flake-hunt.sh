@@ -41,7 +41,7 @@ for run in $(seq 1 "$stressed_runs"); do
     python3 -c 'while True: pass' &
     busy=$!
     started=$(date +%s)
-    (cd "$clone" && PATH="$HOME/.cache/pyvolsync/restic-${RESTIC_VERSION:-0.18.1}:$clone/.venv/bin:$PATH" \
+    (cd "$clone" && PATH="$HOME/.cache/pyvolsync/restic-${RESTIC_VERSION:-0.18.1}:$HOME/.cache/pyvolsync/kopia-${KOPIA_VERSION:-0.23.1}:$clone/.venv/bin:$PATH" \
         .venv/bin/python -m pytest -p no:cacheprovider "${cluster_suites[@]}") \
         > "$hunt/stressed-$run.log" 2>&1 < /dev/null
     code=$?

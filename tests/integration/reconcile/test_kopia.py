@@ -120,3 +120,81 @@ def test_a_fork_manifest_backs_up_and_restores_the_same_bytes_with_kopia(
         for item in snapshots
     }
     assert sources == {f"web-app@{namespace}:/data"}
+
+
+WRITERS = [f"writer-{index}" for index in range(5)]
+
+
+def test_five_sources_back_up_into_one_repository_at_once_and_each_restores_its_own(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: object,
+    repository_root: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    """kopia takes no repository lock: five writers at once, each with its own identity and
+    retention; every restore gives back exactly that writer's bytes."""
+    apply(cluster, kopia_secret(namespace), namespace=namespace)
+    apply(cluster, *(helpers.claim(f"{name}-data") for name in WRITERS), namespace=namespace)
+    originals = {}
+    for name in WRITERS:
+        script = helpers.WRITE_SAMPLE.format(marker=name)
+        helpers.run_shell(
+            cluster, namespace, f"fill-{name}", claim_name=f"{name}-data", script=script
+        )
+        originals[name] = helpers.tree_checksum(cluster, namespace, f"sum-{name}", f"{name}-data")
+    assert len(set(originals.values())) == len(WRITERS)
+    sources = [
+        helpers.manifest(
+            helpers.VOLSYNC,
+            "ReplicationSource",
+            name,
+            {
+                "sourcePVC": f"{name}-data",
+                "trigger": {"manual": "first"},
+                "kopia": {
+                    "repository": "kopia-repo",
+                    "copyMethod": "Direct",
+                    "retain": {"latest": 1},
+                },
+            },
+        )
+        for name in WRITERS
+    ]
+    apply(cluster, *sources, namespace=namespace)  # all at once: no mover limit
+    for name in WRITERS:
+        status = helpers.wait_for_manual_sync(
+            cluster, SOURCE, name, namespace, "first", timeout=240
+        )
+        assert status["latestMoverStatus"]["result"] == "Successful", (name, status)
+
+    restores = [
+        helpers.manifest(
+            helpers.VOLSYNC,
+            "ReplicationDestination",
+            f"restore-{name}",
+            {
+                "trigger": {"manual": "restore-once"},
+                "kopia": {
+                    "repository": "kopia-repo",
+                    "copyMethod": "Direct",
+                    "capacity": "1Gi",
+                    "accessModes": ["ReadWriteOnce"],
+                    "sourceIdentity": {"sourceName": name},
+                },
+            },
+        )
+        for name in WRITERS
+    ]
+    apply(cluster, *restores, namespace=namespace)
+    for name in WRITERS:
+        restored = helpers.wait_for_manual_sync(
+            cluster, DESTINATION, f"restore-{name}", namespace, "restore-once", timeout=240
+        )
+        claim_name = restored["latestImage"]["name"]
+        checksum = helpers.tree_checksum(cluster, namespace, f"check-{name}", claim_name)
+        assert checksum == originals[name], name
+
+    snapshots = kopia_snapshots(repository_root / namespace / "kopia", tmp_path)
+    owners = sorted(item["source"]["userName"] for item in snapshots)
+    assert owners == sorted(WRITERS)

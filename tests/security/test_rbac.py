@@ -185,6 +185,43 @@ def repeated_failure(plane: controlplane.ControlPlane, namespace: str) -> None:
     assert (failed[0].get("series") or {}).get("count") == 2, failed[0]
 
 
+def kopia_backup_and_maintenance(plane: controlplane.ControlPlane, namespace: str) -> None:
+    """A kopia backup, then the repository's maintenance taken over by a KopiaMaintenance."""
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "kopia-repo"},
+        "stringData": {
+            "KOPIA_REPOSITORY": f"filesystem:///repository/{namespace}/kopia",
+            "KOPIA_PASSWORD": "kopia-password",
+        },
+    }
+    source = helpers.manifest(
+        helpers.VOLSYNC,
+        "ReplicationSource",
+        "kopia-app",
+        {
+            "sourcePVC": "data",
+            "trigger": {"manual": "first"},
+            "kopia": {"repository": "kopia-repo", "copyMethod": "Direct"},
+        },
+    )
+    apply(plane, secret, source, namespace=namespace)
+    successful(plane, "replicationsource", "kopia-app", namespace)
+    maintenance = helpers.manifest(
+        helpers.VOLSYNC,
+        "KopiaMaintenance",
+        "nightly",
+        {"repository": {"repository": "kopia-repo"}, "trigger": {"manual": "now"}},
+    )
+    maintenance["metadata"]["annotations"] = {"pyvolsync.dev/take-over-maintenance": "true"}
+    apply(plane, maintenance, namespace=namespace)
+    found = helpers.wait_for_manual_sync(
+        plane, "kopiamaintenance", "nightly", namespace, "now", timeout=180
+    )
+    assert found.get("lastMaintenanceTime"), found
+
+
 def restore_and_bootstrap(plane: controlplane.ControlPlane, namespace: str) -> None:
     """A restore published as a VolumeSnapshot, and an app PVC populated from it."""
     destination = helpers.replication_destination(
@@ -217,7 +254,10 @@ def privileged_backup(plane: controlplane.ControlPlane) -> None:
 
 def delete_everything(plane: controlplane.ControlPlane, namespace: str) -> None:
     """Delete the sources and destinations; nothing they made may stay."""
-    plane.kubectl("delete", "replicationsources,replicationdestinations", "--all", "-n", namespace)
+    plane.kubectl(
+        "delete", "replicationsources,replicationdestinations,kopiamaintenances", "--all",
+        "-n", namespace,
+    )  # fmt: skip
     made_by_volsync = "app.kubernetes.io/created-by=volsync"
     wait_until(
         lambda: (
@@ -241,6 +281,7 @@ def drive(plane: controlplane.ControlPlane, running: support.Operator) -> str:
     namespace = make_namespace(plane, "rbac-plain")
     back_up_every_way(plane, namespace)
     repeated_failure(plane, namespace)
+    kopia_backup_and_maintenance(plane, namespace)
     restore_and_bootstrap(plane, namespace)
     privileged_backup(plane)
     metrics = running.metrics()

@@ -138,6 +138,8 @@ def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
         contract.ErrorKind.REPOSITORY_LOCKED,
         contract.ErrorKind.REPOSITORY_UNREACHABLE,
         contract.ErrorKind.RESTIC_FAILED,
+        contract.ErrorKind.KOPIA_FAILED,
+        contract.ErrorKind.ACTION_FAILED,
         contract.ErrorKind.CANCELLED,
     }
 

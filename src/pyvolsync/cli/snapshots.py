@@ -65,10 +65,11 @@ def listing_job(
     meta, restic = obj["metadata"], (obj.get("spec") or {}).get("restic") or {}
     secret = restic["repository"]
     env = [
-        _secret_env(secret, str(key), optional=False) for key in restic_engine.REQUIRED_SECRET_KEYS
+        job_plan.secret_env(secret, str(key), optional=False)
+        for key in restic_engine.REQUIRED_SECRET_KEYS
     ]
     env += [
-        _secret_env(secret, key, optional=True)
+        job_plan.secret_env(secret, key, optional=True)
         for key in restic_engine.OPTIONAL_SECRET_KEYS
         if key in secret_keys
     ]
@@ -106,13 +107,6 @@ def listing_job(
             "ttlSecondsAfterFinished": 600,
             "template": {"spec": pod},
         },
-    }
-
-
-def _secret_env(secret: str, key: str, *, optional: bool) -> dict[str, Any]:
-    return {
-        "name": key,
-        "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": optional}},
     }
 
 

@@ -20,7 +20,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from pyvolsync.api import resources
-from pyvolsync.controller import changes, leader, populator, reconciler, workqueue
+from pyvolsync.controller import changes, leader, maintenance, populator, reconciler, workqueue
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import watch
@@ -33,9 +33,13 @@ JsonObject = dict[str, Any]
 CLAIM = "claim"
 """Work-queue items ``(CLAIM, namespace/name)`` are PVCs for the volume populator."""
 
-ROLE_BY_KIND = {
+MAINTENANCE = "maintenance"
+"""Work-queue items ``(MAINTENANCE, namespace/name)`` are KopiaMaintenance objects."""
+
+ROLE_BY_KIND: dict[str, Hashable] = {
     resources.SOURCE_KIND: names.Role.SOURCE,
     resources.DESTINATION_KIND: names.Role.DESTINATION,
+    resources.MAINTENANCE_KIND: MAINTENANCE,
 }
 
 
@@ -51,8 +55,9 @@ class OperatorConfig:
     lease_namespace: str = "default"
 
 
-def owners_of(body: Mapping[str, Any]) -> list[tuple[names.Role, str]]:
-    """Return the (role, namespace/name) of the ReplicationSource/Destination owning ``body``."""
+def owners_of(body: Mapping[str, Any]) -> list[tuple[Hashable, str]]:
+    """Return the (role, namespace/name) of the ReplicationSource, ReplicationDestination or
+    KopiaMaintenance owning ``body``."""
     namespace = body.get("metadata", {}).get("namespace", "")
     found = []
     for reference in body.get("metadata", {}).get("ownerReferences") or []:
@@ -68,6 +73,7 @@ def build_watches(
     """Return the watches that feed ``queue``: each event only queues the key of what to
     reconcile (the reconcilers read the rest themselves)."""
     spec_changes = changes.spec_changes()
+    maintenance_changes = changes.spec_changes()
     job_changes = changes.job_changes()
 
     def enqueue_object(role: names.Role) -> watch.Handler:
@@ -80,6 +86,10 @@ def build_watches(
                     queue.add((CLAIM, claim))
 
         return handler
+
+    async def enqueue_maintenance(event_type: str | None, body: JsonObject) -> None:
+        if maintenance_changes.worth_reconciling(body, event_type=event_type):
+            queue.add((MAINTENANCE, _key(body)))
 
     async def enqueue_claim(event_type: str | None, body: JsonObject) -> None:
         volume_populator.remember(body)
@@ -103,6 +113,8 @@ def build_watches(
         watch.Watch(kube, Kind.REPLICATION_SOURCE, enqueue_object(names.Role.SOURCE)),
         watch.Watch(kube, Kind.REPLICATION_DESTINATION, enqueue_object(names.Role.DESTINATION)),
         watch.Watch(kube, Kind.JOB, enqueue_owners(job_changes), labels=created_by),
+        # Clusters moving from upstream may not have this CRD: not needed to be ready.
+        watch.Watch(kube, Kind.KOPIA_MAINTENANCE, enqueue_maintenance, required=False),
         watch.Watch(
             kube, Kind.VOLUME_SNAPSHOT, enqueue_owners(None), labels=created_by, required=False
         ),
@@ -154,6 +166,9 @@ async def _lead(
 
     engine = reconciler.Reconciler(kube, settings=config.reconcile, metrics=metrics, wake=wake)
     volume_populator = populator.Populator(kube)
+    maintainer = maintenance.MaintenanceReconciler(
+        kube, settings=config.reconcile.job, timezone=config.reconcile.policy.timezone
+    )
     await populator.register(kube)
 
     async def handle(item: Hashable) -> float | None:
@@ -161,6 +176,8 @@ async def _lead(
         namespace, name = str(item[1]).split("/", 1)
         if item[0] == CLAIM:
             return await volume_populator.reconcile(namespace, name)
+        if item[0] == MAINTENANCE:
+            return await maintainer.reconcile(namespace, name)
         role: names.Role = item[0]
         return await engine.reconcile(role, namespace, name)
 

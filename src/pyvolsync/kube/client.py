@@ -56,6 +56,9 @@ ReplicationSource = generic_resource.create_namespaced_resource(
 ReplicationDestination = generic_resource.create_namespaced_resource(
     resources.GROUP, resources.VERSION, resources.DESTINATION_KIND, resources.DESTINATION_PLURAL
 )
+KopiaMaintenance = generic_resource.create_namespaced_resource(
+    resources.GROUP, resources.VERSION, resources.MAINTENANCE_KIND, resources.MAINTENANCE_PLURAL
+)
 Event = generic_resource.create_namespaced_resource("events.k8s.io", "v1", "Event", "events")
 """Generic rather than lightkube's model, which refuses events without an eventTime."""
 VolumePopulator = generic_resource.create_global_resource(
@@ -84,6 +87,7 @@ class Kind(enum.Enum):
     VOLUME_SNAPSHOT = VolumeSnapshot
     REPLICATION_SOURCE = ReplicationSource
     REPLICATION_DESTINATION = ReplicationDestination
+    KOPIA_MAINTENANCE = KopiaMaintenance
     VOLUME_POPULATOR = VolumePopulator
 
 

@@ -516,7 +516,8 @@ async def _pod_using_claim(iteration: Iteration, claim: str) -> JsonObject | Non
 # --- reading how the Job went ---------------------------------------------------------------
 
 
-def _job_condition(job: Mapping[str, Any], type_: str) -> bool:
+def job_condition(job: Mapping[str, Any], type_: str) -> bool:
+    """Whether the Job has condition ``type_`` with status True."""
     return any(
         item.get("type") == type_ and item.get("status") == "True"
         for item in (job.get("status") or {}).get("conditions") or []
@@ -525,17 +526,17 @@ def _job_condition(job: Mapping[str, Any], type_: str) -> bool:
 
 async def _job_state(iteration: Iteration, job: JsonObject) -> base.SyncState:
     operations = job_plan.planned_operations(job)
-    if _job_condition(job, "Complete") or _job_condition(job, "SuccessCriteriaMet"):
+    if job_condition(job, "Complete") or job_condition(job, "SuccessCriteriaMet"):
         return await _finished(iteration, job, operations=operations, succeeded=True)
-    if _job_condition(job, "Failed") or _job_condition(job, "FailureTarget"):
-        if not _job_condition(job, "Failed") and (job.get("status") or {}).get("active"):
+    if job_condition(job, "Failed") or job_condition(job, "FailureTarget"):
+        if not job_condition(job, "Failed") and (job.get("status") or {}).get("active"):
             return base.SyncState.waiting("SyncInProgress", "the mover is stopping")
         return await _finished(iteration, job, operations=operations, succeeded=False)
     failed = int((job.get("status") or {}).get("failed") or 0)
     message = "the mover is running"
     if failed:
         attempt = await _latest_pod(iteration, job, phase="Failed")
-        result = _pod_result(attempt) if attempt else None
+        result = pod_result(attempt) if attempt else None
         message = f"attempt {failed} failed ({_describe(result)}); the Job retries"
         return dataclasses.replace(
             base.SyncState.waiting("SyncInProgress", message),
@@ -608,7 +609,7 @@ async def _progress(iteration: Iteration, pod: JsonObject) -> contract.Progress 
     log = await iteration.kube.pod_log(
         pod["metadata"]["name"],
         namespace=iteration.namespace,
-        container=_mover_container(pod),
+        container=mover_container(pod),
         tail_lines=20,
     )
     found = [contract.parse_progress(line) for line in log.splitlines()]
@@ -630,7 +631,7 @@ async def _finished(
     succeeded: bool,
 ) -> base.SyncState:
     pod = await _latest_pod(iteration, job, phase="Succeeded" if succeeded else "Failed")
-    result = _pod_result(pod) if pod else None
+    result = pod_result(pod) if pod else None
     if result is None:
         outcome = contract.Outcome.SUCCEEDED if succeeded else contract.Outcome.FAILED
         result = contract.MoverResult(
@@ -643,7 +644,7 @@ async def _finished(
         log = await iteration.kube.pod_log(
             pod["metadata"]["name"],
             namespace=iteration.namespace,
-            container=_mover_container(pod),
+            container=mover_container(pod),
         )
     ok = succeeded and result.outcome.ok
     return base.SyncState(
@@ -651,11 +652,11 @@ async def _finished(
         mover_result=result,
         operations=operations,
         logs=logfilter.summarize(log, succeeded=ok),
-        ended_at=_job_ended(job),
+        ended_at=job_ended(job),
     )
 
 
-def _job_ended(job: Mapping[str, Any]) -> datetime.datetime | None:
+def job_ended(job: Mapping[str, Any]) -> datetime.datetime | None:
     """When a finished Job ended: its completionTime, else when its Failed condition was set."""
     status = job.get("status") or {}
     if status.get("completionTime"):
@@ -667,24 +668,32 @@ def _job_ended(job: Mapping[str, Any]) -> datetime.datetime | None:
 
 
 async def _latest_pod(iteration: Iteration, job: JsonObject, *, phase: str) -> JsonObject | None:
+    return await latest_pod(iteration.kube, job, phase=phase)
+
+
+async def latest_pod(kube: kube_client.Kube, job: JsonObject, *, phase: str) -> JsonObject | None:
+    """The newest pod of ``job`` in ``phase`` (Running, Succeeded, Failed), or None."""
     uid = job["metadata"].get("uid", "")
-    pods = await iteration.kube.list(
-        Kind.POD, namespace=iteration.namespace, labels={"batch.kubernetes.io/controller-uid": uid}
+    pods = await kube.list(
+        Kind.POD,
+        namespace=job["metadata"]["namespace"],
+        labels={"batch.kubernetes.io/controller-uid": uid},
     )
     matching = [pod for pod in pods if (pod.get("status") or {}).get("phase") == phase]
     matching.sort(key=lambda pod: pod["metadata"].get("creationTimestamp", ""))
     return matching[-1] if matching else None
 
 
-def _mover_container(pod: Mapping[str, Any]) -> str:
+def mover_container(pod: Mapping[str, Any]) -> str:
     """Return the name of a mover pod's container (its first; the engine named it)."""
     containers = (pod.get("spec") or {}).get("containers") or [{}]
     return str(containers[0].get("name", ""))
 
 
-def _pod_result(pod: Mapping[str, Any]) -> contract.MoverResult | None:
+def pod_result(pod: Mapping[str, Any]) -> contract.MoverResult | None:
+    """The mover's result document from the pod's termination message (or its exit code)."""
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
-        if status.get("name") != _mover_container(pod):
+        if status.get("name") != mover_container(pod):
             continue
         terminated = (status.get("state") or {}).get("terminated") or {}
         message = terminated.get("message") or ""

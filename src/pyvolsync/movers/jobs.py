@@ -177,7 +177,8 @@ def _pod_spec(plan: JobPlan, settings: JobSettings, engine: protocol.Container) 
     return pod
 
 
-def _secret_env(secret: str, key: str, *, optional: bool) -> JsonObject:
+def secret_env(secret: str, key: str, *, optional: bool) -> JsonObject:
+    """An environment variable read from key ``key`` of Secret ``secret``."""
     return {
         "name": key,
         "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": optional}},
@@ -189,12 +190,9 @@ def _environment(
 ) -> list[JsonObject]:
     env = [{"name": name, "value": value} for name, value in engine.plain_environment]
     env += [
-        _secret_env(plan.secret_name, key, optional=False)
-        for key in plan.mover.required_secret_keys
+        secret_env(plan.secret_name, key, optional=False) for key in plan.mover.required_secret_keys
     ]
-    env += [
-        _secret_env(plan.secret_name, key, optional=True) for key in engine.optional_secret_keys
-    ]
+    env += [secret_env(plan.secret_name, key, optional=True) for key in engine.optional_secret_keys]
     for name, value in sorted(settings.proxy_environment.items()):
         env += [{"name": name, "value": value}, {"name": name.lower(), "value": value}]
     features = [*engine.feature_environment, *_feature_environment(plan)]

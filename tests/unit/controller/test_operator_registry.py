@@ -83,7 +83,7 @@ class Watched:
             await asyncio.sleep(0.01)
 
 
-async def test_the_operator_watches_five_kinds_and_is_ready_once_they_are_listed() -> None:
+async def test_the_operator_watches_six_kinds_and_is_ready_once_they_are_listed() -> None:
     kube = fake.FakeKube()
     kube.put(source())
     async with Watched(kube) as watched:
@@ -94,6 +94,7 @@ async def test_the_operator_watches_five_kinds_and_is_ready_once_they_are_listed
             Kind.REPLICATION_DESTINATION,
             Kind.JOB,
             Kind.VOLUME_SNAPSHOT,
+            Kind.KOPIA_MAINTENANCE,
         }
         await watched.settle()
         assert watched.handled == [(names.Role.SOURCE, "team/app")]  # from the listing

@@ -18,6 +18,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
+from pyvolsync import contract
 from pyvolsync.kube import client, errors
 
 JsonObject = dict[str, Any]
@@ -83,6 +84,51 @@ class FakeKube(client.Kube):
     def set_status(self, kind: client.Kind, name: str, namespace: str, status: JsonObject) -> None:
         """Replace an object's status, as a controller would."""
         self.objects[(kind, namespace, name)]["status"] = copy.deepcopy(status)
+
+    def finish_job(
+        self,
+        job: Mapping[str, Any],
+        result: contract.MoverResult,
+        *,
+        completed: str | None = None,
+        log: str = "",
+    ) -> None:
+        """Play the Job controller and the kubelet: ``job``'s pod ended with ``result``."""
+        meta = job["metadata"]
+        succeeded = result.outcome.ok
+        condition = {"type": "Complete" if succeeded else "Failed", "status": "True"}
+        status: JsonObject = {"conditions": [condition]}
+        if completed:
+            status["completionTime"] = completed
+        self.set_status(client.Kind.JOB, meta["name"], meta["namespace"], status)
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        pod_name = f"{meta['name']}-x1"
+        terminated = {"exitCode": int(result.exit_code), "message": result.to_json()}
+        state = {
+            "name": container["name"],
+            "image": container["image"],
+            "imageID": container["image"],
+            "ready": False,
+            "restartCount": 0,
+            "state": {"terminated": terminated},
+        }
+        self.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": pod_name,
+                    "namespace": meta["namespace"],
+                    "labels": {"batch.kubernetes.io/controller-uid": meta["uid"]},
+                },
+                "spec": {"containers": [{"name": container["name"], "image": container["image"]}]},
+                "status": {
+                    "phase": "Succeeded" if succeeded else "Failed",
+                    "containerStatuses": [state],
+                },
+            }
+        )
+        self.logs[(meta["namespace"], pod_name)] = log
 
     def stored(self, kind: client.Kind, name: str, namespace: str = "") -> JsonObject | None:
         """Return the stored object (not a copy) or None."""

@@ -67,31 +67,7 @@ class Cluster:
     def finish(self, result: contract.MoverResult, namespace: str = "apps") -> None:
         job = self.job(namespace)
         assert job is not None
-        ok = result.outcome.ok
-        status = {"conditions": [{"type": "Complete" if ok else "Failed", "status": "True"}]}
-        self.kube.set_status(Kind.JOB, job["metadata"]["name"], namespace, status)
-        terminated = {"exitCode": int(result.exit_code), "message": result.to_json()}
-        self.kube.put(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": "maintenance-pod",
-                    "namespace": namespace,
-                    "labels": {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]},
-                },
-                "spec": {"containers": [{"name": "kopia", "image": IMAGE}]},
-                "status": {
-                    "phase": "Succeeded" if ok else "Failed",
-                    "containerStatuses": [
-                        {
-                            "name": "kopia", "image": IMAGE, "imageID": IMAGE, "ready": False,
-                            "restartCount": 0, "state": {"terminated": terminated},
-                        }
-                    ],
-                },
-            }
-        )  # fmt: skip
+        self.kube.finish_job(job, result)
 
 
 def test_a_scheduled_maintenance_waits_for_its_time() -> None:

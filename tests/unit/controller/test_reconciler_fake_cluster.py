@@ -72,41 +72,7 @@ class Cluster:
         """Play the Job controller and kubelet: the mover's pod ended with ``result``."""
         job = self.job(name)
         assert job is not None
-        succeeded = result.outcome.ok
-        condition = "Complete" if succeeded else "Failed"
-        status: dict[str, Any] = {"conditions": [{"type": condition, "status": "True"}]}
-        if completed:
-            status["completionTime"] = completed
-        self.kube.set_status(Kind.JOB, job["metadata"]["name"], NAMESPACE, status)
-        pod_name = f"{job['metadata']['name']}-x1"
-        container = job["spec"]["template"]["spec"]["containers"][0]["name"]
-        terminated = {"exitCode": int(result.exit_code), "message": result.to_json()}
-        self.kube.put(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": pod_name,
-                    "namespace": NAMESPACE,
-                    "labels": {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]},
-                },
-                "spec": {"containers": [{"name": container, "image": IMAGE}]},
-                "status": {
-                    "phase": "Succeeded" if succeeded else "Failed",
-                    "containerStatuses": [
-                        {
-                            "name": container,
-                            "image": IMAGE,
-                            "imageID": IMAGE,
-                            "ready": False,
-                            "restartCount": 0,
-                            "state": {"terminated": terminated},
-                        }
-                    ],
-                },
-            }
-        )
-        self.kube.logs[(NAMESPACE, pod_name)] = log
+        self.kube.finish_job(job, result, completed=completed, log=log)
 
 
 def claim(name: str) -> dict[str, Any]:

@@ -138,8 +138,16 @@ def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
         contract.ErrorKind.REPOSITORY_LOCKED,
         contract.ErrorKind.REPOSITORY_UNREACHABLE,
         contract.ErrorKind.RESTIC_FAILED,
+        contract.ErrorKind.KOPIA_FAILED,
+        contract.ErrorKind.ACTION_FAILED,
         contract.ErrorKind.CANCELLED,
     }
+
+
+def test_a_maintenance_owner_mismatch_fails_the_job_at_once() -> None:
+    kind = contract.ErrorKind.MAINTENANCE_NOT_OWNER
+
+    assert (kind.retriable, kind.exit_code) == (False, contract.ExitCode.NOT_RETRIABLE)
 
 
 def test_progress_lines_printed_by_the_mover_parse_back() -> None:

@@ -81,7 +81,7 @@ NOOP_MOVER_SCRIPT = r"""
 operations=""
 for word in "$@"; do
   case "$word" in
-    unlock|backup|prune|restore|check)
+    unlock|backup|prune|restore|check|maintenance)
       operations="$operations${operations:+,}{\"operation\":\"$word\",\"outcome\":\"succeeded\"}";;
   esac
 done

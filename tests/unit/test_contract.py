@@ -144,6 +144,12 @@ def test_retriable_kinds_are_the_ones_time_can_fix() -> None:
     }
 
 
+def test_a_maintenance_owner_mismatch_fails_the_job_at_once() -> None:
+    kind = contract.ErrorKind.MAINTENANCE_NOT_OWNER
+
+    assert (kind.retriable, kind.exit_code) == (False, contract.ExitCode.NOT_RETRIABLE)
+
+
 def test_progress_lines_printed_by_the_mover_parse_back() -> None:
     from pyvolsync.inpod import progress
 

@@ -46,6 +46,29 @@ def nothing_done(
     return contract.OperationResult(operation=operation, outcome=outcome, message=message)
 
 
+def source_empty(data_dir: str) -> contract.OperationResult:
+    """Log and return a backup of a volume with nothing in it (upstream's marker line first)."""
+    return nothing_done(
+        contract.Operation.BACKUP,
+        contract.Outcome.SOURCE_EMPTY,
+        message=f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
+        "retention was not applied",
+        markers=("=== Directory is empty skipping backup ===",),
+    )
+
+
+def no_eligible_snapshot(message: str, *, found: int) -> contract.OperationResult:
+    """Log and return a restore that found nothing to restore (upstream's marker lines first);
+    ``found`` is how many snapshots of the volume the repository holds (0: a new app)."""
+    nothing = nothing_done(
+        contract.Operation.RESTORE,
+        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
+        message=message,
+        markers=("No eligible snapshots found", "=== No data will be restored ==="),
+    )
+    return dataclasses.replace(nothing, snapshots_found=found)
+
+
 def with_notes(result: contract.OperationResult, notes: list[str]) -> contract.OperationResult:
     """Return ``result`` with ``notes`` (what else the operation did) added to its message; the
     notes are then forgotten, so the next operation starts with none."""

@@ -48,6 +48,9 @@ class _Session:
     def cancel(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 def test_a_bug_in_an_operation_still_ends_in_a_failed_result(
     caplog: pytest.LogCaptureFixture,

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, times
+from pyvolsync.inpod import errors, settings, times
 
 Var = contract.KopiaEnvVar
 FORK_ARGUMENT_SEPARATOR = "|VOLSYNC_ARG_SEP|"
@@ -79,8 +79,7 @@ class KopiaConfig:
         return f"{self.identity}:{self.source_path}"
 
 
-def _text(environ: Mapping[str, str], name: str) -> str:
-    return environ.get(name, "").strip()
+_text = settings.text
 
 
 def _whole_number(
@@ -99,13 +98,6 @@ def _boolean(environ: Mapping[str, str], name: str) -> bool:
     if text not in ("", "true", "false", "1", "0"):
         raise errors.ConfigurationError(f"{name}={text!r} must be true or false")
     return text in ("true", "1")
-
-
-def _absolute_directory(environ: Mapping[str, str], name: str) -> str:
-    path = os.path.normpath(_text(environ, name))
-    if not os.path.isabs(path) or not os.path.isdir(path):
-        raise errors.ConfigurationError(f"{name}={path!r} must be the absolute path of a directory")
-    return path
 
 
 def _source_path(environ: Mapping[str, str], data_dir: str) -> str:
@@ -197,32 +189,12 @@ def parse_additional_arguments(text: str) -> tuple[str, ...]:
     return arguments
 
 
-def _custom_ca(environ: Mapping[str, str]) -> str | None:
-    path = _text(environ, contract.EnvVar.CUSTOM_CA)
-    if path and not os.path.isfile(path):
-        raise errors.ConfigurationError(
-            f"{contract.EnvVar.CUSTOM_CA}={path!r} is not a file: mount the CA bundle there"
-        )
-    return path or None
-
-
 def _maintenance_owner(environ: Mapping[str, str]) -> str:
     text = _text(environ, Var.MAINTENANCE_OWNER)
     username, at, hostname = text.partition("@")
     if text and not (at and _IDENTITY.fullmatch(username) and _IDENTITY.fullmatch(hostname)):
         raise errors.ConfigurationError(f"{Var.MAINTENANCE_OWNER}={text!r} must be user@host")
     return text
-
-
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    text = _text(environ, name)
-    try:
-        value = float(text) if text else default
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise errors.ConfigurationError(f"{name}={text!r} must be a number of seconds >= 0")
-    return value
 
 
 def _check_mandatory(environ: Mapping[str, str]) -> None:
@@ -234,14 +206,14 @@ def _check_mandatory(environ: Mapping[str, str]) -> None:
 def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
     """Return the validated configuration; raise ConfigurationError naming the bad variable."""
     _check_mandatory(environ)
-    data_dir = _absolute_directory(environ, contract.EnvVar.DATA_DIR)
+    data_dir = settings.absolute_directory(environ, contract.EnvVar.DATA_DIR)
     return KopiaConfig(
         data_dir=data_dir,
         source_path=_source_path(environ, data_dir),
         identity=_identity(environ),
         maintenance_identity=_maintenance_identity(environ),
         cache_dir=os.path.normpath(_text(environ, Var.CACHE_DIR)),
-        custom_ca=_custom_ca(environ),
+        custom_ca=settings.custom_ca(environ),
         compression=_compression(environ),
         parallelism=_whole_number(environ, Var.PARALLELISM, minimum=1),
         retention=_retention(environ),
@@ -256,7 +228,5 @@ def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
         additional_arguments=parse_additional_arguments(_text(environ, Var.ADDITIONAL_ARGS)),
         maintenance_takeover=_boolean(environ, Var.MAINTENANCE_TAKEOVER),
         maintenance_owner=_maintenance_owner(environ),
-        progress_interval=_seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
-        probe_timeout=_seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
-        termination_grace=_seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),
+        **dataclasses.asdict(settings.timing(environ)),
     )

@@ -142,13 +142,7 @@ def _saved(context: Context, completed: failures.Completed) -> contract.Operatio
 def _snapshot(context: Context) -> contract.OperationResult:
     settings = context.config
     if volume.is_empty(settings.data_dir):
-        return report.nothing_done(
-            contract.Operation.BACKUP,
-            contract.Outcome.SOURCE_EMPTY,
-            message=f"{settings.data_dir} is empty (or holds only lost+found): no snapshot was "
-            "taken and retention was not applied",
-            markers=("=== Directory is empty skipping backup ===",),
-        )
+        return report.source_empty(settings.data_dir)
     connect(context, settings.identity, create=True)
     policy = context.kopia.run(commands.policy(settings), quiet=True)
     if policy.returncode != 0:
@@ -209,13 +203,7 @@ def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
         f"ones skipped ({found} snapshots of it in the repository): nothing was restored and "
         f"{settings.data_dir} was left as it was"
     )
-    nothing = report.nothing_done(
-        contract.Operation.RESTORE,
-        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
-        message=message,
-        markers=("No eligible snapshots found", "=== No data will be restored ==="),
-    )
-    return dataclasses.replace(nothing, snapshots_found=found)
+    return report.no_eligible_snapshot(message, found=found)
 
 
 def _keep_lost_and_found(data_dir: str) -> Callable[[], None]:

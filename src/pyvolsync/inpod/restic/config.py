@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-import os
 import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, times
+from pyvolsync.inpod import errors, settings, times
 from pyvolsync.inpod.restic import retention
 
 logger = logging.getLogger(__name__)
@@ -52,37 +51,6 @@ def _check_mandatory(environ: Mapping[str, str]) -> None:
         logger.warning(
             "%s is not set; upstream requires it, pyvolsync does not use it", "PRIVILEGED_MOVER"
         )
-
-
-def _data_dir(environ: Mapping[str, str]) -> str:
-    data_dir = os.path.normpath(_variable(environ, contract.EnvVar.DATA_DIR))
-    if not os.path.isabs(data_dir) or not os.path.isdir(data_dir):
-        raise errors.ConfigurationError(
-            f"{contract.EnvVar.DATA_DIR}={data_dir!r} must be the absolute path of a directory"
-        )
-    return data_dir
-
-
-def _custom_ca(environ: Mapping[str, str]) -> str | None:
-    path = _variable(environ, contract.EnvVar.CUSTOM_CA)
-    if path and not os.path.isfile(path):
-        raise errors.ConfigurationError(
-            f"{contract.EnvVar.CUSTOM_CA}={path!r} is not a file: mount the CA bundle there"
-        )
-    return path or None
-
-
-def _seconds(environ: Mapping[str, str], name: contract.EnvVar, default: float) -> float:
-    text = _variable(environ, name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise errors.ConfigurationError(f"{name}={text!r} must be a number of seconds >= 0")
-    return value
 
 
 def _restore_as_of(environ: Mapping[str, str]) -> datetime.datetime | None:
@@ -145,8 +113,8 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
     """Return the validated configuration; raise ConfigurationError naming the bad variable."""
     _check_mandatory(environ)
     return MoverConfig(
-        data_dir=_data_dir(environ),
-        custom_ca=_custom_ca(environ),
+        data_dir=settings.absolute_directory(environ, contract.EnvVar.DATA_DIR),
+        custom_ca=settings.custom_ca(environ),
         forget_flags=retention.parse_forget_options(
             _variable(environ, contract.EnvVar.FORGET_OPTIONS)
         ),
@@ -155,7 +123,5 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
         restore_delete=_restore_delete(environ),
         check_read_data_subset=_check_subset(environ),
         source=_source(environ),
-        progress_interval=_seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
-        probe_timeout=_seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
-        termination_grace=_seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),
+        **dataclasses.asdict(settings.timing(environ)),
     )

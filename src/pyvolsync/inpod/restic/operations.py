@@ -184,13 +184,7 @@ def backup(context: Context) -> contract.OperationResult:
     data_dir = context.config.data_dir
     logger.info("=== Starting backup ===")
     if volume.is_empty(data_dir):
-        return report.nothing_done(
-            contract.Operation.BACKUP,
-            contract.Outcome.SOURCE_EMPTY,
-            message=f"{data_dir} is empty (or holds only lost+found): no snapshot was taken and "
-            "retention was not applied",
-            markers=("=== Directory is empty skipping backup ===",),
-        )
+        return report.source_empty(data_dir)
     completed, summary = _run_backup(context)
     progress.log_backup_summary(summary)
     snapshot_id = str(summary.get("snapshot_id", ""))
@@ -269,13 +263,7 @@ def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
         f"no snapshot of host {contract.RESTIC_HOST} and path {settings.data_dir} at or before "
         f"{as_of} with {settings.select_previous} older ones skipped: nothing was restored"
     )
-    nothing = report.nothing_done(
-        contract.Operation.RESTORE,
-        contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
-        message=message,
-        markers=("No eligible snapshots found", "=== No data will be restored ==="),
-    )
-    return dataclasses.replace(nothing, snapshots_found=found)
+    return report.no_eligible_snapshot(message, found=found)
 
 
 def restore(context: Context) -> contract.OperationResult:

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from pyvolsync.inpod import times
 from pyvolsync.inpod.restic import selection
 
 
@@ -34,7 +35,7 @@ def _select(*, as_of: str | None = None, previous: int = 0) -> str | None:
     chosen = selection.select(
         SNAPSHOTS,
         data_dir="/data",
-        as_of=selection.parse_rfc3339(as_of) if as_of else None,
+        as_of=times.parse_rfc3339(as_of) if as_of else None,
         previous=previous,
     )
     return chosen.id if chosen else None
@@ -86,10 +87,10 @@ def test_snapshots_in_the_same_second_are_ordered_by_time_then_id() -> None:
 )
 def test_times_that_are_not_rfc3339_are_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="RFC 3339"):
-        selection.parse_rfc3339(text)
+        times.parse_rfc3339(text)
 
 
 def test_rfc3339_offsets_and_nanoseconds_are_understood() -> None:
-    parsed = selection.parse_rfc3339("2024-05-01T12:00:00.123456789+02:00")
+    parsed = times.parse_rfc3339("2024-05-01T12:00:00.123456789+02:00")
 
     assert parsed == datetime.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)

@@ -46,6 +46,7 @@ ADOPT_RETRY_SECONDS = 0.5
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
+    contract.ErrorKind.KOPIA_FAILED: "MoverFailed",
     contract.ErrorKind.CANCELLED: "MoverCancelled",
 }
 KIND_BY_ROLE = {

@@ -33,6 +33,9 @@ def test_failure_reasons_name_the_error_kind() -> None:
     assert reconciler.failure_reason("repository-locked") == "RepositoryLocked"
     assert reconciler.failure_reason("wrong-password") == "WrongPassword"
     assert reconciler.failure_reason("restic-failed") == "MoverFailed"
+    assert reconciler.failure_reason("kopia-failed") == "MoverFailed"
+    assert reconciler.failure_reason("maintenance-not-owner") == "MaintenanceNotOwner"
+    assert reconciler.failure_reason("action-failed") == "ActionFailed"
     assert reconciler.failure_reason(None) == "MoverFailed"
     assert reconciler.failure_reason("some-new-kind") == "SomeNewKind"
 

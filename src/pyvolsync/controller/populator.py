@@ -176,7 +176,8 @@ class Populator:
                 claim,
                 "VolSyncPopulatorError",
                 f"ReplicationDestination {destination_name} publishes a {image.get('kind')}, not a "
-                "VolumeSnapshot: set spec.restic.copyMethod to Snapshot",
+                "VolumeSnapshot: set its engine section's copyMethod (spec.restic or spec.kopia) "
+                "to Snapshot",
             )
             return None
         snapshot = await self.kube.get(

@@ -45,6 +45,7 @@ def test_the_chart_with_every_option_applies(
         ("ClusterRole", "pyvolsync"),
         ("ClusterRoleBinding", "pyvolsync"),
         ("ConfigMap", "volsync-mover-nfs"),
+        ("CustomResourceDefinition", "kopiamaintenances.volsync.backube"),
         ("CustomResourceDefinition", "replicationdestinations.volsync.backube"),
         ("CustomResourceDefinition", "replicationsources.volsync.backube"),
         ("Deployment", "pyvolsync"),
@@ -67,7 +68,8 @@ def test_the_kustomize_manifests_apply(cluster: controlplane.ControlPlane) -> No
     accepted = dry_run_apply(cluster, manifests)
     assert ("Deployment", "pyvolsync") in accepted
     assert ("Namespace", "volsync-system") in accepted
-    assert len(accepted) == 10
+    assert ("CustomResourceDefinition", "kopiamaintenances.volsync.backube") in accepted
+    assert len(accepted) == 11
 
 
 def test_the_rendered_component_applies(

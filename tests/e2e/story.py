@@ -17,10 +17,12 @@ APP_UID = 4000
 BUSYBOX = "busybox:1.37"
 
 
-def render_component(app: str, namespace: str, **variables: str) -> list[dict[str, Any]]:
+def render_component(
+    app: str, namespace: str, *, engine: str = "restic", **variables: str
+) -> list[dict[str, Any]]:
     """Return the app component's objects, rendered as `pyvolsync render-component` does."""
     command = [str(Path(sys.executable).parent / "pyvolsync"), "render-component", "--app", app]
-    command += ["--namespace", namespace]
+    command += ["--namespace", namespace, "--engine", engine]
     for name, value in variables.items():
         command += ["--set", f"{name}={value}"]
     rendered = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -28,23 +30,32 @@ def render_component(app: str, namespace: str, **variables: str) -> list[dict[st
 
 
 def repository_secret(
-    app: str, namespace: str, *, password: str, repository: str = ""
+    app: str, namespace: str, *, password: str, repository: str = "", engine: str = "restic"
 ) -> dict[str, Any]:
     """Return the Secret the component's ExternalSecret would produce."""
+    # One repository per namespace and app, so tests never share one.
+    path = repository or f"/repository/{namespace}-{app}"
+    data = (
+        {"KOPIA_REPOSITORY": f"filesystem://{path}", "KOPIA_PASSWORD": password}
+        if engine == "kopia"
+        else {"RESTIC_REPOSITORY": path, "RESTIC_PASSWORD": password}
+    )
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": f"{app}-volsync-secret", "namespace": namespace},
-        "stringData": {
-            # One repository per namespace and app, so tests never share one.
-            "RESTIC_REPOSITORY": repository or f"/repository/{namespace}-{app}",
-            "RESTIC_PASSWORD": password,
-        },
+        "stringData": data,
     }
 
 
 def deploy_app(
-    plane: controlplane.ControlPlane, app: str, namespace: str, *, password: str, **variables: str
+    plane: controlplane.ControlPlane,
+    app: str,
+    namespace: str,
+    *,
+    password: str,
+    engine: str = "restic",
+    **variables: str,
 ) -> None:
     """Create the namespace, the repository Secret and the component's objects."""
     plane.kubectl("create", "namespace", namespace)
@@ -52,8 +63,10 @@ def deploy_app(
         lambda: plane.kubectl("get", "sa", "default", "-n", namespace, check=False).returncode == 0,
         what="the default service account",
     )
-    apply(plane, repository_secret(app, namespace, password=password), namespace=namespace)
-    apply(plane, *render_component(app, namespace, **variables), namespace=namespace)
+    secret = repository_secret(app, namespace, password=password, engine=engine)
+    apply(plane, secret, namespace=namespace)
+    objects = render_component(app, namespace, engine=engine, **variables)
+    apply(plane, *objects, namespace=namespace)
 
 
 def run_job(

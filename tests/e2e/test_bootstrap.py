@@ -2,13 +2,15 @@
 
 Scenario B: a truly new app (no repository) starts on an empty volume and gets backed up.
 Scenario A: the same app deployed again after its namespace was lost gets its volume restored
-from the latest backup before it starts, byte for byte.
+from the latest backup before it starts, byte for byte. Both with the restic component and with
+the kopia one (`pyvolsync render-component --engine kopia`).
 """
 
 from __future__ import annotations
 
 import secrets
 
+import pytest
 from localcluster import controlplane
 from localcluster.testing import wait_until
 from tests.e2e import story
@@ -20,15 +22,16 @@ WRITE = (
 )
 
 
+@pytest.mark.parametrize("engine", ["restic", "kopia"])
 def test_new_app_starts_empty_then_comes_back_from_its_backup(
-    cluster: controlplane.ControlPlane, operator: object
+    cluster: controlplane.ControlPlane, operator: object, engine: str
 ) -> None:
     app = "photos"
-    namespace = f"bootstrap-{secrets.token_hex(3)}"
+    namespace = f"bootstrap-{engine}-{secrets.token_hex(3)}"
     password = secrets.token_hex(12)
 
     # Scenario B: no repository yet; the PVC binds to an empty volume, and says why.
-    story.deploy_app(cluster, app, namespace, password=password)
+    story.deploy_app(cluster, app, namespace, password=password, engine=engine)
     wait_until(
         lambda: story.claim_phase(cluster, app, namespace) == "Bound",
         what="the new app's PVC to bind",
@@ -60,7 +63,7 @@ def test_new_app_starts_empty_then_comes_back_from_its_backup(
     cluster.kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=180s")
 
     # Scenario A: deployed again, the PVC is populated from the latest backup before binding.
-    story.deploy_app(cluster, app, namespace, password=password)
+    story.deploy_app(cluster, app, namespace, password=password, engine=engine)
     wait_until(
         lambda: story.claim_phase(cluster, app, namespace) == "Bound",
         what="the restored PVC to bind",

@@ -24,6 +24,8 @@ SUBSTITUTE_SWITCH = "kustomize.toolkit.fluxcd.io/substitute"
 # A wheel carries the component inside the package; a checkout has it under deploy/.
 PACKAGED_COMPONENT = Path(__file__).resolve().parent / "component"
 CHECKOUT_COMPONENT = Path(__file__).resolve().parents[3] / "deploy" / "components" / "volsync"
+ENGINE_SUFFIX = {"restic": "", "kopia": "-kopia"}
+"""The component of each engine: ``volsync`` (restic) and ``volsync-kopia``."""
 
 JsonObject = dict[str, Any]
 
@@ -32,12 +34,16 @@ class ComponentError(ValueError):
     """The component cannot be rendered; the message says what to fix."""
 
 
-def component_directory() -> Path:
-    """The directory of the installed (or checked-out) component."""
-    for candidate in (PACKAGED_COMPONENT, CHECKOUT_COMPONENT):
+def component_directory(engine: str = "restic") -> Path:
+    """The directory of the installed (or checked-out) component of ``engine``."""
+    if engine not in ENGINE_SUFFIX:
+        raise ComponentError(f"--engine {engine!r}: expected one of {', '.join(ENGINE_SUFFIX)}")
+    suffix = ENGINE_SUFFIX[engine]
+    for base in (PACKAGED_COMPONENT, CHECKOUT_COMPONENT):
+        candidate = base.with_name(base.name + suffix)
         if (candidate / COMPONENT_FILE).is_file():
             return candidate
-    raise ComponentError("the volsync component is not installed; give --component-dir")
+    raise ComponentError(f"the {engine} component is not installed; give --component-dir")
 
 
 def render(
@@ -123,11 +129,15 @@ def render_component(
     component_dir: Annotated[
         Path | None, typer.Option(help="Render this component instead of the installed one.")
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="The backup engine of the component: restic or kopia.")
+    ] = "restic",
 ) -> None:
     """Render the VolSync app component with Flux's substitution rules, as YAML on stdout."""
     try:
         variables = parse_settings(app_name, settings or [])
-        documents = render(component_dir or component_directory(), variables, namespace=namespace)
+        directory = component_dir or component_directory(engine)
+        documents = render(directory, variables, namespace=namespace)
     except ComponentError as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=2) from None

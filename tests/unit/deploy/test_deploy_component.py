@@ -243,3 +243,31 @@ def test_a_missing_component_directory_is_reported(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "kustomization.yaml" in result.stderr
+
+
+def test_the_kopia_component_renders_objects_the_validator_accepts() -> None:
+    from pyvolsync.api import validation
+
+    result = CliRunner().invoke(
+        main.app, ["render-component", "--engine", "kopia", "--app", "web", "--namespace", "apps"]
+    )
+    assert result.exit_code == 0, result.output
+    secret, restore, claim, backup = list(yaml.safe_load_all(result.stdout))
+    assert set(secret["spec"]["target"]["template"]["data"]) == {
+        "KOPIA_REPOSITORY",
+        "KOPIA_PASSWORD",
+    }
+    assert restore["spec"]["kopia"]["sourceIdentity"] == {"sourceName": "web"}
+    assert claim["spec"]["dataSourceRef"]["name"] == "web-bootstrap"
+    assert backup["spec"]["kopia"]["retain"] == {"hourly": 24, "daily": 7}
+    assert "restic" not in backup["spec"] and "restic" not in restore["spec"]
+    for item in (restore, backup):
+        item["metadata"]["uid"] = "u"
+    assert validation.validate_destination(restore) == []
+    assert validation.validate_source(backup) == []
+
+
+def test_an_unknown_engine_is_refused_with_the_choices() -> None:
+    result = CliRunner().invoke(main.app, ["render-component", "--engine", "borg", "--app", "web"])
+    assert result.exit_code == 2
+    assert "expected one of restic, kopia" in result.stderr

@@ -40,29 +40,50 @@ def restore_name(claim: str) -> str:
 
 
 def restore_spec(
-    source_restic: Mapping[str, Any],
+    source_section: Mapping[str, Any],
     *,
     claim: str,
     value: str,
     as_of: str | None,
     previous: int | None,
+    engine: str = "restic",
+    source: tuple[str, str] = ("", ""),
 ) -> dict[str, Any]:
-    """Return the destination's spec: the source's repository into ``claim``, trigger ``value``."""
-    restic: dict[str, Any] = {
-        "repository": source_restic["repository"],
+    """Return the destination's spec: the source's repository into ``claim``, trigger ``value``.
+
+    ``engine`` is the source's section; a kopia restore also reads the source's identity
+    (``source`` is its namespace and name), with its overrides.
+    """
+    section: dict[str, Any] = {
+        "repository": source_section["repository"],
         "copyMethod": "Direct",
         "destinationPVC": claim,
         "restoreAsOf": as_of,
         "previous": previous,
     }
-    restic |= {key: source_restic[key] for key in CARRIED_FIELDS if key in source_restic}
-    return {"trigger": {"manual": value}, "restic": restic}
+    section |= {key: source_section[key] for key in CARRIED_FIELDS if key in source_section}
+    if engine == "kopia":
+        section |= _kopia_identity(source_section, source)
+    return {"trigger": {"manual": value}, engine: section}
+
+
+def _kopia_identity(source_section: Mapping[str, Any], source: tuple[str, str]) -> dict[str, Any]:
+    """The source's identity as a kopia destination names it."""
+    namespace, name = source
+    identity: dict[str, Any] = {"sourceName": name, "sourceNamespace": namespace}
+    if source_section.get("sourcePathOverride"):
+        identity["sourcePathOverride"] = source_section["sourcePathOverride"]
+    found: dict[str, Any] = {"sourceIdentity": identity}
+    if source_section.get("username"):  # the source's own overrides win, as on the source
+        found["username"] = source_section["username"]
+        found["hostname"] = source_section.get("hostname") or namespace
+    return found
 
 
 def claim_manifest(
     claim: str,
     *,
-    source_restic: Mapping[str, Any],
+    source_section: Mapping[str, Any],
     source_claim: Mapping[str, Any] | None,
     capacity: str | None,
 ) -> dict[str, Any]:
@@ -70,17 +91,17 @@ def claim_manifest(
     claim_spec = (source_claim or {}).get("spec") or {}
     size = (
         capacity
-        or source_restic.get("capacity")
+        or source_section.get("capacity")
         or ((claim_spec.get("resources") or {}).get("requests") or {}).get("storage")
         or DEFAULT_CAPACITY
     )
     spec: dict[str, Any] = {
-        "accessModes": source_restic.get("accessModes")
+        "accessModes": source_section.get("accessModes")
         or claim_spec.get("accessModes")
         or ["ReadWriteOnce"],
         "resources": {"requests": {"storage": size}},
     }
-    storage_class = source_restic.get("storageClassName") or claim_spec.get("storageClassName")
+    storage_class = source_section.get("storageClassName") or claim_spec.get("storageClassName")
     if storage_class:
         spec["storageClassName"] = storage_class
     return {
@@ -133,13 +154,20 @@ def restore(
         checked_as_of = check_as_of(as_of)
         where = target.namespace_of(kube)
         source = await session.find(kube, name, namespace=where, role=session.RoleOption.SOURCE)
-        source_restic = (source.get("spec") or {}).get("restic") or {}
-        if not source_restic.get("repository"):
-            raise session.UserError(f"{name!r} has no spec.restic.repository to restore from")
+        engine = session.engine_of(source)
+        source_section = (source.get("spec") or {}).get(engine) or {}
+        if not source_section.get("repository"):
+            raise session.UserError(f"{name!r} has no spec.{engine}.repository to restore from")
         value = actions.trigger_value()
         await _ensure_claim(kube, source, claim=to, capacity=capacity, console=console)
         spec = restore_spec(
-            source_restic, claim=to, value=value, as_of=checked_as_of, previous=previous
+            source_section,
+            claim=to,
+            value=value,
+            as_of=checked_as_of,
+            previous=previous,
+            engine=engine,
+            source=(where, name),
         )
         destination_name = await _apply_destination(kube, spec, claim=to, namespace=where)
         console.print(
@@ -178,7 +206,7 @@ async def _ensure_claim(
     )
     manifest = claim_manifest(
         claim,
-        source_restic=(source.get("spec") or {}).get("restic") or {},
+        source_section=(source.get("spec") or {}).get(session.engine_of(source)) or {},
         source_claim=source_claim,
         capacity=capacity,
     )
@@ -195,13 +223,14 @@ async def _apply_destination(
     name = restore_name(claim)
     existing = await kube.get(client.Kind.REPLICATION_DESTINATION, name, namespace=namespace)
     if existing is None:
-        restic = {key: value for key, value in spec["restic"].items() if value is not None}
+        engine = next(key for key in spec if key != "trigger")
+        section = {key: value for key, value in spec[engine].items() if value is not None}
         await kube.create(
             {
                 "apiVersion": "volsync.backube/v1alpha1",
                 "kind": "ReplicationDestination",
                 "metadata": {"name": name, "namespace": namespace},
-                "spec": spec | {"restic": restic},
+                "spec": spec | {engine: section},
             }
         )
     else:

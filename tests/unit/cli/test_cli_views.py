@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from pyvolsync.api import validation
 from pyvolsync.cli import follow, restore, snapshots, views
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
@@ -93,13 +94,44 @@ def test_the_restore_takes_the_sources_repository_and_mover_settings() -> None:
     source_claim = {"spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs",
                              "resources": {"requests": {"storage": "8Gi"}}}}  # fmt: skip
     claim = restore.claim_manifest(
-        "back", source_restic=restic, source_claim=source_claim, capacity=None
+        "back", source_section=restic, source_claim=source_claim, capacity=None
     )
     assert claim["spec"] == {
         "accessModes": ["ReadWriteMany"],
         "resources": {"requests": {"storage": "8Gi"}},
         "storageClassName": "nfs",
     }
+
+
+def test_a_kopia_restore_reads_the_source_s_identity() -> None:
+    kopia = {"repository": "kopia-repo", "copyMethod": "Snapshot", "compression": "zstd"}
+    spec = restore.restore_spec(
+        kopia, claim="back", value="v1", as_of=None, previous=None, engine="kopia",
+        source=("shop", "web"),
+    )  # fmt: skip
+    assert "restic" not in spec
+    assert spec["kopia"]["sourceIdentity"] == {"sourceName": "web", "sourceNamespace": "shop"}
+    assert spec["kopia"]["repository"] == "kopia-repo"
+    assert "compression" not in spec["kopia"]  # a backup setting, not a restore one
+
+    renamed = {**kopia, "username": "alice", "sourcePathOverride": "/srv"}
+    spec = restore.restore_spec(
+        renamed, claim="back", value="v1", as_of=None, previous=None, engine="kopia",
+        source=("shop", "web"),
+    )  # fmt: skip
+    assert (spec["kopia"]["username"], spec["kopia"]["hostname"]) == ("alice", "shop")
+    assert spec["kopia"]["sourceIdentity"] == {
+        "sourceName": "web",
+        "sourceNamespace": "shop",
+        "sourcePathOverride": "/srv",
+    }
+    destination = {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationDestination",
+        "metadata": {"name": "back-restore", "namespace": "shop", "uid": "u"},
+        "spec": {**spec, "kopia": {k: v for k, v in spec["kopia"].items() if v is not None}},
+    }
+    assert validation.validate_destination(destination) == []
 
 
 def test_the_snapshot_listing_job_passes_the_secret_by_reference_only() -> None:

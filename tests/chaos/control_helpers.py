@@ -128,6 +128,16 @@ def warnings(plane: controlplane.ControlPlane, namespace: str, name: str) -> lis
     ]
 
 
+def occurrences(plane: controlplane.ControlPlane, namespace: str, name: str, reason: str) -> int:
+    """How many times events of ``reason`` about ``name`` were recorded: a repeated event is
+    one Event whose ``series.count`` says how often it happened."""
+    return sum(
+        int((item.get("series") or {}).get("count") or 1)
+        for item in helpers.events(plane, namespace, name)
+        if item.get("reason") == reason
+    )
+
+
 def conditions(
     plane: controlplane.ControlPlane, kind: str, name: str, namespace: str
 ) -> list[dict[str, Any]]:

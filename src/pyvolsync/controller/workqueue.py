@@ -59,6 +59,11 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._due)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no handler running."""
+        return not self._due and not self._busy
+
     async def run(self, stop: asyncio.Event) -> None:
         """Process items until ``stop`` is set; running handlers are allowed to finish."""
         tasks = [asyncio.create_task(self._worker(stop)) for _ in range(self.workers)]

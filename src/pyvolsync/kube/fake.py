@@ -54,6 +54,9 @@ class FakeKube(client.Kube):
         """Every change as a watch reports it: (resourceVersion, event type, object)."""
         self._changed = asyncio.Condition()
         self._versions = itertools.count(1)
+        self._watcher_ids = itertools.count(1)
+        self._waiting_watchers: dict[int, int] = {}
+        """Each open watch, by id: the last change it had handled when it last waited."""
 
     # --- what tests use to play the controllers ------------------------------------------
 
@@ -232,18 +235,29 @@ class FakeKube(client.Kube):
     ) -> AsyncIterator[tuple[str, JsonObject]]:
         seen = int(resource_version or 0)
         wanted = dict(labels or {}).items()
-        while True:
-            for version, event_type, obj in list(self.changes):
-                if version <= seen:
-                    continue
-                seen = version
-                if (
-                    client.kind_of(obj) is kind
-                    and wanted <= (obj["metadata"].get("labels") or {}).items()
-                ):
-                    yield event_type, copy.deepcopy(obj)
-            async with self._changed:
-                await self._changed.wait()
+        watcher = next(self._watcher_ids)
+        self._waiting_watchers[watcher] = 0
+        try:
+            while True:
+                for version, event_type, obj in list(self.changes):
+                    if version <= seen:
+                        continue
+                    seen = version
+                    if (
+                        client.kind_of(obj) is kind
+                        and wanted <= (obj["metadata"].get("labels") or {}).items()
+                    ):
+                        yield event_type, copy.deepcopy(obj)
+                self._waiting_watchers[watcher] = seen
+                async with self._changed:
+                    await self._changed.wait()
+        finally:
+            del self._waiting_watchers[watcher]
+
+    def watches_caught_up(self) -> bool:
+        """Whether every open watch has handled every change and waits for the next."""
+        latest = self.changes[-1][0] if self.changes else 0
+        return all(seen >= latest for seen in self._waiting_watchers.values())
 
     async def pod_log(
         self, name: str, *, namespace: str, container: str, tail_lines: int | None = None

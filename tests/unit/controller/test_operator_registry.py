@@ -78,9 +78,10 @@ class Watched:
         await asyncio.gather(*self.tasks)
 
     async def settle(self) -> None:
-        """Let the watches and the queue catch up with what the test just did."""
-        for _ in range(20):
-            await asyncio.sleep(0.01)
+        """Wait until every watch has handled the cluster's last change and the queue is idle."""
+        async with asyncio.timeout(5):
+            while not (self.kube.watches_caught_up() and self.queue.idle):
+                await asyncio.sleep(0)
 
 
 async def test_the_operator_watches_six_kinds_and_is_ready_once_they_are_listed() -> None:

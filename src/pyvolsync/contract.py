@@ -155,6 +155,8 @@ class Operation(enum.StrEnum):
     CHECK = "check"
     MAINTENANCE = "maintenance"
     """kopia only: full maintenance (garbage collection, compaction) as the repository's owner."""
+    SNAPSHOTS = "snapshots"
+    """Read-only: print the catalog of the mover's snapshots as one line (``catalog_line``)."""
 
 
 class Outcome(enum.StrEnum):
@@ -574,3 +576,57 @@ def valid_read_data_subset(text: str) -> bool:
     if match.group("percent"):
         return 0 < float(match.group("percent")) <= 100
     return True
+
+
+CATALOG_KEY = "pyvolsync-catalog"
+"""The key of the one JSON object a ``snapshots`` run prints: ``{CATALOG_KEY: [entry, ...]}``."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CatalogEntry:
+    """One snapshot as the catalog shows it, whichever engine wrote it."""
+
+    id: str
+    time: str
+    """When the snapshot was started, in UTC at whole seconds (``2026-12-03T04:05:06Z``): the
+    form a restore's as-of time takes, so a time copied from the catalog selects the snapshot."""
+    size: int | None = None
+    """Bytes of the files in the snapshot."""
+    files: int | None = None
+    added: int | None = None
+    """Bytes the snapshot added to the repository (restic reports it; kopia does not)."""
+    tags: tuple[str, ...] = ()
+    hostname: str = ""
+    paths: tuple[str, ...] = ()
+    identity: str = ""
+    """Who took it: kopia's ``user@host:/path``; restic's ``namespace/name`` source tag, if any."""
+    pinned: bool = False
+    """Kept whatever the retention policy says (a kopia pin)."""
+
+
+def catalog_line(entries: Sequence[CatalogEntry]) -> str:
+    """Return the one line a ``snapshots`` run prints: the entries, oldest first."""
+    ordered = sorted(entries, key=lambda entry: (entry.time, entry.id))
+    return json.dumps({CATALOG_KEY: [dataclasses.asdict(entry) for entry in ordered]})
+
+
+def _catalog_entry(item: Mapping[str, Any]) -> CatalogEntry:
+    known = {field.name for field in dataclasses.fields(CatalogEntry)}
+    values: dict[str, Any] = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in item.items()
+        if key in known
+    }
+    return CatalogEntry(**values)
+
+
+def parse_catalog(log: str) -> list[CatalogEntry] | None:
+    """Return the entries of the catalog line in ``log``; None when no line holds one."""
+    for line in log.splitlines():
+        if CATALOG_KEY not in line or not line.startswith("{"):
+            continue
+        try:
+            return [_catalog_entry(item) for item in json.loads(line)[CATALOG_KEY]]
+        except (ValueError, TypeError, KeyError):
+            continue
+    return None

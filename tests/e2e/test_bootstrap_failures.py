@@ -34,6 +34,34 @@ def restic_init(repository: pathlib.Path, password: str) -> None:
     subprocess.run(["chown", "-R", f"{story.APP_UID}:{story.APP_UID}", str(repository)], check=True)
 
 
+def kopia_create(repository: pathlib.Path, password: str, scratch: pathlib.Path) -> None:
+    """Create a kopia repository owned by the app's user, as its first backup would have."""
+    repository.mkdir(parents=True)
+    repository.parent.chmod(0o777)
+    subprocess.run(
+        ["kopia", "repository", "create", "filesystem", f"--path={repository}",
+         f"--config-file={scratch / 'kopia.config'}", f"--cache-directory={scratch / 'cache'}",
+         "--no-persist-credentials"],
+        check=True, capture_output=True,
+        env={"KOPIA_PASSWORD": password, "KOPIA_CHECK_FOR_UPDATES": "false",
+             "PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    subprocess.run(["chown", "-R", f"{story.APP_UID}:{story.APP_UID}", str(repository)], check=True)
+
+
+UNREACHABLE = {
+    "restic": {"RESTIC_REPOSITORY": "rest:http://127.0.0.1:9/wiki"},
+    "kopia": {
+        "KOPIA_REPOSITORY": "s3://bucket/wiki",
+        "KOPIA_S3_ENDPOINT": "127.0.0.1:9",
+        "KOPIA_S3_DISABLE_TLS": "true",
+        "AWS_ACCESS_KEY_ID": "access-key",
+        "AWS_SECRET_ACCESS_KEY": "secret-key",
+    },
+}
+"""A repository nothing listens for (port 9, discard): each engine's form."""
+
+
 def new_namespace(cluster: controlplane.ControlPlane, prefix: str) -> str:
     namespace = f"{prefix}-{secrets.token_hex(3)}"
     cluster.kubectl("create", "namespace", namespace)
@@ -64,21 +92,30 @@ def assert_pending_with_warning(
     assert "latestImage" not in destination, json.dumps(destination)
 
 
+@pytest.mark.parametrize("engine", ["restic", "kopia"])
 @pytest.mark.parametrize("failure", ["wrong-password", "unreachable"])
 def test_the_pvc_waits_and_says_why(
     cluster: controlplane.ControlPlane,
     operator: object,
+    *,
     repository_root: pathlib.Path,
+    tmp_path: pathlib.Path,
     failure: str,
+    engine: str,
 ) -> None:
-    namespace = new_namespace(cluster, failure)
-    secret = story.repository_secret(APP, namespace, password="the-right-one")
-    if failure == "wrong-password":
+    namespace = new_namespace(cluster, f"{engine}-{failure}")
+    secret = story.repository_secret(
+        APP, namespace, password="the-right-one", repository=f"/repository/{namespace}",
+        engine=engine,
+    )  # fmt: skip
+    if failure == "wrong-password" and engine == "kopia":
+        kopia_create(repository_root / namespace, "another-password", tmp_path)
+    elif failure == "wrong-password":
         restic_init(repository_root / namespace, "another-password")
-        secret["stringData"]["RESTIC_REPOSITORY"] = f"/repository/{namespace}"
     else:
-        secret["stringData"]["RESTIC_REPOSITORY"] = "rest:http://127.0.0.1:9/wiki"
-    apply(cluster, secret, *story.render_component(APP, namespace), namespace=namespace)
+        secret["stringData"] = {**secret["stringData"], **UNREACHABLE[engine]}
+    objects = story.render_component(APP, namespace, engine=engine)
+    apply(cluster, secret, *objects, namespace=namespace)
     expected = {"wrong-password": "WrongPassword", "unreachable": "RepositoryUnreachable"}
     assert_pending_with_warning(cluster, namespace, expected[failure])
     cluster.kubectl("delete", "namespace", namespace, "--wait=false")

@@ -187,15 +187,9 @@ def repeated_failure(plane: controlplane.ControlPlane, namespace: str) -> None:
 
 def kopia_backup_and_maintenance(plane: controlplane.ControlPlane, namespace: str) -> None:
     """A kopia backup, then the repository's maintenance taken over by a KopiaMaintenance."""
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "kopia-repo"},
-        "stringData": {
-            "KOPIA_REPOSITORY": f"filesystem:///repository/{namespace}/kopia",
-            "KOPIA_PASSWORD": "kopia-password",
-        },
-    }
+    secret = helpers.kopia_secret(
+        "kopia-repo", path=f"{namespace}/kopia", password="kopia-password"
+    )
     source = helpers.manifest(
         helpers.VOLSYNC,
         "ReplicationSource",

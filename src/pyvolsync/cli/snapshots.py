@@ -1,17 +1,17 @@
-"""``pyvolsync snapshots NAME``: the restic snapshots in an object's repository.
+"""``pyvolsync snapshots NAME``: the catalog of an object's snapshots, for any engine.
 
 The repository's password stays in the cluster: the listing runs as a short-lived Job in the
-object's namespace, with the mover image, the repository Secret passed by reference (as the
-mover Job does) and the same repository volume, and prints ``restic snapshots --json`` to its
-log, which is all the CLI reads. The Job is deleted afterwards.
+object's namespace with the mover image, running the engine's read-only ``snapshots``
+operation in the mover's own container (the Secret passed by reference, the same repository
+volumes), which prints one catalog line (``contract.catalog_line``) to its log; that line is
+all the CLI reads. restic lists the repository's snapshots of host ``volsync`` (every source
+that wrote there), kopia the object's identity's. The Job is deleted afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
-import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -23,13 +23,15 @@ import typer
 import yaml
 
 from pyvolsync import contract
-from pyvolsync.api import timestamps
+from pyvolsync.api import destination, source
 from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client, errors
+from pyvolsync.movers import iteration, registry
 from pyvolsync.movers import jobs as job_plan
-from pyvolsync.movers.restic import engine as restic_engine
+from pyvolsync.planning import metadata
 
-JOB_DEADLINE_SECONDS = 300
+JOB_DEADLINE_SECONDS = job_plan.LISTING_DEADLINE_SECONDS
+LISTING_LABELS = {"app.kubernetes.io/created-by": "pyvolsync-cli"}
 POLL_SECONDS = 1.0
 OPERATOR_VOLUME_VARIABLES = ("PYVOLSYNC_REPOSITORY_NFS", "PYVOLSYNC_REPOSITORY_VOLUME")
 
@@ -61,123 +63,70 @@ def listing_job(
     image: str,
     repository_volume: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """Return the Job that prints the repository's snapshots as one JSON line."""
-    meta, restic = obj["metadata"], (obj.get("spec") or {}).get("restic") or {}
-    secret = restic["repository"]
-    env = [
-        job_plan.secret_env(secret, str(key), optional=False)
-        for key in restic_engine.REQUIRED_SECRET_KEYS
-    ]
-    env += [
-        job_plan.secret_env(secret, key, optional=True)
-        for key in restic_engine.OPTIONAL_SECRET_KEYS
-        if key in secret_keys
-    ]
-    volumes, mounts = _volumes(restic, repository_volume)
-    container = {
-        "name": "restic",
-        "image": image,
-        "command": [
-            "restic", "snapshots", "--json", "--no-lock", "--no-cache",
-            "--host", contract.RESTIC_HOST,
-        ],
-        "env": env,
-        "volumeMounts": mounts,
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True,
-        },
-    }  # fmt: skip
-    pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container], "volumes": volumes}
-    if restic.get("moverSecurityContext"):
-        pod["securityContext"] = restic["moverSecurityContext"]
-    name = f"pyvolsync-snapshots-{meta['name']}"[:52] + f"-{secrets.token_hex(3)}"
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": name,
-            "namespace": meta["namespace"],
-            "labels": {"app.kubernetes.io/created-by": "pyvolsync-cli"},
-        },
-        "spec": {
-            "backoffLimit": 0,
-            "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
-            "ttlSecondsAfterFinished": 600,
-            "template": {"spec": pod},
-        },
-    }
+    """Return the Job that prints the catalog of ``obj``'s snapshots (the engine's read-only
+    ``snapshots`` operation, with the mover's container, Secret references and volumes)."""
+    model = _model(obj)
+    found = registry.engine_of(model.spec)
+    if found is None:
+        raise session.UserError(f"{obj['metadata']['name']!r} has no restic or kopia section")
+    mover, section = found
+    name = f"pyvolsync-snapshots-{obj['metadata']['name']}"[:52] + f"-{secrets.token_hex(3)}"
+    plan = job_plan.JobPlan(
+        owner=metadata.Owner.of(obj),
+        name=name,
+        service_account="default",
+        operations=(contract.Operation.SNAPSHOTS,),
+        spec=section,
+        mover=mover,
+        data_claim="",
+        data_read_only=True,
+        cache_claim="",
+        secret_name=str(section.repository),
+        secret_keys=secret_keys,
+        privileged=False,
+    )
+    settings = job_plan.JobSettings(image=image, retries=0, repository_volume=repository_volume)
+    return job_plan.listing_job(plan, settings, labels=LISTING_LABELS)
 
 
-def _volumes(
-    restic: Mapping[str, Any], repository_volume: Mapping[str, Any] | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return the moverVolumes (as the mover mounts them), the repository volume, and /tmp."""
-    volumes: list[dict[str, Any]] = [{"name": "tempdir", "emptyDir": {"medium": "Memory"}}]
-    mounts: list[dict[str, Any]] = [{"name": "tempdir", "mountPath": "/tmp"}]
-    for item in restic.get("moverVolumes") or []:
-        name = "u-" + item["mountPath"].replace("/", "-")
-        volumes.append({"name": name, **item["volumeSource"]})
-        mounts.append({"name": name, "mountPath": f"/mnt/{item['mountPath']}"})
-    if repository_volume is not None:
-        volumes.append({"name": job_plan.REPOSITORY_VOLUME, **repository_volume})
-        mounts.append({"name": job_plan.REPOSITORY_VOLUME, "mountPath": job_plan.REPOSITORY_MOUNT})
-    return volumes, mounts
+def _model(obj: Mapping[str, Any]) -> source.ReplicationSource | destination.ReplicationDestination:
+    without_status = {**obj, "status": None}
+    if session.is_source(obj):
+        return source.ReplicationSource.model_validate(without_status)
+    return destination.ReplicationDestination.model_validate(without_status)
 
 
-def parse_listing(log: str) -> list[dict[str, Any]] | None:
-    """Return the snapshots from the Job's log (the line holding a JSON list), oldest first."""
-    for line in log.splitlines():
-        if line.startswith("["):
-            try:
-                found = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(found, list):
-                return sorted(found, key=lambda item: str(item.get("time", "")))
-    return None
-
-
-def utc_time(text: str) -> str:
-    """Return restic's time (nanoseconds, any offset) as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC.
-
-    That is the form ``restore --as-of`` takes, so a time copied from the listing selects
-    that snapshot.
-    """
-    trimmed = re.sub(r"(\.\d{1,6})\d*", r"\1", text)
-    parsed = timestamps.parse_time(trimmed)
-    if parsed is None or parsed.tzinfo is None:
-        return text
-    return parsed.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def snapshot_row(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+def snapshot_row(entry: contract.CatalogEntry) -> dict[str, Any]:
     """Return what ``snapshots`` shows of one snapshot."""
-    summary = snapshot.get("summary") or {}
     return {
-        "time": utc_time(str(snapshot.get("time", ""))),
-        "id": snapshot.get("short_id") or str(snapshot.get("id", ""))[: views.SHORT_ID_LENGTH],
-        "size": summary.get("total_bytes_processed"),
-        "tags": list(snapshot.get("tags") or []),
-        "hostname": snapshot.get("hostname", ""),
-        "paths": list(snapshot.get("paths") or []),
+        "time": entry.time,
+        "id": entry.id[: views.SHORT_ID_LENGTH],
+        "size": entry.size,
+        "files": entry.files,
+        "added": entry.added,
+        "pinned": entry.pinned,
+        "tags": list(entry.tags),
+        "hostname": entry.hostname,
+        "paths": list(entry.paths),
+        "identity": entry.identity,
     }
 
 
 def snapshots_table(rows: list[dict[str, Any]]) -> rich.table.Table:
     """Return the table of ``snapshots``."""
     table = rich.table.Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("TIME", "ID", "SIZE", "TAGS", "HOST", "PATHS"):
+    for column in ("TIME", "ID", "SIZE", "FILES", "ADDED", "PINNED", "TAGS", "SOURCE"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             row["time"],
             row["id"],
             views.size(row["size"]),
+            "-" if row["files"] is None else str(row["files"]),
+            views.size(row["added"]),
+            "yes" if row["pinned"] else "-",
             ", ".join(row["tags"]) or "-",
-            row["hostname"],
-            ", ".join(row["paths"]),
+            row["identity"] or f"{row['hostname']}:{', '.join(row['paths'])}",
         )
     return table
 
@@ -216,40 +165,58 @@ def _repository_volume(nfs: str | None, settings: Mapping[str, str]) -> dict[str
 
 
 async def run_listing(kube: client.Kube, job: dict[str, Any], *, timeout: float, owner: str) -> str:
-    """Run the listing Job; return its pod's log; delete the Job (and its pod) in any case."""
+    """Run the listing Job; return its pod's log; delete the Job (and its pod) in any case.
+
+    A failed listing raises UserError with the mover's own words (its result document)."""
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     await kube.create(job)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            state = ((await kube.get(client.Kind.JOB, name, namespace=namespace)) or {}).get(
-                "status"
-            ) or {}
-            if state.get("succeeded") or state.get("failed"):
-                break
-            if time.monotonic() > deadline:
-                raise session.UserError(
-                    f"the listing Job {namespace}/{name} did not finish in {timeout:g} s; "
-                    f"see `kubectl describe job {name} -n {namespace}`"
-                )
-            await asyncio.sleep(POLL_SECONDS)
+        state = await _finished(kube, name, namespace, timeout=timeout)
         pods = await kube.list(client.Kind.POD, namespace=namespace, labels={"job-name": name})
         log = "".join(
             [
-                await kube.pod_log(pod["metadata"]["name"], namespace=namespace, container="restic")
+                await kube.pod_log(
+                    pod["metadata"]["name"],
+                    namespace=namespace,
+                    container=iteration.mover_container(pod),
+                )
                 for pod in pods
             ]
         )
     finally:
         await kube.delete(client.Kind.JOB, name, namespace=namespace)
     if not state.get("succeeded"):
-        last = [line for line in log.splitlines() if line.strip()][-3:]
-        raise session.UserError(
-            "restic could not list the repository: "
-            + (" | ".join(last) or "no log")
-            + f"; check the Secret and the repository volume (`pyvolsync describe {owner}`)"
-        )
+        raise session.UserError(_failure(pods, log, owner))
     return log
+
+
+async def _finished(kube: client.Kube, name: str, namespace: str, *, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = await kube.get(client.Kind.JOB, name, namespace=namespace)
+        state = (job or {}).get("status") or {}
+        if state.get("succeeded") or state.get("failed"):
+            return state
+        if time.monotonic() > deadline:
+            raise session.UserError(
+                f"the listing Job {namespace}/{name} did not finish in {timeout:g} s; "
+                f"see `kubectl describe job {name} -n {namespace}`"
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _failure(pods: list[dict[str, Any]], log: str, owner: str) -> str:
+    """Say why the listing failed: the mover's result (kind and message), else its last lines."""
+    results = [result for result in map(iteration.pod_result, pods) if result is not None]
+    failed = [result for result in results if not result.outcome.ok]
+    if failed:
+        reason = f"{failed[-1].message} ({failed[-1].error_kind or 'failed'})"
+    else:
+        reason = " | ".join([line for line in log.splitlines() if line.strip()][-3:]) or "no log"
+    return (
+        f"the repository could not be listed: {reason}; check the Secret and the repository "
+        f"volume (`pyvolsync describe {owner}`)"
+    )
 
 
 def snapshots(
@@ -264,15 +231,17 @@ def snapshots(
     kubeconfig: session.KubeconfigOption = None,
     context: session.ContextOption = None,
 ) -> None:
-    """List the restic snapshots in NAME's repository (a short Job in its namespace)."""
+    """List the snapshots of NAME (restic: its repository's; kopia: its identity's), through a
+    short Job in its namespace."""
     target = session.Target(kubeconfig, context, namespace)
     console = rich.console.Console()
 
     async def body(kube: client.Kube) -> None:
         obj = await session.find(kube, name, namespace=target.namespace_of(kube), role=kind)
-        secret_name = ((obj.get("spec") or {}).get("restic") or {}).get("repository")
+        engine = session.engine_of(obj)
+        secret_name = ((obj.get("spec") or {}).get(engine) or {}).get("repository")
         if not secret_name:
-            raise session.UserError(f"{name!r} has no spec.restic.repository")
+            raise session.UserError(f"{name!r} has no spec.{engine}.repository")
         where = obj["metadata"]["namespace"]
         secret = await kube.get(client.Kind.SECRET, secret_name, namespace=where)
         if secret is None:
@@ -288,14 +257,14 @@ def snapshots(
             or session.DEFAULT_MOVER_IMAGE,
             repository_volume=_repository_volume(repository_nfs, settings),
         )
-        listed = parse_listing(await run_listing(kube, job, timeout=timeout, owner=name))
+        listed = contract.parse_catalog(await run_listing(kube, job, timeout=timeout, owner=name))
         if listed is None:
-            raise session.UserError("the listing Job printed no snapshot list; see its log")
+            raise session.UserError("the listing Job printed no catalog; see its log")
         found = [snapshot_row(item) for item in listed]
         if output == "json":
             typer.echo(json.dumps(found, indent=2))
         elif not found:
-            console.print(f"no snapshots in the repository of {where}/{name}")
+            console.print(f"no snapshots of {where}/{name} in its repository")
         else:
             console.print(snapshots_table(found))
 

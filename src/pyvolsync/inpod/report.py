@@ -69,6 +69,16 @@ def no_eligible_snapshot(message: str, *, found: int) -> contract.OperationResul
     return dataclasses.replace(nothing, snapshots_found=found)
 
 
+def catalog(entries: Sequence[contract.CatalogEntry]) -> contract.OperationResult:
+    """Print the catalog line of a ``snapshots`` run and return its result."""
+    print(contract.catalog_line(entries), flush=True)
+    return contract.OperationResult(
+        operation=contract.Operation.SNAPSHOTS,
+        outcome=contract.Outcome.SUCCEEDED,
+        snapshots_found=len(entries),
+    )
+
+
 def with_notes(result: contract.OperationResult, notes: list[str]) -> contract.OperationResult:
     """Return ``result`` with ``notes`` (what else the operation did) added to its message; the
     notes are then forgotten, so the next operation starts with none."""

@@ -27,3 +27,8 @@ def parse_rfc3339(text: str) -> datetime.datetime:
         fraction = digits.group(0) if digits else ""
         normalized = f"{whole}.{fraction[:6].ljust(6, '0')}{rest[len(fraction) :]}"
     return datetime.datetime.fromisoformat(normalized)
+
+
+def utc_seconds(moment: datetime.datetime) -> str:
+    """Return ``moment`` in UTC at whole seconds, as ``2026-12-03T04:05:06Z``."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

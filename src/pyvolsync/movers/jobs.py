@@ -30,6 +30,7 @@ REPOSITORY_VOLUME = "repository"
 REPOSITORY_MOUNT = "/repository"
 
 GCS_CREDENTIALS_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
+LISTING_DEADLINE_SECONDS = 300
 # Mover exit codes after which running the same Job again cannot help.
 PERMANENT_EXIT_CODES = tuple(
     int(code)
@@ -82,16 +83,7 @@ class JobPlan:
 
 def mover_job(plan: JobPlan, settings: JobSettings) -> JsonObject:
     """Return the mover Job for ``plan``."""
-    container = plan.mover.container(
-        protocol.ContainerRequest(
-            owner_key=plan.owner.key,
-            spec=plan.spec,
-            operations=plan.operations,
-            secret_keys=plan.secret_keys,
-            progress_interval_seconds=settings.progress_interval_seconds,
-            check_read_data_subset=settings.check_read_data_subset,
-        )
-    )
+    container = _container(plan, settings)
     pod_labels = {
         metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE,
         **(plan.spec.mover_pod_labels or {}),
@@ -143,6 +135,43 @@ def _pod_failure_policy(name: str) -> JsonObject:
             }
         ]
     }
+
+
+def listing_job(plan: JobPlan, settings: JobSettings, *, labels: Mapping[str, str]) -> JsonObject:
+    """Return a Job running the engine's read-only ``snapshots`` operation for ``plan``'s owner.
+
+    It is the mover Job's container, environment and repository volumes (so it reaches the
+    repository exactly as the mover does), with scratch directories for the data and the cache
+    when the plan names no claims, no retries and a deadline; it is not owned by the object.
+    """
+    container = _container(plan, settings)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": plan.name, "namespace": plan.owner.namespace, "labels": dict(labels)},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": LISTING_DEADLINE_SECONDS,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": _pod_spec(plan, settings, container),
+            },
+        },
+    }
+
+
+def _container(plan: JobPlan, settings: JobSettings) -> protocol.Container:
+    return plan.mover.container(
+        protocol.ContainerRequest(
+            owner_key=plan.owner.key,
+            spec=plan.spec,
+            operations=plan.operations,
+            secret_keys=plan.secret_keys,
+            progress_interval_seconds=settings.progress_interval_seconds,
+            check_read_data_subset=settings.check_read_data_subset,
+        )
+    )
 
 
 def _pod_spec(plan: JobPlan, settings: JobSettings, engine: protocol.Container) -> JsonObject:
@@ -225,21 +254,26 @@ def _custom_ca(spec: protocol.EngineSpec) -> JsonObject | None:
     return None
 
 
+def _claim(name: str, *, read_only: bool | None) -> JsonObject:
+    """Return the volume source of claim ``name``; an empty scratch directory when ``name`` is ""
+    (a read-only listing needs neither the data nor a kept cache)."""
+    if not name:
+        return {"emptyDir": {}}
+    claim: JsonObject = {"claimName": name}
+    if read_only is not None:
+        claim["readOnly"] = read_only
+    return {"persistentVolumeClaim": claim}
+
+
 def _volumes(plan: JobPlan, settings: JobSettings) -> tuple[list[JsonObject], list[JsonObject]]:
     """Return the pod's volumes and the container's mounts, in upstream's order."""
     pairs: list[tuple[JsonObject, JsonObject]] = [
         (
-            {
-                "name": "data",
-                "persistentVolumeClaim": {
-                    "claimName": plan.data_claim,
-                    "readOnly": plan.data_read_only,
-                },
-            },
+            {"name": "data", **_claim(plan.data_claim, read_only=plan.data_read_only)},
             {"name": "data", "mountPath": DATA_MOUNT},
         ),
         (
-            {"name": "cache", "persistentVolumeClaim": {"claimName": plan.cache_claim}},
+            {"name": "cache", **_claim(plan.cache_claim, read_only=None)},
             {"name": "cache", "mountPath": CACHE_MOUNT},
         ),
         (

@@ -213,7 +213,9 @@ def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(
 
     table = cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS)
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split() == ["TIME", "ID", "SIZE", "TAGS", "HOST", "PATHS"]
+    assert table.stdout.splitlines()[0].split() == [
+        "TIME", "ID", "SIZE", "FILES", "ADDED", "PINNED", "TAGS", "SOURCE"
+    ]  # fmt: skip
     assert all(item["short_id"] in table.stdout for item in in_repository)
     jobs = cluster.kubectl("get", "jobs", "-n", namespace, "-o", "name").stdout
     assert "pyvolsync-snapshots" not in jobs, "the listing Job is deleted afterwards"
@@ -222,6 +224,88 @@ def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(
     from_deployment = cli("snapshots", "app", "-n", namespace, "-o", "json")
     assert from_deployment.returncode == 0, from_deployment.stdout + from_deployment.stderr
     assert json.loads(from_deployment.stdout) == rows, "settings read from the operator Deployment"
+
+
+def kopia_source(plane: controlplane.ControlPlane, namespace: str, *, password: str) -> None:
+    """Create volume `data` with files, Secret `kopia-repo` and kopia source `web` (manual)."""
+    secret = helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=password)
+    apply(plane, secret, helpers.claim("data"), namespace=namespace)
+    helpers.run_shell(
+        plane, namespace, "write", claim_name="data", script=helpers.WRITE_SAMPLE.format(marker=1)
+    )
+    spec = {
+        "sourcePVC": "data",
+        "trigger": {"manual": "first"},
+        "kopia": {"repository": "kopia-repo", "copyMethod": "Direct"},
+    }
+    apply(plane, helpers.manifest(helpers.VOLSYNC, "ReplicationSource", "web", spec),
+          namespace=namespace)  # fmt: skip
+
+
+def test_snapshots_of_a_kopia_source_lists_its_identity_and_names_a_wrong_password(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    kopia_source(cluster, namespace, password=PASSWORD)
+    helpers.wait_for_manual_sync(cluster, SOURCE, "web", namespace, "first")
+    assert cli("sync", "web", "-n", namespace, "--wait").returncode == 0
+
+    listed = cli("snapshots", "web", "-n", namespace, "--repository-nfs", NFS, "-o", "json")
+
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 2, rows
+    assert {row["identity"] for row in rows} == {f"web@{namespace}:/data"}
+    assert all(row["files"] > 0 and row["size"] > 0 and not row["pinned"] for row in rows)
+    status = helpers.status(cluster, SOURCE, "web", namespace)
+    assert rows[-1]["id"] == status["lastSyncResult"]["snapshotID"][:8]
+    table = cli("snapshots", "web", "-n", namespace, "--repository-nfs", NFS)
+    assert f"web@{namespace}:/data" in table.stdout and rows[0]["id"] in table.stdout
+
+    cluster.kubectl(
+        "patch", "secret", "kopia-repo", "-n", namespace, "--type=merge",
+        "-p", json.dumps({"stringData": {"KOPIA_PASSWORD": "not-the-password"}}),
+    )  # fmt: skip
+    refused = cli("snapshots", "web", "-n", namespace, "--repository-nfs", NFS)
+    assert refused.returncode != 0
+    assert "wrong-password" in refused.stderr, refused.stderr
+
+
+def test_moving_an_app_from_restic_to_kopia_keeps_the_restic_history_restorable(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    """docs/migration.md, "Moving an app from restic to kopia", step by step."""
+    backed_up_source(cluster, namespace)
+    restic_bytes = helpers.tree_checksum(cluster, namespace, "sum-restic", "data")
+    restic_rows = json.loads(
+        cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS, "-o", "json").stdout
+    )
+    kopia_secret = helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=PASSWORD)
+    apply(cluster, kopia_secret, namespace=namespace)
+    marker = "echo kopia > /data/dir/deeper/marker"
+    helpers.run_shell(cluster, namespace, "change", claim_name="data", script=marker)
+    helpers.patch_spec(cluster, SOURCE, "app", namespace, {
+        "restic": None,
+        "kopia": {"repository": "kopia-repo", "copyMethod": "Direct"},
+        "trigger": {"manual": "on-kopia"},
+    })  # fmt: skip
+    helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "on-kopia")
+    apply(cluster, helpers.replication_destination("app-restic-history"), namespace=namespace)
+    helpers.wait_for_manual_sync(
+        cluster, "replicationdestination", "app-restic-history", namespace, "restore-once"
+    )
+
+    kopia_rows = json.loads(
+        cli("snapshots", "app", "-n", namespace, "--repository-nfs", NFS, "-o", "json").stdout
+    )
+    history = cli(
+        "snapshots", "app-restic-history", "-n", namespace, "--repository-nfs", NFS, "-o", "json"
+    )
+
+    assert [row["identity"] for row in kopia_rows] == [f"app@{namespace}:/data"]
+    assert [row["id"] for row in json.loads(history.stdout)] == [row["id"] for row in restic_rows]
+    restored = helpers.status(cluster, "replicationdestination", "app-restic-history", namespace)
+    claim = restored["latestImage"]["name"]
+    assert helpers.tree_checksum(cluster, namespace, "sum-history", claim) == restic_bytes
 
 
 def operator_deployment() -> dict[str, Any]:

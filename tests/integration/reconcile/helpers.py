@@ -31,6 +31,19 @@ def repository_secret(name: str, *, path: str, password: str = "test-password") 
     }
 
 
+def kopia_secret(name: str, *, path: str, password: str) -> dict[str, Any]:
+    """Return a kopia repository Secret whose repository is the filesystem /repository/<path>."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name},
+        "stringData": {
+            "KOPIA_REPOSITORY": f"filesystem:///repository/{path}",
+            "KOPIA_PASSWORD": password,
+        },
+    }
+
+
 def claim(name: str, *, size: str = "1Gi", storage_class: str | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],

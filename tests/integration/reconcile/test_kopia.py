@@ -23,18 +23,6 @@ SOURCE = "replicationsource"
 DESTINATION = "replicationdestination"
 
 
-def kopia_secret(namespace: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "kopia-repo"},
-        "stringData": {
-            "KOPIA_REPOSITORY": f"filesystem:///repository/{namespace}/kopia",
-            "KOPIA_PASSWORD": PASSWORD,
-        },
-    }
-
-
 def kopia_snapshots(repository: pathlib.Path, scratch: pathlib.Path) -> list[dict[str, Any]]:
     """`kopia snapshot list --all --json` of the repository, run on the host."""
     environment = {
@@ -63,7 +51,12 @@ def test_a_fork_manifest_backs_up_and_restores_the_same_bytes_with_kopia(
     repository_root: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    apply(cluster, kopia_secret(namespace), helpers.claim("data"), namespace=namespace)
+    apply(
+        cluster,
+        helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=PASSWORD),
+        helpers.claim("data"),
+        namespace=namespace,
+    )
     helpers.run_shell(
         cluster, namespace, "writer", claim_name="data",
         script=helpers.WRITE_SAMPLE.format(marker="kopia"),
@@ -134,7 +127,11 @@ def test_five_sources_back_up_into_one_repository_at_once_and_each_restores_its_
 ) -> None:
     """kopia takes no repository lock: five writers at once, each with its own identity and
     retention; every restore gives back exactly that writer's bytes."""
-    apply(cluster, kopia_secret(namespace), namespace=namespace)
+    apply(
+        cluster,
+        helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=PASSWORD),
+        namespace=namespace,
+    )
     apply(cluster, *(helpers.claim(f"{name}-data") for name in WRITERS), namespace=namespace)
     originals = {}
     for name in WRITERS:

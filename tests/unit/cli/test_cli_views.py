@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+
+from pyvolsync import contract
 from pyvolsync.api import validation
 from pyvolsync.cli import follow, restore, snapshots, views
 
@@ -134,28 +137,54 @@ def test_a_kopia_restore_reads_the_source_s_identity() -> None:
     assert validation.validate_destination(destination) == []
 
 
-def test_the_snapshot_listing_job_passes_the_secret_by_reference_only() -> None:
+@pytest.mark.parametrize(
+    ("engine", "keys"),
+    [
+        ("restic", {"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID"}),
+        ("kopia", {"KOPIA_REPOSITORY", "KOPIA_PASSWORD", "AWS_ACCESS_KEY_ID"}),
+    ],
+)
+def test_the_snapshot_listing_job_runs_the_engines_listing_with_secret_references_only(
+    engine: str, keys: set[str]
+) -> None:
     obj = source({}, trigger={"manual": "one"})
+    obj["metadata"] = {"name": "app", "namespace": "media", "uid": "u-1"}
+    obj["spec"] = {"sourcePVC": "data", engine: {"repository": "repo"}}
     job = snapshots.listing_job(
         obj,
-        secret_keys=frozenset({"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID"}),
+        secret_keys=frozenset(keys),
         image="mover:1",
         repository_volume={"nfs": {"server": "nas", "path": "/backups"}},
     )
-    container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"][:4] == ["restic", "snapshots", "--json", "--no-lock"]
-    assert {item["name"] for item in container["env"]} == {
-        "RESTIC_REPOSITORY", "RESTIC_PASSWORD", "AWS_ACCESS_KEY_ID"
-    }  # fmt: skip
-    assert all("value" not in item for item in container["env"])
-    assert {"name": "repository", "mountPath": "/repository"} in container["volumeMounts"]
-    listed = snapshots.parse_listing(
-        'warning: something\n[{"time": "2026-11-25T11:00:00.123456789+01:00", "id": "abcdef0123", '
-        '"short_id": "abcdef01", "hostname": "volsync", "paths": ["/data"], '
-        '"summary": {"total_bytes_processed": 5}}]\n'
+    pod = job["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert [*container["command"], *container["args"]] == ["pyvolsync-mover", engine, "snapshots"]
+    from_secret = {item["name"] for item in container["env"] if "valueFrom" in item}
+    assert from_secret == keys
+    assert all(
+        item["valueFrom"]["secretKeyRef"]["name"] == "repo"
+        for item in container["env"]
+        if "valueFrom" in item
     )
-    assert listed is not None
-    assert snapshots.snapshot_row(listed[0]) == {
-        "time": "2026-11-25T10:00:00Z", "id": "abcdef01", "size": 5, "tags": [],
-        "hostname": "volsync", "paths": ["/data"],
+    assert {"name": "repository", "mountPath": "/repository"} in container["volumeMounts"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["data"] == {"name": "data", "emptyDir": {}}, "the app's data is not mounted"
+    assert volumes["cache"] == {"name": "cache", "emptyDir": {}}
+    assert job["spec"]["backoffLimit"] == 0 and "ownerReferences" not in job["metadata"]
+    assert job["metadata"]["labels"] == {"app.kubernetes.io/created-by": "pyvolsync-cli"}
+
+
+def test_a_catalog_line_becomes_the_rows_snapshots_prints() -> None:
+    entry = contract.CatalogEntry(
+        id="abcdef0123", time="2026-11-25T10:00:00Z", size=5, files=2, added=3,
+        tags=("a",), hostname="volsync", paths=("/data",), identity="media/app",
+    )  # fmt: skip
+    log = f"12:00:00 INFO something\n{contract.catalog_line([entry])}\n=== Done ===\n"
+    listed = contract.parse_catalog(log)
+    assert listed == [entry]
+    assert snapshots.snapshot_row(entry) == {
+        "time": "2026-11-25T10:00:00Z", "id": "abcdef01", "size": 5, "files": 2, "added": 3,
+        "pinned": False, "tags": ["a"], "hostname": "volsync", "paths": ["/data"],
+        "identity": "media/app",
     }  # fmt: skip
+    assert contract.parse_catalog("no catalog here\n") is None

@@ -1,4 +1,4 @@
-"""The kopia operations (backup, restore, maintenance), each returning its result.
+"""The kopia operations (backup, restore, maintenance, snapshots), each returning its result.
 
 Three rules where the fork went wrong: a repository is created only when kopia says there is
 none (a backup, never a restore or maintenance, and never after a wrong password or an
@@ -15,13 +15,15 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pyvolsync import contract
 from pyvolsync.inpod import errors, progress, report, runner, volume
 from pyvolsync.inpod.kopia import backends, commands, config, failures, selection
 
 logger = logging.getLogger(__name__)
+
+Listed = TypeVar("Listed")
 
 ACTION_TIMEOUT = 300.0
 """Seconds a before- or after-snapshot action may take, as in the fork."""
@@ -179,7 +181,8 @@ def backup(context: Context) -> contract.OperationResult:
     return report.with_notes(result, context.notes)
 
 
-def _snapshots(context: Context) -> list[selection.Snapshot]:
+def _listed(context: Context, parse: Callable[[str], list[Listed]]) -> list[Listed]:
+    """Return the identity's snapshots as ``parse`` reads ``kopia snapshot list --json``."""
     settings = context.config
     completed = context.kopia.run(
         commands.snapshots(settings), quiet=True, timeout=settings.probe_timeout or None
@@ -187,7 +190,7 @@ def _snapshots(context: Context) -> list[selection.Snapshot]:
     if completed.returncode != 0:
         raise failures.failure(completed, action=f"listing the snapshots of {settings.target}")
     try:
-        return selection.parse_snapshots(completed.stdout)
+        return parse(completed.stdout)
     except (ValueError, KeyError, TypeError) as error:
         raise failures.error(
             contract.ErrorKind.KOPIA_FAILED,
@@ -231,7 +234,7 @@ def restore(context: Context) -> contract.OperationResult:
     settings = context.config
     logger.info("=== Starting restore ===")
     connect(context, settings.identity, create=False)
-    found = _snapshots(context)
+    found = _listed(context, selection.parse_snapshots)
     logger.info("%d snapshots of %s in the repository", len(found), settings.target)
     chosen = selection.select(found, as_of=settings.restore_as_of, previous=settings.previous)
     if chosen is None:
@@ -310,10 +313,20 @@ def maintenance(context: Context) -> contract.OperationResult:
     return report.with_notes(result, context.notes)
 
 
+def snapshots(context: Context) -> contract.OperationResult:
+    """Print the catalog of the identity's snapshots; read-only (never creates a repository)."""
+    settings = context.config
+    connect(context, settings.identity, create=False)
+    entries = _listed(context, selection.catalog)
+    logger.info("%d snapshots of %s in the repository", len(entries), settings.target)
+    return report.catalog(entries)
+
+
 Operation = Callable[[Context], contract.OperationResult]
 
 OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.BACKUP: backup,
     contract.Operation.RESTORE: restore,
     contract.Operation.MAINTENANCE: maintenance,
+    contract.Operation.SNAPSHOTS: snapshots,
 }

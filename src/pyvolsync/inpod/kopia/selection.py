@@ -13,7 +13,8 @@ import dataclasses
 import datetime
 import json
 
-from pyvolsync.inpod.times import parse_rfc3339
+from pyvolsync import contract
+from pyvolsync.inpod.times import parse_rfc3339, utc_seconds
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -82,3 +83,34 @@ def select(
             if snapshot.start_time.replace(microsecond=0) <= as_of
         ]
     return candidates[previous] if previous < len(candidates) else None
+
+
+def _tags(item: dict[str, object]) -> tuple[str, ...]:
+    tags = item.get("tags")
+    if not isinstance(tags, dict):
+        return ()
+    return tuple(f"{key}:{value}" for key, value in sorted(tags.items()))
+
+
+def catalog(text: str) -> list[contract.CatalogEntry]:
+    """Return the catalog of ``kopia snapshot list --json``; raise ValueError if malformed."""
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("kopia snapshot list --json did not return a list")
+    entries = []
+    for item, snapshot in zip(document, parse_snapshots(text), strict=True):
+        source = item.get("source") if isinstance(item.get("source"), dict) else {}
+        entries.append(
+            contract.CatalogEntry(
+                id=snapshot.id,
+                time=utc_seconds(snapshot.start_time),
+                size=snapshot.size,
+                files=snapshot.files,
+                tags=_tags(item),
+                hostname=str(source.get("host", "")),
+                paths=(str(source.get("path", "")),),
+                identity=snapshot.source,
+                pinned=bool(item.get("pins")),
+            )
+        )
+    return entries

@@ -46,6 +46,7 @@ def _with_notes(context: Context, result: contract.OperationResult) -> contract.
 
 _REMOVED_LOCKS = re.compile(r"successfully removed ([0-9]+) locks?")
 Attempt = TypeVar("Attempt")
+Listed = TypeVar("Listed")
 
 
 def _remove_stale_locks(context: Context) -> int:
@@ -209,19 +210,24 @@ def backup(context: Context) -> contract.OperationResult:
     return _with_notes(context, saved)
 
 
-def _choose_snapshot(
-    context: Context,
-) -> tuple[selection.Snapshot | None, list[selection.Snapshot]]:
+def _listed(context: Context, parse: Callable[[str], list[Listed]]) -> list[Listed]:
+    """Return the mover's snapshots as ``parse`` reads ``restic snapshots --json``."""
     timeout = context.config.probe_timeout or None
     completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
     if exit_of(completed) is not ResticExit.SUCCESS:
         raise _unreadable(completed, action="listing the snapshots of the repository")
     try:
-        snapshots = selection.parse_snapshots(completed.stdout)
+        return parse(completed.stdout)
     except (ValueError, KeyError, TypeError) as error:
         raise failures.error(
             contract.ErrorKind.RESTIC_FAILED, f"restic snapshots --json was not understood: {error}"
         ) from None
+
+
+def _choose_snapshot(
+    context: Context,
+) -> tuple[selection.Snapshot | None, list[selection.Snapshot]]:
+    snapshots = _listed(context, selection.parse_snapshots)
     settings = context.config
     eligible = selection.eligible(snapshots, data_dir=settings.data_dir)
     logger.info(
@@ -368,6 +374,13 @@ def check(context: Context) -> contract.OperationResult:
     return _with_notes(context, result)
 
 
+def snapshots(context: Context) -> contract.OperationResult:
+    """Print the catalog of the mover's snapshots (host ``volsync``, every source); read-only."""
+    entries = _listed(context, selection.catalog)
+    logger.info("%d snapshots of host %s in the repository", len(entries), contract.RESTIC_HOST)
+    return report.catalog(entries)
+
+
 Operation = Callable[[Context], contract.OperationResult]
 
 OPERATIONS: dict[contract.Operation, Operation] = {
@@ -376,4 +389,5 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.PRUNE: prune,
     contract.Operation.RESTORE: restore,
     contract.Operation.CHECK: check,
+    contract.Operation.SNAPSHOTS: snapshots,
 }

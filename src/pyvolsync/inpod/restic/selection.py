@@ -17,7 +17,7 @@ import datetime
 import json
 
 from pyvolsync import contract
-from pyvolsync.inpod.times import parse_rfc3339
+from pyvolsync.inpod.times import parse_rfc3339, utc_seconds
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,3 +90,32 @@ def select(
             snapshot for snapshot in candidates if snapshot.time.replace(microsecond=0) <= as_of
         ]
     return candidates[previous] if previous < len(candidates) else None
+
+
+def _counter(summary: object, name: str) -> int | None:
+    value = summary.get(name) if isinstance(summary, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def catalog(text: str) -> list[contract.CatalogEntry]:
+    """Return the catalog of ``restic snapshots --json``; raise ValueError if malformed."""
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("restic snapshots --json did not return a list")
+    entries = []
+    for item, snapshot in zip(document, parse_snapshots(text), strict=True):
+        summary = item.get("summary")
+        entries.append(
+            contract.CatalogEntry(
+                id=snapshot.id,
+                time=utc_seconds(snapshot.time),
+                size=_counter(summary, "total_bytes_processed"),
+                files=_counter(summary, "total_files_processed"),
+                added=_counter(summary, "data_added"),
+                tags=snapshot.tags,
+                hostname=snapshot.hostname,
+                paths=snapshot.paths,
+                identity=snapshot.source,
+            )
+        )
+    return entries

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from pyvolsync import contract
 from pyvolsync.inpod import times
 from pyvolsync.inpod.restic import selection
 
@@ -94,3 +95,23 @@ def test_rfc3339_offsets_and_nanoseconds_are_understood() -> None:
     parsed = times.parse_rfc3339("2024-05-01T12:00:00.123456789+02:00")
 
     assert parsed == datetime.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=datetime.UTC)
+
+
+def test_the_catalog_reads_times_in_any_offset_as_utc_seconds_and_keeps_the_counters() -> None:
+    listing = (
+        '[{"time": "2026-11-25T11:00:00.123456789+01:00", "id": "abcdef0123", '
+        '"hostname": "volsync", "paths": ["/data"], "tags": ["pyvolsync-source=media/app"], '
+        '"summary": {"total_bytes_processed": 5, "total_files_processed": 2, "data_added": 3}}, '
+        '{"time": "2026-11-24T10:00:00Z", "id": "0123456789", "hostname": "volsync", '
+        '"paths": ["/data"]}]'
+    )
+    entries = selection.catalog(listing)
+    assert [(entry.time, entry.identity) for entry in entries] == [
+        ("2026-11-25T10:00:00Z", "media/app"),
+        ("2026-11-24T10:00:00Z", ""),
+    ]
+    assert (entries[0].size, entries[0].files, entries[0].added) == (5, 2, 3)
+    assert (entries[1].size, entries[1].files, entries[1].added) == (None, None, None)
+    catalog = contract.parse_catalog(contract.catalog_line(entries))
+    assert catalog is not None
+    assert [entry.id for entry in catalog] == ["0123456789", "abcdef0123"], "oldest first"

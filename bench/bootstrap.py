@@ -41,7 +41,7 @@ from rich import console as rich_console
 from tests.e2e import story
 from tests.support import operator as support
 
-from bench import datasets, machine, mover, sides, stats, timeline
+from bench import datasets, machine, mover, sides, standalone, stats, timeline
 
 APP = "shop"
 NAMESPACE = "bench-bootstrap"
@@ -85,28 +85,19 @@ class Cluster:
 
 def parse(arguments: Sequence[str] | None) -> argparse.Namespace:
     """Return the command-line options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.bootstrap", description=__doc__.split("\n")[0]
+    return standalone.parse(
+        arguments,
+        program="python -m bench.bootstrap",
+        description=__doc__.split("\n")[0],
+        size="500M",
+        files=20_000,
+        results=RESULTS,
     )
-    mover.add_run_options(parser, size="500M", files=20_000)
-    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
-    return parser.parse_args(arguments)
 
 
 def main(arguments: Sequence[str] | None = None) -> int:
     """Run the benchmark, print its report and write the results document."""
-    options = parse(arguments)
-    console = rich_console.Console(highlight=False)
-    try:
-        document = run(options, console=console)
-    except (sides.RunError, controlplane.StartError, FileNotFoundError) as error:
-        console.print(f"[bold red]benchmark failed:[/] {error}")
-        return 1
-    console.print(render_markdown(document), markup=False)
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(document, indent=2) + "\n")
-    console.print(f"results written to {options.json}")
-    return 0
+    return standalone.main(parse(arguments), run=run, render_markdown=render_markdown)
 
 
 def run(

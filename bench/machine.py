@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 
-def describe(*, restic: str) -> dict[str, Any]:
-    """Return the machine's description, with the version of the given restic executable."""
+def describe(*, restic: str | None = None, kopia: str | None = None) -> dict[str, Any]:
+    """Return the machine's description, with the versions of the given engine executables."""
+    versions = {
+        name: tool_version(path, name)
+        for name, path in (("restic", restic), ("kopia", kopia))
+        if path is not None
+    }
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu_model(),
@@ -23,7 +28,7 @@ def describe(*, restic: str) -> dict[str, Any]:
         "memory_bytes": memory_bytes(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "restic": restic_version(restic),
+        **versions,
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
@@ -50,9 +55,12 @@ def memory_bytes() -> int:
     return 0
 
 
-def restic_version(restic: str) -> str:
-    """Return the first line of ``restic version``."""
+def tool_version(path: str, engine: str) -> str:
+    """Return the first line of the engine's version (``restic version``, ``kopia --version``),
+    named: ``restic 0.18.1 compiled with ...``, ``kopia v0.23.1``."""
+    argument = "--version" if engine == "kopia" else "version"
     completed = subprocess.run(
-        [restic, "version"], capture_output=True, text=True, check=True, timeout=60
+        [path, argument], capture_output=True, text=True, check=True, timeout=60
     )
-    return completed.stdout.strip().splitlines()[0]
+    first = completed.stdout.strip().splitlines()[0].split(" build:")[0]
+    return first if first.startswith(engine) else f"{engine} {first}"

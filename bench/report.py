@@ -36,16 +36,24 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("report.md")
 MARKDOWN = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "docs" / "benchmarks.json"
-NAMES = ("mover", "operator_scale", "stampede", "bootstrap")
+NAMES = ("mover", "mover_kopia", "engines", "operator_scale", "stampede", "bootstrap")
+MOVERS = {"mover": "restic", "mover_kopia": "kopia"}
+"""The mover benchmark, once per engine (``bench/mover.py --engine``)."""
+HEADED_IN_TEMPLATE = frozenset({*MOVERS, "engines"})
+"""Benchmarks whose heading and prose are in bench/report.md, not in their generated part."""
 ARGUMENTS: dict[str, dict[str, Any]] = {
     "full": {
         "mover": [],
+        "mover_kopia": ["--engine", "kopia"],
+        "engines": [],
         "operator_scale": None,
         "stampede": None,
         "bootstrap": [],
     },
     "quick": {
         "mover": ["--size", "50M", "--files", "2000", "--repeat", "2"],
+        "mover_kopia": ["--engine", "kopia", "--size", "50M", "--files", "2000", "--repeat", "2"],
+        "engines": ["--size", "50M", "--files", "2000", "--repeat", "2"],
         "operator_scale": {
             "sources": 100,
             "namespaces": 5,
@@ -62,6 +70,8 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
 for ``run`` (a mapping, or None for the defaults) for the others."""
 TITLES = {
     "mover": "Mover: `pyvolsync-mover` against bare restic",
+    "mover_kopia": "Mover: `pyvolsync-mover kopia` against bare kopia",
+    "engines": "Engines: kopia against restic through the operator",
     "operator_scale": "Operator at scale",
     "stampede": "Stampede control",
     "bootstrap": "Bootstrap: an app's PVC restored from its backup",
@@ -204,22 +214,22 @@ def run_one(name: str, *, size: str, console: rich_console.Console) -> Outcome:
 
 def runner(name: str) -> Callable[[Any, rich_console.Console], dict[str, Any]]:
     """Return a function running benchmark ``name`` with its arguments and a console."""
-    module = importlib.import_module(f"bench.{name}")
-    if name == "mover":
-        restic = shutil.which("restic")
-        if restic is None:
-            raise FileNotFoundError("restic is not on PATH; run `make bench` (it builds restic)")
+    module = importlib.import_module(f"bench.{'mover' if name in MOVERS else name}")
+    if name in MOVERS:
+        tool = shutil.which(MOVERS[name])
+        if tool is None:
+            raise FileNotFoundError(
+                f"{MOVERS[name]} is not on PATH; run `make bench` (it builds it)"
+            )
 
         def run_mover(arguments: Any, console: rich_console.Console) -> dict[str, Any]:
             module.moverrun.program()
-            result: dict[str, Any] = module.run(
-                module.parse(arguments), restic=restic, console=console
-            )
+            result: dict[str, Any] = module.run(module.parse(arguments), tool=tool, console=console)
             result["command"] = shlex.join(["python", "-m", "bench.mover", *arguments])
             return result
 
         return run_mover
-    if name == "bootstrap":
+    if name in ("bootstrap", "engines"):
         return lambda arguments, console: dict(module.run(module.parse(arguments), console=console))
     return lambda options, _console: dict(module.run(options))
 
@@ -289,7 +299,7 @@ def render_summary(document: Mapping[str, Any]) -> str:
 
 def summary_rows(name: str, entry: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     """Return (target, figure, met) of each target of one benchmark."""
-    if name == "mover":
+    if name in MOVERS:
         rows = [
             (f"{item['step']} {item['target']}", mover_figure(item), bool(item["met"]))
             for item in entry["comparisons"]
@@ -320,13 +330,13 @@ def first_line(text: str) -> str:
 def render_section(name: str, document: Mapping[str, Any]) -> str:
     """Return one benchmark's generated results (its own renderer's, for the helpers')."""
     entry = document["benchmarks"].get(name)
-    heading = "" if name == "mover" else f"## {TITLES[name]}\n\n"
+    heading = "" if name in HEADED_IN_TEMPLATE else f"## {TITLES[name]}\n\n"
     if entry is None:
         return heading + "_Not run in this invocation._"
     if entry.get("error"):
         error = str(entry["error"]).strip()[-2000:]
         return heading + "_Failed in this run:_\n\n```\n" + error + "\n```"
-    if name == "mover":
+    if name in MOVERS:
         return render_mover(entry)
     module = importlib.import_module(f"bench.{name}")
     return str(module.render_markdown(entry))
@@ -336,14 +346,16 @@ def render_mover(result: Mapping[str, Any]) -> str:
     """Return the mover benchmark's tables: wall clock with targets, then CPU time."""
     dataset = result["dataset"]
     machine_line = result["machine"]
+    engine = result.get("engine", "restic")
+    opening = result.get("repository_open_seconds", result.get("restic_repository_open_seconds"))
     lines = [
         f"`{result['command']}`: {dataset['bytes'] / 2**20:.0f} MiB in {dataset['files']:,} "
         f"files, {result['repeat']} repeats (medians), page cache {result['page_cache']}, "
         f"load average {machine_line.get('load_average_1m')} at the start and "
-        f"{machine_line.get('load_average_1m_end')} at the end; one repository open "
-        f"(`restic cat config`) took {result['restic_repository_open_seconds']:.2f} s.",
+        f"{machine_line.get('load_average_1m_end')} at the end; one {engine} command that opens "
+        f"the repository took {opening:.2f} s.",
         "",
-        "| step | bare restic | pyvolsync-mover | ratio | extra | MB/s bare / mover | target |",
+        f"| step | bare {engine} | pyvolsync-mover | ratio | extra | MB/s bare / mover | target |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for item in result["comparisons"]:
@@ -357,7 +369,7 @@ def render_mover(result: Mapping[str, Any]) -> str:
         )
     lines += [
         "",
-        "| CPU time | bare restic | pyvolsync-mover | ratio | extra |",
+        f"| CPU time | bare {engine} | pyvolsync-mover | ratio | extra |",
         "|---|---:|---:|---:|---:|",
     ]
     lines += [

@@ -59,14 +59,15 @@ def run(
     settings: Mapping[str, str],
     result_path: Path,
     command: Sequence[str] | None = None,
+    engine: str = "restic",
 ) -> MoverRun:
-    """Run ``pyvolsync-mover restic OPERATIONS`` with ``settings`` as its environment.
+    """Run ``pyvolsync-mover ENGINE OPERATIONS`` with ``settings`` as its environment.
 
     ``command`` replaces the program (the benchmark runs it under a memory-measuring launcher).
     The result document is read from ``result_path``; it is None if the mover wrote none.
     """
     result_path.unlink(missing_ok=True)
-    argv = [*(command or [program()]), "restic", *operations]
+    argv = [*(command or [program()]), engine, *operations]
     variables = environment(settings) | {contract.EnvVar.RESULT_PATH: str(result_path)}
     started = time.perf_counter()
     completed = subprocess.run(

@@ -13,7 +13,7 @@ import copy
 import re
 from typing import Any
 
-from bench import bootstrap, report, timeline
+from bench import bootstrap, mover, report, timeline
 
 MACHINE = {
     "date": "2026-11-26T01:40:57+00:00",
@@ -263,3 +263,43 @@ def test_a_partial_run_keeps_the_other_results_and_says_where_they_came_from() -
         "kept from an earlier run: Bootstrap: an app's PVC restored from its backup "
         "(`make bench`, 2026-11-20T10:00:00+00:00)." in rendered(partial)
     )
+
+
+def test_the_kopia_mover_and_the_engines_sections_say_which_engine_and_the_ratio() -> None:
+    kopia = mover_result()
+    kopia |= {"engine": "kopia", "command": "python -m bench.mover --engine kopia"}
+    kopia["repository_open_seconds"] = kopia.pop("restic_repository_open_seconds", 0.24)
+    engines = {
+        "command": "python -m bench.engines",
+        "machine": MACHINE | {"kopia": "kopia v0.23.1"},
+        "dataset": {"files": 50_000, "bytes": 2**30},
+        "page_cache": "warm",
+        "repeat": 3,
+        "steps": [
+            {
+                "step": "full backup",
+                "seconds": {"restic": [60.0, 62.0, 61.0], "kopia": [30.0, 31.0, 29.0]},
+                "median_seconds": {"restic": 61.0, "kopia": 30.0},
+                "kopia_over_restic": 0.492,
+                "megabytes_per_second": {"restic": 17.6, "kopia": 35.8},
+            }
+        ],
+    }
+    results = document()
+    results["benchmarks"] |= {"mover_kopia": kopia, "engines": engines}
+
+    page = rendered(results)
+
+    assert "| step | bare kopia | pyvolsync-mover |" in page
+    assert "one kopia command that opens the repository took" in page
+    assert "| full backup | 61.0 s | 30.0 s | 0.49 | 17.6 / 35.8 |" in page
+    assert "full backup restic 60.0 / 62.0 / 61.0, kopia 30.0 / 31.0 / 29.0" in page
+    assert page.count("## Engines: kopia against restic through the operator") == 1
+    assert "| full backup: kopia / restic (info) | 0.49x | ✓ met |" in page
+
+
+def test_kopia_backups_get_their_own_incremental_target() -> None:
+    assert str(mover.target(mover.INCREMENTAL, "kopia")) != str(
+        mover.target(mover.INCREMENTAL, "restic")
+    )
+    assert mover.target(mover.FULL, "kopia") == mover.target(mover.FULL, "restic")

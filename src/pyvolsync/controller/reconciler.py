@@ -107,6 +107,8 @@ class Run:
     now: datetime.datetime
     requeue: float | None = None
     events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    repository_note: str = ""
+    """Why the engine could not complete its section from what it refers to (``resolve``)."""
 
     @property
     def owner(self) -> metadata.Owner:
@@ -293,8 +295,7 @@ class Reconciler:
         if problems:
             report_invalid(run, "; ".join(str(problem) for problem in problems))
             return
-        engine = registry.engine_of(run.model.spec)
-        assert engine is not None  # the validator requires one engine's section
+        engine = await self._resolved_engine(run)
         if run.status.last_sync_start_time is not None:
             if not self._take_slot(run):
                 return
@@ -314,6 +315,20 @@ class Reconciler:
         run.status.last_sync_start_time = run.now
         run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
         await self._synchronize(run, *engine)
+
+    async def _resolved_engine(self, run: Run) -> tuple[protocol.Mover, protocol.EngineSpec]:
+        """Return the object's engine and its section, completed from what it refers to."""
+        engine = registry.engine_of(run.model.spec)
+        assert engine is not None  # the validator requires one engine's section
+        mover, section = engine
+        resolved = await mover.resolve(
+            section, namespace=run.owner.namespace, find_source=self._find_source
+        )
+        run.repository_note = resolved.note
+        return mover, resolved.spec
+
+    async def _find_source(self, namespace: str, name: str) -> JsonObject | None:
+        return await self.kube.get(Kind.REPLICATION_SOURCE, name, namespace=namespace)
 
     def _take_slot(self, run: Run) -> bool:
         """Take (or keep) a mover slot; without one, say so and wait to be woken."""
@@ -353,6 +368,7 @@ class Reconciler:
             spec=spec,
             now=run.now,
             volume_timeout=self.settings.volume_timeout,
+            repository_note=run.repository_note,
         )
 
     async def _synchronize(

@@ -52,6 +52,8 @@ class Iteration:
     spec: protocol.EngineSpec
     now: datetime.datetime
     volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
+    repository_note: str = ""
+    """Why the engine found no repository where the object refers to one (``Mover.resolve``)."""
 
     @property
     def namespace(self) -> str:
@@ -421,6 +423,14 @@ async def _secret_keys(iteration: Iteration) -> frozenset[str]:
     secret = await iteration.get(Kind.SECRET, name) if name else None
     required = iteration.mover.required_secret_keys
     needs = " and ".join(required)
+    if secret is None and not name:
+        raise StepWaitingError(
+            base.SyncState.invalid(
+                REASON_INVALID,
+                f"{iteration.field}.repository names no Secret"
+                + (f": {iteration.repository_note}" if iteration.repository_note else ""),
+            )
+        )
     if secret is None:
         raise StepWaitingError(
             base.SyncState.invalid(

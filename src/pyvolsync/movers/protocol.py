@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from pyvolsync import contract
@@ -89,6 +90,14 @@ class Mover(Protocol):
         """The container of the Job ``plan`` describes."""
         ...
 
+    async def resolve(
+        self, spec: EngineSpec, *, namespace: str, find_source: SourceLookup
+    ) -> Resolved:
+        """Complete ``spec`` from the objects it refers to (a kopia destination takes the
+        repository and source path of the ReplicationSource its ``sourceIdentity`` names, as
+        the fork does); ``namespace`` is the object's."""
+        ...
+
     def settle(self, state: base.SyncState) -> base.SyncState:
         """Read a finished source sync the engine's way (e.g. a saved backup whose check then
         found damage completed; the damage is reported on its own)."""
@@ -105,6 +114,19 @@ class Mover(Protocol):
     ) -> Recorded:
         """Write the engine's own status fields after a successful sync."""
         ...
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Resolved:
+    """An engine section completed from the objects it refers to."""
+
+    spec: EngineSpec
+    note: str = ""
+    """Why something could not be completed, said where it matters (a missing Secret)."""
+
+
+SourceLookup = Callable[[str, str], Awaitable[JsonObject | None]]
+"""``(namespace, name)`` → that ReplicationSource, or None."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

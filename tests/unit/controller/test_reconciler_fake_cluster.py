@@ -358,3 +358,53 @@ def test_restic_and_kopia_in_one_source_is_refused_before_any_job() -> None:
     reason, message = cluster.condition()
     assert reason == "Error"
     assert "restic" in message and "kopia" in message
+
+
+def kopia_destination(**kopia: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationDestination",
+        "metadata": {"name": "restore", "namespace": NAMESPACE},
+        "spec": {
+            "trigger": {"manual": "once"},
+            "kopia": {"copyMethod": "Direct", "destinationPVC": "data", **kopia},
+        },
+    }
+
+
+def reconcile_destination(cluster: Cluster) -> dict[str, Any] | None:
+    asyncio.run(cluster.reconciler.reconcile(names.Role.DESTINATION, NAMESPACE, "restore"))
+    return cluster.kube.stored(Kind.JOB, "volsync-dst-restore", NAMESPACE)
+
+
+def test_a_kopia_destination_naming_only_its_source_uses_the_sources_repository_and_path() -> None:
+    cluster = Cluster()
+    cluster.kube.put(secret("kopia-repo", "KOPIA_REPOSITORY", "KOPIA_PASSWORD"))
+    cluster.kube.put(kopia_source("web", sourcePathOverride="/srv/web"))
+    cluster.kube.put(kopia_destination(sourceIdentity={"sourceName": "web"}))
+
+    container = container_of(reconcile_destination(cluster))
+
+    references = {
+        item["valueFrom"]["secretKeyRef"]["name"]
+        for item in container["env"]
+        if "valueFrom" in item
+    }
+    assert references == {"kopia-repo"}, "the source's repository Secret, as the fork does"
+    env = plain_env(container)
+    assert (env["KOPIA_OVERRIDE_USERNAME"], env["KOPIA_OVERRIDE_HOSTNAME"]) == ("web", NAMESPACE)
+    assert env["KOPIA_SOURCE_PATH_OVERRIDE"] == "/srv/web"
+
+
+def test_a_kopia_destination_whose_source_does_not_exist_says_so_and_starts_nothing() -> None:
+    cluster = Cluster()
+    cluster.kube.put(kopia_destination(sourceIdentity={"sourceName": "gone"}))
+
+    assert reconcile_destination(cluster) is None
+    stored = cluster.kube.stored(Kind.REPLICATION_DESTINATION, "restore", NAMESPACE)
+    assert stored is not None
+    messages = [item["message"] for item in stored["status"]["conditions"]]
+    assert any(
+        f"names ReplicationSource {NAMESPACE}/gone, which does not exist" in message
+        for message in messages
+    ), messages

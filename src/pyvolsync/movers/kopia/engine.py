@@ -80,6 +80,24 @@ class Kopia:
             ),
         )
 
+    async def resolve(
+        self, spec: protocol.EngineSpec, *, namespace: str, find_source: protocol.SourceLookup
+    ) -> protocol.Resolved:
+        chosen = getattr(spec, "source_identity", None)
+        if not isinstance(spec, destination.KopiaDestinationSpec) or chosen is None:
+            return protocol.Resolved(spec=spec)
+        if not chosen.source_name or (spec.repository and chosen.source_path_override):
+            return protocol.Resolved(spec=spec)
+        where = chosen.source_namespace or namespace
+        found = await find_source(where, chosen.source_name)
+        section = ((found or {}).get("spec") or {}).get("kopia")
+        if not isinstance(section, dict):
+            missing = "does not exist" if found is None else "has no spec.kopia"
+            note = (f"spec.kopia.sourceIdentity names ReplicationSource "
+                    f"{where}/{chosen.source_name}, which {missing}")  # fmt: skip
+            return protocol.Resolved(spec=spec, note=note)
+        return protocol.Resolved(spec=_completed(spec, section))
+
     def settle(self, state: base.SyncState) -> base.SyncState:
         return state
 
@@ -107,6 +125,24 @@ class Kopia:
         kopia_status.last_configured_metadata_cache_size_limit_mb = metadata_limit
         kopia_status.last_configured_content_cache_size_limit_mb = content_limit
         return protocol.Recorded()
+
+
+def _completed(
+    spec: destination.KopiaDestinationSpec, source_section: dict[str, object]
+) -> destination.KopiaDestinationSpec:
+    """Fill the destination's unset repository and source path from its source's section."""
+    chosen = spec.source_identity
+    assert chosen is not None
+    path = chosen.source_path_override or source_section.get("sourcePathOverride")
+    repository = spec.repository or source_section.get("repository")
+    return spec.model_copy(
+        update={
+            "repository": repository if isinstance(repository, str) else spec.repository,
+            "source_identity": chosen.model_copy(
+                update={"source_path_override": path if isinstance(path, str) else None}
+            ),
+        }
+    )
 
 
 def source_username(name: str) -> str:

@@ -90,6 +90,11 @@ class Restic:
             feature_environment=_feature_environment(plan),
         )
 
+    async def resolve(
+        self, spec: protocol.EngineSpec, *, namespace: str, find_source: protocol.SourceLookup
+    ) -> protocol.Resolved:
+        return protocol.Resolved(spec=spec)
+
     def settle(self, state: base.SyncState) -> base.SyncState:
         if _damage_found_after_backup(state):
             return dataclasses.replace(state, phase=base.Phase.COMPLETED)

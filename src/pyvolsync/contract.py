@@ -89,6 +89,10 @@ class KopiaEnvVar(enum.StrEnum):
     MAINTENANCE_TAKEOVER = "KOPIA_MAINTENANCE_TAKEOVER"
     """``true``: the maintenance operation makes its identity the repository's maintenance owner
     when another one is; otherwise it fails with ``maintenance-not-owner``."""
+    MAINTENANCE_TAKEOVER_FROM = "KOPIA_MAINTENANCE_TAKEOVER_FROM"
+    """Comma-separated ``user@host`` owners maintenance takes over from without being told:
+    the operator lists the identities of the ReplicationSources that write the repository (the
+    backup that created a repository became its owner, and sources never run maintenance)."""
     MAINTENANCE_OWNER = "KOPIA_MAINTENANCE_OWNER"
     """``user@host`` that owns maintenance: a backup that creates the repository hands ownership
     to it (kopia makes the creator the owner)."""

@@ -12,6 +12,7 @@ the Job. State is derived from status and the Job, as for the other objects.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -21,7 +22,7 @@ from typing import Any, Literal
 import pydantic
 
 from pyvolsync import contract
-from pyvolsync.api import common, conditions, defaults, maintenance, validation
+from pyvolsync.api import common, conditions, defaults, maintenance, source, validation
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.controller import schedule
 from pyvolsync.kube import client as kube_client
@@ -192,6 +193,27 @@ class MaintenanceReconciler:
                 older.append((_age_key(other), f"{meta['namespace']}/{meta['name']}"))
         return min(older)[1] if older else None
 
+    async def _writers(self, secret: Mapping[str, Any]) -> tuple[str, ...]:
+        """``user@host`` of every kopia ReplicationSource writing this Secret's repository."""
+        mine = _repository_of(secret)
+        found: list[str] = []
+        for item in await self.kube.list(Kind.REPLICATION_SOURCE):
+            meta, section = item["metadata"], (item.get("spec") or {}).get("kopia")
+            if not isinstance(section, dict) or not section.get("repository"):
+                continue
+            other = await self.kube.get(
+                Kind.SECRET, section["repository"], namespace=meta["namespace"]
+            )
+            if other is None or _repository_of(other) != mine:
+                continue
+            with contextlib.suppress(pydantic.ValidationError):
+                parsed = source.KopiaSourceSpec.model_validate(section)
+                username, hostname, _ = kopia_engine.identity(
+                    parsed, owner_name=meta["name"], owner_namespace=meta["namespace"]
+                )
+                found.append(f"{username}@{hostname}")
+        return tuple(found)
+
     async def _schedule(self, run: Run, secret: Mapping[str, Any]) -> float | None:
         trigger = run.spec.trigger
         manual = trigger.manual if trigger is not None else None
@@ -224,6 +246,7 @@ class MaintenanceReconciler:
             run.spec,
             secret_keys=frozenset((secret.get("data") or {}).keys()),
             settings=self.settings,
+            takeover_from=await self._writers(secret),
         )
         await self.kube.create(planned)
         logger.info("[%s/%s] started maintenance", run.namespace, run.name)

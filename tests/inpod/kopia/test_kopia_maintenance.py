@@ -57,3 +57,33 @@ def test_a_new_repository_is_handed_to_the_named_maintenance_owner(
 
     assert _owner(workspace) == "maintenance@volsync"
     assert workspace.mover("maintenance", **MAINTAINER).returncode == 0
+
+
+def test_maintenance_takes_over_from_a_source_that_created_the_repository_without_being_told(
+    workspace: kopia_support.Workspace,
+) -> None:
+    (workspace.data / "file").write_text("x")
+    workspace.mover("backup")  # the source app@ns created the repository: kopia made it owner
+
+    stranger = workspace.mover(
+        "maintenance", **MAINTAINER, KOPIA_MAINTENANCE_TAKEOVER_FROM="other@ns"
+    )
+    taken = workspace.mover(
+        "maintenance", **MAINTAINER, KOPIA_MAINTENANCE_TAKEOVER_FROM="other@ns,app@ns"
+    )
+
+    assert stranger.result.error_kind is contract.ErrorKind.MAINTENANCE_NOT_OWNER
+    assert taken.returncode == 0, taken
+    assert _owner(workspace) == "maintenance@volsync"
+    assert "took over maintenance from app@ns (a ReplicationSource writing the repository" in (
+        taken.output
+    )
+
+
+def test_a_malformed_takeover_list_is_a_configuration_error_naming_it(
+    workspace: kopia_support.Workspace,
+) -> None:
+    run = workspace.mover("maintenance", KOPIA_MAINTENANCE_TAKEOVER_FROM="app@ns,not-an-identity")
+
+    assert run.result.error_kind is contract.ErrorKind.INVALID_CONFIGURATION
+    assert "KOPIA_MAINTENANCE_TAKEOVER_FROM='not-an-identity' must be user@host" in run.output

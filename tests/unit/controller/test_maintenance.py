@@ -182,3 +182,35 @@ def test_a_missing_secret_key_is_an_error_naming_it() -> None:
     assert cluster.job() is None
     reason, message = cluster.reason()
     assert reason == "Error" and "has no key KOPIA_PASSWORD" in message
+
+
+def kopia_source(namespace: str, name: str, secret_name: str, **kopia: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"sourcePVC": "data", "kopia": {"repository": secret_name, **kopia}},
+    }
+
+
+def test_the_job_may_take_over_from_the_sources_writing_the_same_repository_only() -> None:
+    cluster = Cluster()
+    cluster.kube.put(secret("apps"))
+    cluster.kube.put(secret("media", repository=REPOSITORY + "/"))
+    other = secret("elsewhere", repository="s3://another-bucket/")
+    cluster.kube.put(other)
+    cluster.kube.put(kopia_source("apps", "web", "kopia-repo"))
+    cluster.kube.put(kopia_source("media", "plex", "kopia-repo", username="tv", hostname="nas"))
+    cluster.kube.put(kopia_source("elsewhere", "db", "kopia-repo"))
+    cluster.kube.put(maintenance_object("apps", trigger={"manual": "now"}))
+
+    cluster.reconcile()
+
+    job = cluster.job()
+    assert job is not None
+    env = {
+        item["name"]: item.get("value")
+        for item in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["KOPIA_MAINTENANCE_TAKEOVER_FROM"] == "tv@nas,web@apps"
+    assert env["KOPIA_MAINTENANCE_TAKEOVER"] == "false"

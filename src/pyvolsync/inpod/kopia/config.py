@@ -68,6 +68,7 @@ class KopiaConfig:
     content_cache_limit_mb: int | None = None
     additional_arguments: tuple[str, ...] = ()
     maintenance_takeover: bool = False
+    maintenance_takeover_from: tuple[str, ...] = ()
     maintenance_owner: str = ""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
@@ -189,12 +190,22 @@ def parse_additional_arguments(text: str) -> tuple[str, ...]:
     return arguments
 
 
+def _owner_identity(name: str, text: str) -> str:
+    """Return ``text`` if it is ``user@host``; raise ConfigurationError naming ``name``."""
+    username, at, hostname = text.partition("@")
+    if not (at and _IDENTITY.fullmatch(username) and _IDENTITY.fullmatch(hostname)):
+        raise errors.ConfigurationError(f"{name}={text!r} must be user@host")
+    return text
+
+
 def _maintenance_owner(environ: Mapping[str, str]) -> str:
     text = _text(environ, Var.MAINTENANCE_OWNER)
-    username, at, hostname = text.partition("@")
-    if text and not (at and _IDENTITY.fullmatch(username) and _IDENTITY.fullmatch(hostname)):
-        raise errors.ConfigurationError(f"{Var.MAINTENANCE_OWNER}={text!r} must be user@host")
-    return text
+    return _owner_identity(Var.MAINTENANCE_OWNER, text) if text else ""
+
+
+def _takeover_from(environ: Mapping[str, str]) -> tuple[str, ...]:
+    items = [item.strip() for item in _text(environ, Var.MAINTENANCE_TAKEOVER_FROM).split(",")]
+    return tuple(_owner_identity(Var.MAINTENANCE_TAKEOVER_FROM, item) for item in items if item)
 
 
 def _check_mandatory(environ: Mapping[str, str]) -> None:
@@ -227,6 +238,7 @@ def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
         content_cache_limit_mb=_whole_number(environ, Var.CONTENT_CACHE_SIZE_LIMIT_MB),
         additional_arguments=parse_additional_arguments(_text(environ, Var.ADDITIONAL_ARGS)),
         maintenance_takeover=_boolean(environ, Var.MAINTENANCE_TAKEOVER),
+        maintenance_takeover_from=_takeover_from(environ),
         maintenance_owner=_maintenance_owner(environ),
         **dataclasses.asdict(settings.timing(environ)),
     )

@@ -277,8 +277,10 @@ def _owner(context: Context) -> str:
 
 
 def _take_over(context: Context, identity: config.Identity, owner: str) -> None:
-    """Become the maintenance owner if told to; otherwise fail naming the owner."""
-    if not context.config.maintenance_takeover:
+    """Become the maintenance owner if told to, or if a source writing the repository owns it
+    (it created the repository); otherwise fail naming the owner."""
+    from_source = owner in context.config.maintenance_takeover_from
+    if not context.config.maintenance_takeover and not from_source:
         raise failures.error(
             contract.ErrorKind.MAINTENANCE_NOT_OWNER,
             f"the repository's maintenance is owned by {owner or 'nobody'}, not {identity}: "
@@ -287,8 +289,12 @@ def _take_over(context: Context, identity: config.Identity, owner: str) -> None:
     completed = context.kopia.run(commands.maintenance_owner(str(identity)), quiet=True)
     if completed.returncode != 0:
         raise failures.failure(completed, action=f"making {identity} the maintenance owner")
-    note = (f"{identity} took over maintenance from {owner or 'nobody'} "
-            f"({contract.KopiaEnvVar.MAINTENANCE_TAKEOVER}=true)")  # fmt: skip
+    why = (
+        "a ReplicationSource writing the repository, which created it"
+        if from_source
+        else f"{contract.KopiaEnvVar.MAINTENANCE_TAKEOVER}=true"
+    )
+    note = f"{identity} took over maintenance from {owner or 'nobody'} ({why})"
     logger.warning("%s", note)
     context.notes.append(note)
 

@@ -51,8 +51,11 @@ def maintenance_job(
     *,
     secret_keys: frozenset[str],
     settings: jobs.JobSettings,
+    takeover_from: tuple[str, ...] = (),
 ) -> JsonObject:
-    """Return the maintenance Job for the KopiaMaintenance ``obj``."""
+    """Return the maintenance Job for the KopiaMaintenance ``obj``; it takes maintenance over
+    without being told from the ``takeover_from`` owners (``user@host`` of the sources that
+    write the repository)."""
     owner = metadata.Owner.of(obj)
     labels = {metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE, **(spec.mover_pod_labels or {})}
     return {
@@ -64,7 +67,13 @@ def maintenance_job(
             "activeDeadlineSeconds": defaults.maintenance_active_deadline_seconds(spec),
             "template": {
                 "metadata": {"labels": labels},
-                "spec": _pod_spec(obj, spec, secret_keys=secret_keys, settings=settings),
+                "spec": _pod_spec(
+                    obj,
+                    spec,
+                    secret_keys=secret_keys,
+                    settings=settings,
+                    takeover_from=takeover_from,
+                ),
             },
         },
     }
@@ -76,6 +85,7 @@ def _pod_spec(
     *,
     secret_keys: frozenset[str],
     settings: jobs.JobSettings,
+    takeover_from: tuple[str, ...],
 ) -> JsonObject:
     volumes, mounts = _volumes(spec, settings)
     container: JsonObject = {
@@ -83,7 +93,7 @@ def _pod_spec(
         "image": settings.image,
         "command": ["pyvolsync-mover", "kopia"],
         "args": [str(contract.Operation.MAINTENANCE)],
-        "env": _environment(obj, spec, secret_keys=secret_keys),
+        "env": _environment(obj, spec, secret_keys=secret_keys, takeover_from=takeover_from),
         "volumeMounts": mounts,
         "securityContext": dict(spec.container_security_context)
         if spec.container_security_context
@@ -106,7 +116,11 @@ def _pod_spec(
 
 
 def _environment(
-    obj: Mapping[str, Any], spec: maintenance.KopiaMaintenanceSpec, *, secret_keys: frozenset[str]
+    obj: Mapping[str, Any],
+    spec: maintenance.KopiaMaintenanceSpec,
+    *,
+    secret_keys: frozenset[str],
+    takeover_from: tuple[str, ...],
 ) -> list[JsonObject]:
     username, hostname = identity(obj)
     plain = [
@@ -117,6 +131,7 @@ def _environment(
         (Var.OVERRIDE_MAINTENANCE_USERNAME, username),
         (Var.OVERRIDE_MAINTENANCE_HOSTNAME, hostname),
         (Var.MAINTENANCE_TAKEOVER, "true" if takeover_requested(obj) else "false"),
+        (Var.MAINTENANCE_TAKEOVER_FROM, ",".join(sorted(set(takeover_from)))),
     ]
     secret = spec.repository.repository
     env: list[JsonObject] = [{"name": name, "value": value} for name, value in plain]

@@ -186,7 +186,8 @@ def repeated_failure(plane: controlplane.ControlPlane, namespace: str) -> None:
 
 
 def kopia_backup_and_maintenance(plane: controlplane.ControlPlane, namespace: str) -> None:
-    """A kopia backup, then the repository's maintenance taken over by a KopiaMaintenance."""
+    """A kopia backup that creates the repository (and so owns its maintenance), then a
+    KopiaMaintenance that takes maintenance over from that source without being told."""
     secret = helpers.kopia_secret(
         "kopia-repo", path=f"{namespace}/kopia", password="kopia-password"
     )
@@ -208,7 +209,6 @@ def kopia_backup_and_maintenance(plane: controlplane.ControlPlane, namespace: st
         "nightly",
         {"repository": {"repository": "kopia-repo"}, "trigger": {"manual": "now"}},
     )
-    maintenance["metadata"]["annotations"] = {"pyvolsync.dev/take-over-maintenance": "true"}
     apply(plane, maintenance, namespace=namespace)
     found = helpers.wait_for_manual_sync(
         plane, "kopiamaintenance", "nightly", namespace, "now", timeout=180

@@ -25,6 +25,7 @@ import yaml
 from pyvolsync import contract
 from pyvolsync.api import destination, source
 from pyvolsync.cli import actions, session, views
+from pyvolsync.controller import leader
 from pyvolsync.kube import client, errors
 from pyvolsync.movers import iteration, registry
 from pyvolsync.movers import jobs as job_plan
@@ -32,6 +33,13 @@ from pyvolsync.planning import metadata
 
 JOB_DEADLINE_SECONDS = job_plan.LISTING_DEADLINE_SECONDS
 LISTING_LABELS = {"app.kubernetes.io/created-by": "pyvolsync-cli"}
+LEASE_NAME = leader.LeaseSettings(identity="").name
+NO_VOLUME = (
+    "no repository volume was mounted: none was given with --repository-nfs, and no operator "
+    "Deployment (env PYVOLSYNC_REPOSITORY_NFS / PYVOLSYNC_REPOSITORY_VOLUME) or operator Lease "
+    f"(annotation {metadata.REPOSITORY_VOLUME_ANNOTATION}) names one; if the repository is a "
+    "path on a shared volume, pass --repository-nfs SERVER:/PATH"
+)
 POLL_SECONDS = 1.0
 OPERATOR_VOLUME_VARIABLES = ("PYVOLSYNC_REPOSITORY_NFS", "PYVOLSYNC_REPOSITORY_VOLUME")
 
@@ -132,7 +140,13 @@ def snapshots_table(rows: list[dict[str, Any]]) -> rich.table.Table:
 
 
 async def operator_settings(kube: client.Kube) -> dict[str, str]:
-    """Return the operator Deployment's PYVOLSYNC_* environment, or {} when none is readable."""
+    """Return the operator's mover image and repository volume as PYVOLSYNC_* settings: from its
+    Deployment's environment, else from the annotations of the Lease it holds (an operator
+    running outside the cluster); {} when neither can be read."""
+    return await _deployment_settings(kube) or await _lease_settings(kube)
+
+
+async def _deployment_settings(kube: client.Kube) -> dict[str, str]:
     try:
         deployments = await kube.list(
             client.Kind.DEPLOYMENT, labels={"app.kubernetes.io/name": "pyvolsync"}
@@ -151,6 +165,28 @@ async def operator_settings(kube: client.Kube) -> dict[str, str]:
             ):
                 return env
     return {}
+
+
+async def _lease_settings(kube: client.Kube) -> dict[str, str]:
+    try:
+        leases = await kube.list(client.Kind.LEASE)
+    except errors.KubeError:
+        return {}
+    held = [
+        lease
+        for lease in leases
+        if lease["metadata"]["name"] == LEASE_NAME
+        and (lease.get("spec") or {}).get("holderIdentity")
+        and metadata.MOVER_IMAGE_ANNOTATION in (lease["metadata"].get("annotations") or {})
+    ]
+    if not held:
+        return {}
+    newest = max(held, key=lambda lease: str(lease["spec"].get("renewTime", "")))
+    annotations = newest["metadata"]["annotations"]
+    settings = {"PYVOLSYNC_MOVER_IMAGE": annotations[metadata.MOVER_IMAGE_ANNOTATION]}
+    if metadata.REPOSITORY_VOLUME_ANNOTATION in annotations:
+        settings["PYVOLSYNC_REPOSITORY_VOLUME"] = annotations[metadata.REPOSITORY_VOLUME_ANNOTATION]
+    return settings
 
 
 def _repository_volume(nfs: str | None, settings: Mapping[str, str]) -> dict[str, Any] | None:
@@ -186,7 +222,9 @@ async def run_listing(kube: client.Kube, job: dict[str, Any], *, timeout: float,
     finally:
         await kube.delete(client.Kind.JOB, name, namespace=namespace)
     if not state.get("succeeded"):
-        raise session.UserError(_failure(pods, log, owner))
+        volumes = job["spec"]["template"]["spec"].get("volumes") or []
+        mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
+        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted))
     return log
 
 
@@ -205,14 +243,21 @@ async def _finished(kube: client.Kube, name: str, namespace: str, *, timeout: fl
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _failure(pods: list[dict[str, Any]], log: str, owner: str) -> str:
-    """Say why the listing failed: the mover's result (kind and message), else its last lines."""
+def _failure(pods: list[dict[str, Any]], log: str, owner: str, *, volume_mounted: bool) -> str:
+    """Say why the listing failed: the mover's result (kind and message), else its last lines;
+    and, when the repository may be on a volume the Job did not have, where the CLI looked."""
     results = [result for result in map(iteration.pod_result, pods) if result is not None]
     failed = [result for result in results if not result.outcome.ok]
     if failed:
         reason = f"{failed[-1].message} ({failed[-1].error_kind or 'failed'})"
     else:
         reason = " | ".join([line for line in log.splitlines() if line.strip()][-3:]) or "no log"
+    missing = failed and failed[-1].error_kind in (
+        contract.ErrorKind.REPOSITORY_MISSING,
+        contract.ErrorKind.REPOSITORY_UNREACHABLE,
+    )
+    if missing and not volume_mounted:
+        return f"the repository could not be listed: {reason}; {NO_VOLUME}"
     return (
         f"the repository could not be listed: {reason}; check the Secret and the repository "
         f"volume (`pyvolsync describe {owner}`)"

@@ -20,7 +20,7 @@ import dataclasses
 import datetime
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyvolsync.kube import client as kube_client
@@ -40,6 +40,8 @@ class LeaseSettings:
     identity: str
     duration_seconds: int = 15
     renew_every_seconds: float = 5.0
+    annotations: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Published on the Lease while this replica holds it (settings others may read)."""
 
 
 def _format(moment: datetime.datetime) -> str:
@@ -170,7 +172,11 @@ class LeaderElection:
         return {
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
-            "metadata": {"name": self.settings.name, "namespace": self.settings.namespace},
+            "metadata": {
+                "name": self.settings.name,
+                "namespace": self.settings.namespace,
+                "annotations": dict(self.settings.annotations),
+            },
             "spec": {
                 "holderIdentity": self.settings.identity,
                 "leaseDurationSeconds": self.settings.duration_seconds,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from pyvolsync.controller import changes, leader, maintenance, populator, reconc
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import watch
+from pyvolsync.movers import jobs
 from pyvolsync.planning import metadata, names
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,16 @@ class OperatorConfig:
     workers: int = 8
     leader_election: bool = True
     lease_namespace: str = "default"
+
+
+def published_settings(settings: jobs.JobSettings) -> dict[str, str]:
+    """Return the Lease annotations that tell the CLI the mover image and repository volume."""
+    published = {metadata.MOVER_IMAGE_ANNOTATION: settings.image}
+    if settings.repository_volume is not None:
+        published[metadata.REPOSITORY_VOLUME_ANNOTATION] = json.dumps(
+            dict(settings.repository_volume), sort_keys=True
+        )
+    return published
 
 
 def owners_of(body: Mapping[str, Any]) -> list[tuple[Hashable, str]]:
@@ -138,7 +150,12 @@ async def run(config: OperatorConfig) -> None:
         metrics.serve(config.metrics_port)
         logger.info("serving metrics on port %d", config.metrics_port)
     election = leader.LeaderElection(
-        kube, leader.LeaseSettings(namespace=config.lease_namespace, identity=identity)
+        kube,
+        leader.LeaseSettings(
+            namespace=config.lease_namespace,
+            identity=identity,
+            annotations=published_settings(config.reconcile.job),
+        ),
     )
     try:
         if config.leader_election and not await election.acquire(stop):

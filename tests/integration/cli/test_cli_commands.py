@@ -220,6 +220,10 @@ def test_snapshots_lists_the_repository_through_a_job_in_the_namespace(
     jobs = cluster.kubectl("get", "jobs", "-n", namespace, "-o", "name").stdout
     assert "pyvolsync-snapshots" not in jobs, "the listing Job is deleted afterwards"
 
+    from_lease = cli("snapshots", "app", "-n", namespace, "-o", "json")
+    assert from_lease.returncode == 0, from_lease.stdout + from_lease.stderr
+    assert json.loads(from_lease.stdout) == rows, "settings read from the operator's Lease"
+
     apply(cluster, operator_deployment(), namespace=namespace)
     from_deployment = cli("snapshots", "app", "-n", namespace, "-o", "json")
     assert from_deployment.returncode == 0, from_deployment.stdout + from_deployment.stderr

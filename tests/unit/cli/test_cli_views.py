@@ -188,3 +188,27 @@ def test_a_catalog_line_becomes_the_rows_snapshots_prints() -> None:
         "identity": "media/app",
     }  # fmt: skip
     assert contract.parse_catalog("no catalog here\n") is None
+
+
+def test_a_listing_that_finds_no_repository_without_a_volume_says_where_it_looked() -> None:
+    missing = contract.MoverResult(
+        outcome=contract.Outcome.FAILED,
+        error_kind=contract.ErrorKind.REPOSITORY_MISSING,
+        message="there is no restic repository at /repository/a1",
+    )
+    pod = {
+        "spec": {"containers": [{"name": "restic"}]},
+        "status": {
+            "containerStatuses": [
+                {"name": "restic", "state": {"terminated": {"message": missing.to_json()}}}
+            ]
+        },
+    }
+
+    without = snapshots._failure([pod], "", "a1", volume_mounted=False)
+    mounted = snapshots._failure([pod], "", "a1", volume_mounted=True)
+
+    assert "no restic repository at /repository/a1 (repository-missing)" in without
+    assert "--repository-nfs SERVER:/PATH" in without
+    assert "PYVOLSYNC_REPOSITORY_NFS" in without and "pyvolsync.dev/repository-volume" in without
+    assert "--repository-nfs" not in mounted and "pyvolsync describe a1" in mounted

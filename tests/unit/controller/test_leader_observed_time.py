@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
-from pyvolsync.controller import leader
+from pyvolsync.cli import snapshots
+from pyvolsync.controller import leader, operator
 from pyvolsync.kube import client, fake
+from pyvolsync.movers import jobs
 
 DURATION = 15
 
@@ -80,3 +82,21 @@ def test_a_silent_holder_loses_the_lease_after_one_duration_of_the_observer_s_ti
         kube.stored(client.Kind.LEASE, "pyvolsync-operator", "default")["spec"]["leaseTransitions"]
         == 1
     )
+
+
+def test_the_holder_publishes_the_mover_image_and_repository_volume_for_the_cli() -> None:
+    kube = fake.FakeKube()
+    published = operator.published_settings(
+        jobs.JobSettings(
+            image="mover:2", repository_volume={"nfs": {"server": "nas", "path": "/b"}}
+        )
+    )
+    settings = leader.LeaseSettings(identity="a", annotations=published)
+    assert take(leader.LeaderElection(kube, settings, monotonic=Clock()))
+
+    found = asyncio.run(snapshots.operator_settings(kube))
+
+    assert found == {
+        "PYVOLSYNC_MOVER_IMAGE": "mover:2",
+        "PYVOLSYNC_REPOSITORY_VOLUME": '{"nfs": {"path": "/b", "server": "nas"}}',
+    }

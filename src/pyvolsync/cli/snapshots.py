@@ -32,6 +32,7 @@ from pyvolsync.movers import jobs as job_plan
 from pyvolsync.planning import metadata
 
 JOB_DEADLINE_SECONDS = job_plan.LISTING_DEADLINE_SECONDS
+OUTPUTS = ("table", "wide", "json", "yaml")
 LISTING_LABELS = {"app.kubernetes.io/created-by": "pyvolsync-cli"}
 LEASE_NAME = leader.LeaseSettings(identity="").name
 NO_VOLUME = (
@@ -120,23 +121,27 @@ def snapshot_row(entry: contract.CatalogEntry) -> dict[str, Any]:
     }
 
 
-def snapshots_table(rows: list[dict[str, Any]]) -> rich.table.Table:
-    """Return the table of ``snapshots``."""
-    table = rich.table.Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("TIME", "ID", "SIZE", "FILES", "ADDED", "PINNED", "TAGS", "SOURCE"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["time"],
-            row["id"],
-            views.size(row["size"]),
-            "-" if row["files"] is None else str(row["files"]),
-            views.size(row["added"]),
-            "yes" if row["pinned"] else "-",
-            ", ".join(row["tags"]) or "-",
-            row["identity"] or f"{row['hostname']}:{', '.join(row['paths'])}",
-        )
-    return table
+SNAPSHOT_COLUMNS = (
+    views.Column("TIME", lambda row: row["time"]),
+    views.Column("ID", lambda row: row["id"]),
+    views.Column("SIZE", lambda row: views.size(row["size"]), drop_rank=5),
+    views.Column(
+        "FILES", lambda row: "-" if row["files"] is None else str(row["files"]), drop_rank=3
+    ),
+    views.Column("ADDED", lambda row: views.size(row["added"]), drop_rank=4),
+    views.Column("PINNED", lambda row: "yes" if row["pinned"] else "-", drop_rank=2),
+    views.Column("TAGS", lambda row: ", ".join(row["tags"]) or "-", drop_rank=1),
+    views.Column(
+        "SOURCE",
+        lambda row: row["identity"] or f"{row['hostname']}:{', '.join(row['paths'])}",
+        drop_rank=6,
+    ),
+)
+
+
+def snapshots_table(rows: list[dict[str, Any]], *, width: int | None = None) -> rich.table.Table:
+    """Return the table of ``snapshots``, fitted to ``width`` (None: every column)."""
+    return views.fitted_table(SNAPSHOT_COLUMNS, rows, width=width)
 
 
 async def operator_settings(kube: client.Kube) -> dict[str, str]:
@@ -267,7 +272,10 @@ def _failure(pods: list[dict[str, Any]], log: str, owner: str, *, volume_mounted
 def snapshots(
     name: actions.NameArgument,
     *,
-    output: Annotated[str, typer.Option("--output", "-o", help="table or json.")] = "table",
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="table (the columns that fit), wide, json or yaml."),
+    ] = "table",
     repository_nfs: RepositoryNfsOption = None,
     mover_image: MoverImageOption = None,
     timeout: actions.TimeoutOption = JOB_DEADLINE_SECONDS,
@@ -280,6 +288,9 @@ def snapshots(
     short Job in its namespace."""
     target = session.Target(kubeconfig, context, namespace)
     console = rich.console.Console()
+
+    if output not in OUTPUTS:
+        raise session.fail(f"-o {output}: choose one of {', '.join(OUTPUTS)}")
 
     async def body(kube: client.Kube) -> None:
         obj = await session.find(kube, name, namespace=target.namespace_of(kube), role=kind)
@@ -308,9 +319,14 @@ def snapshots(
         found = [snapshot_row(item) for item in listed]
         if output == "json":
             typer.echo(json.dumps(found, indent=2))
+        elif output == "yaml":
+            typer.echo(yaml.safe_dump(found, sort_keys=False).rstrip("\n"))
         elif not found:
             console.print(f"no snapshots of {where}/{name} in its repository")
+        elif output == "wide":
+            console.width = max(console.width, views.table_width(SNAPSHOT_COLUMNS, found))
+            console.print(snapshots_table(found), crop=False)
         else:
-            console.print(snapshots_table(found))
+            console.print(snapshots_table(found, width=console.width))
 
     session.run(body, target)

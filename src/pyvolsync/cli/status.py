@@ -28,6 +28,8 @@ class OutputFormat(enum.StrEnum):
     """The ``-o`` option's values."""
 
     TABLE = "table"
+    WIDE = "wide"
+    """Every column, however wide the terminal (as ``kubectl get -o wide``)."""
     JSON = "json"
     YAML = "yaml"
 
@@ -52,7 +54,10 @@ def status(
         bool, typer.Option("--watch", "-w", help="Refresh every 2 s until Ctrl-C.")
     ] = False,
     output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="table, json or yaml.")
+        OutputFormat,
+        typer.Option(
+            "--output", "-o", help="table (the columns that fit), wide (all), json or yaml."
+        ),
     ] = OutputFormat.TABLE,
     kubeconfig: session.KubeconfigOption = None,
     context: session.ContextOption = None,
@@ -63,20 +68,25 @@ def status(
 
     async def body(kube: client.Kube) -> None:
         scope = None if all_namespaces else target.namespace_of(kube)
-        if output is not OutputFormat.TABLE:
+        if output in (OutputFormat.JSON, OutputFormat.YAML):
             typer.echo(_document(await rows(kube, namespace=scope), output).rstrip("\n"))
             return
+        wide = output is OutputFormat.WIDE
+
+        async def current() -> rich.console.RenderableType:
+            return _render(await rows(kube, namespace=scope), scope, console, wide=wide)
+
         if not watch:
-            console.print(_render(await rows(kube, namespace=scope), scope))
+            console.print(await current(), crop=not wide)
             return
         if not console.is_terminal:  # a log or a pipe: one table after the other
             while True:
-                console.print(_render(await rows(kube, namespace=scope), scope))
+                console.print(await current(), crop=not wide)
                 console.print()
                 await asyncio.sleep(WATCH_INTERVAL_SECONDS)
         with rich.live.Live(console=console, auto_refresh=False) as live:
             while True:
-                live.update(_render(await rows(kube, namespace=scope), scope), refresh=True)
+                live.update(await current(), refresh=True)
                 await asyncio.sleep(WATCH_INTERVAL_SECONDS)
 
     session.run(body, target)
@@ -88,10 +98,21 @@ def _document(found: list[views.JsonObject], output: OutputFormat) -> str:
     return yaml.safe_dump(found, sort_keys=False)
 
 
-def _render(found: list[views.JsonObject], scope: str | None) -> rich.console.RenderableType:
+def _render(
+    found: list[views.JsonObject],
+    scope: str | None,
+    console: rich.console.Console,
+    *,
+    wide: bool,
+) -> rich.console.RenderableType:
+    """Return the table (the columns that fit the console, or all when ``wide``) or a note."""
     if not found:
         where = f"namespace {scope!r}" if scope else "any namespace"
         return f"No ReplicationSource or ReplicationDestination in {where}" + (
             " (try -A for every namespace)." if scope else "."
         )
-    return views.status_table(found, now=datetime.datetime.now(datetime.UTC))
+    now = datetime.datetime.now(datetime.UTC)
+    if wide:
+        console.width = max(console.width, views.table_width(views.status_columns(now), found))
+        return views.status_table(found, now=now)
+    return views.status_table(found, now=now, width=console.width)

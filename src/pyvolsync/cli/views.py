@@ -6,8 +6,9 @@ documented schema, see docs/cli.md) and the table's wording are tested without a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich import table as rich_table
@@ -182,41 +183,94 @@ def reason_text(reason: str | None, result: str | None) -> rich_text.Text:
     return rich_text.Text(reason, style=style)
 
 
-STATUS_COLUMNS = (
-    "NAMESPACE",
-    "NAME",
-    "KIND",
-    "TRIGGER",
-    "LAST SYNC",
-    "DURATION",
-    "NEXT SYNC",
-    "RESULT",
-    "SNAPSHOT",
-    "ADDED",
-    "PROGRESS",
-    "REASON",
-)
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column of a table the CLI prints."""
+
+    header: str
+    cell: Callable[[JsonObject], str | rich_text.Text]
+    drop_rank: int | None = None
+    """When the terminal is too narrow, columns go lowest rank first; None: never dropped."""
 
 
-def status_table(rows: list[JsonObject], *, now: datetime.datetime) -> rich_table.Table:
-    """Return the table of ``pyvolsync status``."""
+def fitted_table(
+    columns: Sequence[Column], rows: Sequence[JsonObject], *, width: int | None
+) -> rich_table.Table:
+    """Return a table of ``rows`` whose rows never wrap: the columns that fit in ``width``
+    (dropping the lowest ranks first), or every column when ``width`` is None (``-o wide``)."""
+    cells = [[column.cell(row) for column in columns] for row in rows]
+    needs = [
+        max([len(column.header), *(len(_plain(line[index])) for line in cells)])
+        for index, column in enumerate(columns)
+    ]
+    chosen = list(range(len(columns)))
+    droppable = sorted(
+        (index for index, column in enumerate(columns) if column.drop_rank is not None),
+        key=lambda index: columns[index].drop_rank or 0,
+    )
+    for index in droppable:
+        if width is None or _table_width([needs[item] for item in chosen]) <= width:
+            break
+        chosen.remove(index)
     table = rich_table.Table(box=None, pad_edge=False, header_style="bold")
-    for column in STATUS_COLUMNS:
-        table.add_column(column, no_wrap=column in ("NAME", "SNAPSHOT", "PROGRESS"))
-    for row in rows:
-        result = row["result"] or "-"
-        table.add_row(
-            row["namespace"],
-            row["name"],
-            row["kind"],
-            row["trigger"] + (" (paused)" if row["paused"] else ""),
-            relative(parse_time(row["lastSync"]), now=now),
-            go_duration(row["duration"]),
-            relative(parse_time(row["nextSync"]), now=now),
-            rich_text.Text(result, style="red" if result == "Failed" else ""),
-            row["snapshot"] or "-",
-            size(row["bytesAdded"]),
-            progress_text(row["progress"]),
-            reason_text(row["reason"], row["result"]),
-        )
+    for index in chosen:
+        table.add_column(columns[index].header, no_wrap=True, overflow="ellipsis")
+    for line in cells:
+        table.add_row(*(line[index] for index in chosen))
     return table
+
+
+def _plain(cell: str | rich_text.Text) -> str:
+    return cell.plain if isinstance(cell, rich_text.Text) else cell
+
+
+def _table_width(needs: Sequence[int]) -> int:
+    """Return the width of a table with columns this wide (one space either side inside)."""
+    return sum(needs) + 2 * max(len(needs) - 1, 0)
+
+
+def table_width(columns: Sequence[Column], rows: Sequence[JsonObject]) -> int:
+    """Return the width every column of ``rows`` needs (for printing ``-o wide``)."""
+    needs = [
+        max([len(column.header), *(len(_plain(column.cell(row))) for row in rows)])
+        for column in columns
+    ]
+    return _table_width(needs)
+
+
+def status_columns(now: datetime.datetime) -> tuple[Column, ...]:
+    """Return the columns of ``pyvolsync status``, with the order they are dropped in."""
+
+    def result(row: JsonObject) -> rich_text.Text:
+        text = row["result"] or "-"
+        return rich_text.Text(text, style="red" if text == "Failed" else "")
+
+    return (
+        Column("NAMESPACE", lambda row: row["namespace"], drop_rank=11),
+        Column("NAME", lambda row: row["name"]),
+        Column("KIND", lambda row: row["kind"], drop_rank=4),
+        Column(
+            "TRIGGER",
+            lambda row: row["trigger"] + (" (paused)" if row["paused"] else ""),
+            drop_rank=7,
+        ),
+        Column(
+            "LAST SYNC", lambda row: relative(parse_time(row["lastSync"]), now=now), drop_rank=9
+        ),
+        Column("DURATION", lambda row: go_duration(row["duration"]), drop_rank=2),
+        Column(
+            "NEXT SYNC", lambda row: relative(parse_time(row["nextSync"]), now=now), drop_rank=5
+        ),
+        Column("RESULT", result, drop_rank=8),
+        Column("SNAPSHOT", lambda row: row["snapshot"] or "-", drop_rank=3),
+        Column("ADDED", lambda row: size(row["bytesAdded"]), drop_rank=1),
+        Column("PROGRESS", lambda row: progress_text(row["progress"]), drop_rank=6),
+        Column("REASON", lambda row: reason_text(row["reason"], row["result"]), drop_rank=10),
+    )
+
+
+def status_table(
+    rows: list[JsonObject], *, now: datetime.datetime, width: int | None = None
+) -> rich_table.Table:
+    """Return the table of ``pyvolsync status``, fitted to ``width`` (None: every column)."""
+    return fitted_table(status_columns(now), rows, width=width)

@@ -66,7 +66,7 @@ def test_status_shows_the_last_backup_as_a_table_and_as_json(
     status = backed_up_source(cluster, namespace)
     snapshot = status["lastSyncResult"]["snapshotID"][:8]
 
-    table = cli("status", "-n", namespace)
+    table = cli("status", "-n", namespace, "-o", "wide")
     assert table.returncode == 0, table.stderr
     header, *lines = table.stdout.splitlines()
     assert header.split()[:3] == ["NAMESPACE", "NAME", "KIND"]
@@ -74,6 +74,11 @@ def test_status_shows_the_last_backup_as_a_table_and_as_json(
     assert row.split()[:4] == [namespace, "app", "source", "manual:"]
     assert "Successful" in row and snapshot in row and "ago" in row
     assert "WaitingForManual" in row
+
+    piped = cli("status", "-n", namespace)  # not a terminal: rich's 80 columns
+    assert all(len(line) <= 80 for line in piped.stdout.splitlines()), piped.stdout
+    [fitted] = [line for line in piped.stdout.splitlines() if " app " in line]
+    assert fitted.split()[:2] == [namespace, "app"] and "WaitingForManual" in fitted
 
     document = cli("status", "-A", "-o", "json")
     assert document.returncode == 0, document.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
+import rich.console
 
 from pyvolsync import contract
 from pyvolsync.api import validation
@@ -212,3 +214,69 @@ def test_a_listing_that_finds_no_repository_without_a_volume_says_where_it_looke
     assert "--repository-nfs SERVER:/PATH" in without
     assert "PYVOLSYNC_REPOSITORY_NFS" in without and "pyvolsync.dev/repository-volume" in without
     assert "--repository-nfs" not in mounted and "pyvolsync describe a1" in mounted
+
+
+def fleet() -> list[dict[str, object]]:
+    """A realistic home-lab fleet: long namespaces and names, schedules, a running sync."""
+    rows = []
+    for index, (namespace, name) in enumerate(
+        [
+            ("media-servers", "jellyfin-config"),
+            ("media-servers", "sonarr-config"),
+            ("home-automation", "home-assistant-data"),
+            ("team-a", "postgres-primary"),
+            ("observability", "grafana-storage"),
+        ]
+    ):
+        status = {
+            "lastSyncTime": "2026-11-25T11:57:00Z",
+            "lastSyncDuration": "1m30.5s",
+            "nextSyncTime": "2026-11-25T13:00:00Z",
+            "latestMoverStatus": {"result": "Successful"},
+            "lastSyncResult": {"snapshotID": f"a1b2c3d4e5f6{index}", "bytesAdded": 123456789},
+            "conditions": [{"type": "Synchronizing", "reason": "WaitingForSchedule"}],
+        }
+        obj = source(status, trigger={"schedule": "0 */6 * * *"})
+        obj["metadata"] = {"namespace": namespace, "name": name}
+        rows.append(views.status_row(obj))
+    return rows
+
+
+def printed(table: object, *, width: int) -> list[str]:
+    console = rich.console.Console(
+        file=io.StringIO(), width=width, force_terminal=False, color_system=None
+    )
+    console.print(table)
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue().rstrip("\n").splitlines()
+
+
+def test_status_at_80_columns_drops_columns_instead_of_wrapping_or_cutting() -> None:
+    rows = fleet()
+
+    lines = printed(views.status_table(rows, now=NOW, width=80), width=80)
+
+    assert len(lines) == 1 + len(rows), "one line per row: nothing wraps"
+    assert all(len(line) <= 80 for line in lines)
+    header = lines[0].split()
+    assert header[:2] == ["NAMESPACE", "NAME"] and "REASON" in header
+    assert "ADDED" not in header and "DURATION" not in header, "the least useful go first"
+    assert "home-automation" in lines[3] and "home-assistant-data" in lines[3], "names are whole"
+    assert "…" not in "\n".join(lines)
+
+
+def test_status_wide_shows_every_column_on_one_line_per_row() -> None:
+    rows = fleet()
+    columns = views.status_columns(NOW)
+    width = views.table_width(columns, rows)
+
+    lines = printed(views.status_table(rows, now=NOW), width=width)
+
+    assert len(lines) == 1 + len(rows)
+    assert [column.header for column in columns] == [
+        "NAMESPACE", "NAME", "KIND", "TRIGGER", "LAST SYNC", "DURATION", "NEXT SYNC", "RESULT",
+        "SNAPSHOT", "ADDED", "PROGRESS", "REASON",
+    ]  # fmt: skip
+    assert all(column.header in lines[0] for column in columns)
+    assert "0 */6 * * *" in lines[1] and "117.7 MiB" in lines[1]

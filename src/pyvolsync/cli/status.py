@@ -11,6 +11,8 @@ import asyncio
 import datetime
 import enum
 import json
+import signal
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import rich.console
@@ -22,6 +24,10 @@ from pyvolsync.cli import session, views
 from pyvolsync.kube import client
 
 WATCH_INTERVAL_SECONDS = 2.0
+FINISH_FETCH_SECONDS = 5.0
+"""How long a table being fetched when Ctrl-C comes may take to finish before the exit."""
+INTERRUPTED_EXIT = 130
+"""What a shell reports for a command stopped by Ctrl-C (128 + SIGINT)."""
 
 
 class OutputFormat(enum.StrEnum):
@@ -80,16 +86,42 @@ def status(
             console.print(await current(), crop=not wide)
             return
         if not console.is_terminal:  # a log or a pipe: one table after the other
-            while True:
-                console.print(await current(), crop=not wide)
+
+            def show(table: rich.console.RenderableType) -> None:
+                console.print(table, crop=not wide)
                 console.print()
-                await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+
+            await _watch(current, show)
+            return
         with rich.live.Live(console=console, auto_refresh=False) as live:
-            while True:
-                live.update(await current(), refresh=True)
-                await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            await _watch(current, lambda table: live.update(table, refresh=True))
 
     session.run(body, target)
+
+
+async def _watch(
+    current: Callable[[], Awaitable[rich.console.RenderableType]],
+    show: Callable[[rich.console.RenderableType], None],
+) -> None:
+    """Show ``current()`` every WATCH_INTERVAL_SECONDS until SIGINT or SIGTERM, then exit 130.
+
+    The signals only set an event the loop waits on: a table being fetched is finished or
+    dropped, never cancelled in the middle of an API request.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    stopping = asyncio.ensure_future(stop.wait())
+    while not stop.is_set():
+        drawing = asyncio.ensure_future(current())
+        await asyncio.wait({drawing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            await asyncio.wait({drawing}, timeout=FINISH_FETCH_SECONDS)
+            break
+        show(drawing.result())
+        await asyncio.wait({stopping}, timeout=WATCH_INTERVAL_SECONDS)
+    raise typer.Exit(code=INTERRUPTED_EXIT)
 
 
 def _document(found: list[views.JsonObject], output: OutputFormat) -> str:

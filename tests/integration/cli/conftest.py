@@ -40,7 +40,8 @@ class Cli:
         self.plane = plane
 
     def __call__(self, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+        # faulthandler: SIGABRT prints every thread's stack (what a hung command was doing).
+        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"}
         return subprocess.run(
             [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
             capture_output=True,
@@ -52,7 +53,8 @@ class Cli:
 
     def start(self, *arguments: str) -> subprocess.Popen[str]:
         """Start the command; its output arrives line by line on `.stdout`."""
-        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1"}
+        # faulthandler: SIGABRT prints every thread's stack (what a hung command was doing).
+        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"}
         return subprocess.Popen(
             [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
             stdout=subprocess.PIPE,

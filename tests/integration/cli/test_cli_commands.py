@@ -15,6 +15,7 @@ import signal
 import subprocess
 from typing import Any
 
+import pytest
 import yaml
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
@@ -97,6 +98,17 @@ def test_status_shows_the_last_backup_as_a_table_and_as_json(
     assert "name: app" in yaml_rows.stdout
 
 
+def stopped(process: subprocess.Popen[str], *, timeout: float = 30) -> int:
+    """Return the exit code of an interrupted command; if it hangs, fail with every thread's
+    stack (Python's faulthandler prints them on SIGABRT) and leave no process behind."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        output = process.communicate(timeout=30)[0] or ""
+        pytest.fail(f"still running {timeout:g} s after SIGINT; its threads:\n{output[-4000:]}")
+
+
 def test_status_watch_prints_the_table_again_until_interrupted(
     cluster: controlplane.ControlPlane, namespace: str, crds: None, cli: Cli
 ) -> None:
@@ -109,7 +121,7 @@ def test_status_watch_prints_the_table_again_until_interrupted(
         if headers == 2:
             break
     watching.send_signal(signal.SIGINT)
-    assert watching.wait(timeout=30) == 130
+    assert stopped(watching) == 130
     assert "Traceback" not in watching.stdout.read()
     watching.stdout.close()
 

@@ -81,6 +81,23 @@ def destination(field: str, *edits: tuple[str, Any]) -> Case:
     return Case("ReplicationDestination", edits, field)
 
 
+def kopia_source(field: str, **kopia: Any) -> Case:
+    """A fork-style kopia source with ``kopia`` fields set (or removed with REMOVE)."""
+    section = {"repository": "repo", "copyMethod": "Direct"}
+    return source(field, ("restic", REMOVE), ("kopia", _edited(section, kopia)))
+
+
+def kopia_destination(field: str, **kopia: Any) -> Case:
+    section = {"repository": "repo", "copyMethod": "Direct", "capacity": "1Gi",
+               "accessModes": ["ReadWriteOnce"]}  # fmt: skip
+    return destination(field, ("restic", REMOVE), ("kopia", _edited(section, kopia)))
+
+
+def _edited(section: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    merged = {**section, **edits}
+    return {key: value for key, value in merged.items() if value is not REMOVE}
+
+
 def schedule(value: str) -> Case:
     return source("spec.trigger.schedule", ("trigger", {"schedule": value}))
 
@@ -133,10 +150,31 @@ INVALID = {
     "destination-without-access-modes": destination(
         "spec.restic.accessModes", ("restic.accessModes", REMOVE)
     ),
+    # The kopia fork's fields (issue 12's bad input).
+    "restic-and-kopia": source("spec", ("kopia", {"repository": "repo", "copyMethod": "Direct"})),
+    "kopia-unknown-compression": kopia_source("spec.kopia.compression", compression="brotli"),
+    "kopia-args-change-the-password": kopia_source(
+        "spec.kopia.additionalArgs[0]", additionalArgs=["--password=other"]
+    ),
+    "kopia-args-change-the-repository": kopia_source(
+        "spec.kopia.additionalArgs[1]",
+        additionalArgs=["--parallel=4", "--config-file=/tmp/other.config"],
+    ),
+    "kopia-destination-without-repository-or-source": kopia_destination(
+        "spec.kopia.repository", repository=REMOVE
+    ),
 }
 
 # Refused by the API server itself (the CRD's pattern, enum, format or type).
 REFUSED = {
+    "kopia-restore-as-of-not-rfc3339": kopia_destination(
+        "spec.kopia.restoreAsOf", restoreAsOf="yesterday"
+    ),
+    "kopia-relative-source-path": kopia_source(
+        "spec.kopia.sourcePathOverride", sourcePathOverride="data"
+    ),
+    "kopia-bad-hostname": kopia_source("spec.kopia.hostname", hostname="-nas"),
+    "kopia-bad-username": kopia_source("spec.kopia.username", username="my app!"),
     "schedule-every": schedule("@every 5m"),
     "schedule-reboot": schedule("@reboot"),
     "schedule-month-name": schedule("0 0 * FOO *"),

@@ -29,8 +29,9 @@ def repository_root(cluster: controlplane.ControlPlane) -> Path:
 
 @pytest.fixture(scope="module")
 def operator_arguments() -> tuple[str, ...]:
-    """Progress every 2 s, so even a fast backup shows the bar advancing."""
-    return ("--progress-interval", "2")
+    """Progress every 2 s, so even a fast backup shows the bar advancing; leader election on, as
+    the chart runs it, so the operator's Lease publishes its settings to the CLI."""
+    return ("--progress-interval", "2", "--leader-election", "--lease-namespace", "kube-system")
 
 
 class Cli:
@@ -39,9 +40,13 @@ class Cli:
     def __init__(self, plane: controlplane.ControlPlane) -> None:
         self.plane = plane
 
-    def __call__(self, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *arguments: str, timeout: float = 300, columns: int = 250
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the command as on a terminal ``columns`` wide (rich reads COLUMNS)."""
         # faulthandler: SIGABRT prints every thread's stack (what a hung command was doing).
-        environment = {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"}
+        environment = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1",
+                       "PYTHONFAULTHANDLER": "1"}  # fmt: skip
         return subprocess.run(
             [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
             capture_output=True,

@@ -76,9 +76,9 @@ def test_status_shows_the_last_backup_as_a_table_and_as_json(
     assert "Successful" in row and snapshot in row and "ago" in row
     assert "WaitingForManual" in row
 
-    piped = cli("status", "-n", namespace)  # not a terminal: rich's 80 columns
-    assert all(len(line) <= 80 for line in piped.stdout.splitlines()), piped.stdout
-    [fitted] = [line for line in piped.stdout.splitlines() if " app " in line]
+    narrow = cli("status", "-n", namespace, columns=80)
+    assert all(len(line) <= 80 for line in narrow.stdout.splitlines()), narrow.stdout
+    [fitted] = [line for line in narrow.stdout.splitlines() if " app " in line]
     assert fitted.split()[:2] == [namespace, "app"] and "WaitingForManual" in fitted
 
     document = cli("status", "-A", "-o", "json")

@@ -312,7 +312,12 @@ class PodWorker:
         state.process = process
         (files / "pid").write_text(f"{process.pid} {process_start_time(process.pid)}")
         state.state = {"running": {"startedAt": started_at}}
-        if not state.init:
+        if self.stopping.is_set():
+            # The pod began stopping (a deadline, a deletion) while this process was being
+            # started, after the stop signalled every process it could see: end it as well.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        elif not state.init and self.phase not in {"Succeeded", "Failed"}:
             self.phase = "Running"
         await self.publish()
         await self.ctx.event(self.pod, "Started", f"Started container {spec.name}")

@@ -55,8 +55,9 @@ UNREACHABLE = {
         "KOPIA_REPOSITORY": "s3://bucket/wiki",
         "KOPIA_S3_ENDPOINT": "127.0.0.1:9",
         "KOPIA_S3_DISABLE_TLS": "true",
-        "AWS_ACCESS_KEY_ID": "access-key",
-        "AWS_SECRET_ACCESS_KEY": "secret-key",
+        # Distinctive values: the secret scan (tests/security) looks for each one everywhere.
+        "AWS_ACCESS_KEY_ID": f"unreachable-access-{secrets.token_hex(8)}",
+        "AWS_SECRET_ACCESS_KEY": f"unreachable-secret-{secrets.token_hex(12)}",
     },
 }
 """A repository nothing listens for (port 9, discard): each engine's form."""

@@ -161,12 +161,7 @@ def test_a_repository_owned_by_someone_else_says_how_to_take_it_over() -> None:
     stored["metadata"]["annotations"] = annotated["metadata"]["annotations"]
     stored["spec"]["trigger"] = {"manual": "again"}
     cluster.reconcile()
-    job = cluster.job()
-    assert job is not None
-    env = {
-        item["name"]: item.get("value")
-        for item in job["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
+    env = job_env(cluster.job())
     assert env["KOPIA_MAINTENANCE_TAKEOVER"] == "true"
 
 
@@ -182,6 +177,13 @@ def test_a_missing_secret_key_is_an_error_naming_it() -> None:
     assert cluster.job() is None
     reason, message = cluster.reason()
     assert reason == "Error" and "has no key KOPIA_PASSWORD" in message
+
+
+def job_env(job: dict[str, Any] | None) -> dict[str, Any]:
+    """The plain environment of the maintenance Job's container."""
+    assert job is not None
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value") for item in container["env"]}
 
 
 def kopia_source(namespace: str, name: str, secret_name: str, **kopia: Any) -> dict[str, Any]:
@@ -206,11 +208,6 @@ def test_the_job_may_take_over_from_the_sources_writing_the_same_repository_only
 
     cluster.reconcile()
 
-    job = cluster.job()
-    assert job is not None
-    env = {
-        item["name"]: item.get("value")
-        for item in job["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
+    env = job_env(cluster.job())
     assert env["KOPIA_MAINTENANCE_TAKEOVER_FROM"] == "tv@nas,web@apps"
     assert env["KOPIA_MAINTENANCE_TAKEOVER"] == "false"

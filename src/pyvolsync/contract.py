@@ -28,6 +28,10 @@ RESTIC_HOST = "volsync"
 """The ``--host`` of every snapshot, as upstream, so repositories stay interchangeable."""
 SOURCE_TAG_PREFIX = "pyvolsync-source="
 """Tag of a snapshot taken for a ReplicationSource: this prefix then ``<namespace>/<name>``."""
+PINNED = "pyvolsync-pinned"
+"""A pinned snapshot's restic tag (``forget --keep-tag`` keeps it) or kopia pin (kopia's
+retention keeps every pinned snapshot): ``pyvolsync pin`` adds it, ``pyvolsync unpin`` removes
+it."""
 
 
 class EnvVar(enum.StrEnum):
@@ -52,6 +56,9 @@ class EnvVar(enum.StrEnum):
     PROBE_TIMEOUT = "PYVOLSYNC_PROBE_TIMEOUT"
     TERMINATION_GRACE = "PYVOLSYNC_TERMINATION_GRACE"
     LOG_FORMAT = "PYVOLSYNC_LOG_FORMAT"
+    SNAPSHOT = "PYVOLSYNC_SNAPSHOT"
+    """The snapshot ID (or a unique prefix of it, 4 characters at least) that ``pin``, ``unpin``
+    and ``forget`` act on."""
 
 
 class KopiaEnvVar(enum.StrEnum):
@@ -161,6 +168,13 @@ class Operation(enum.StrEnum):
     """kopia only: full maintenance (garbage collection, compaction) as the repository's owner."""
     SNAPSHOTS = "snapshots"
     """Read-only: print the catalog of the mover's snapshots as one line (``catalog_line``)."""
+    PIN = "pin"
+    """Pin the snapshot ``PYVOLSYNC_SNAPSHOT`` names (``PINNED``); print its catalog entry."""
+    UNPIN = "unpin"
+    """Remove the snapshot's pins; print its catalog entry."""
+    FORGET = "forget"
+    """Forget the one snapshot ``PYVOLSYNC_SNAPSHOT`` names (refused while it is pinned); print
+    its catalog entry as it was. Its data is freed by the next prune (kopia: maintenance)."""
 
 
 class Outcome(enum.StrEnum):
@@ -605,7 +619,7 @@ class CatalogEntry:
     identity: str = ""
     """Who took it: kopia's ``user@host:/path``; restic's ``namespace/name`` source tag, if any."""
     pinned: bool = False
-    """Kept whatever the retention policy says (a kopia pin)."""
+    """Kept whatever the retention policy says (restic: the ``PINNED`` tag; kopia: any pin)."""
 
 
 def catalog_line(entries: Sequence[CatalogEntry]) -> str:
@@ -634,3 +648,37 @@ def parse_catalog(log: str) -> list[CatalogEntry] | None:
         except (ValueError, TypeError, KeyError):
             continue
     return None
+
+
+SNAPSHOT_ID_MINIMUM = 4
+_SNAPSHOT_ID = re.compile(r"[0-9a-f]+")
+
+
+class SnapshotNotFoundError(LookupError):
+    """A snapshot ID that names no snapshot, or more than one; the text says which."""
+
+
+def find_entry(entries: Sequence[CatalogEntry], wanted: str) -> CatalogEntry:
+    """Return the entry whose ID is ``wanted`` or starts with it; raise SnapshotNotFoundError
+    (naming the newest IDs, or the candidates) when none or several do, or it is no ID."""
+    text = wanted.strip().lower()
+    if len(text) < SNAPSHOT_ID_MINIMUM or not _SNAPSHOT_ID.fullmatch(text):
+        raise SnapshotNotFoundError(
+            f"{wanted!r} is not a snapshot ID: give at least {SNAPSHOT_ID_MINIMUM} of the "
+            "hexadecimal characters `pyvolsync snapshots` shows"
+        )
+    matching = [entry for entry in entries if entry.id.startswith(text)]
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        named = ", ".join(f"{entry.id} ({entry.time})" for entry in matching[:5])
+        raise SnapshotNotFoundError(
+            f"{wanted!r} is ambiguous: it begins {named}; give more of the ID"
+        )
+    newest = sorted(entries, key=lambda entry: (entry.time, entry.id), reverse=True)[:3]
+    hint = (
+        "; the newest are " + ", ".join(f"{entry.id[:8]} ({entry.time})" for entry in newest)
+        if newest
+        else "; there are no snapshots"
+    )
+    raise SnapshotNotFoundError(f"no snapshot ID begins with {wanted!r}{hint}")

@@ -1,6 +1,7 @@
 """The operator <-> mover contract: results round-trip, fit 4 KiB and parse leniently."""
 
 import json
+import re
 
 import pytest
 
@@ -179,3 +180,37 @@ def test_other_lines_are_not_progress() -> None:
     parsed = contract.parse_progress(line)
     assert parsed is not None
     assert parsed.eta_seconds is None
+
+
+def _entry(identifier: str, time: str) -> contract.CatalogEntry:
+    return contract.CatalogEntry(id=identifier, time=time)
+
+
+def test_a_snapshot_is_found_by_a_unique_prefix_in_any_case() -> None:
+    entries = [_entry("ab12cd34ef", "2026-01-01T10:00:00Z"), _entry("ab99", "2026-01-02T10:00:00Z")]
+
+    assert contract.find_entry(entries, " AB12 ").id == "ab12cd34ef"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [
+        ("ab", "'ab' is not a snapshot ID: give at least 4"),
+        ("ab1z", "'ab1z' is not a snapshot ID"),
+        ("abcd", "'abcd' is ambiguous: it begins abcd0001 (2026-01-01T10:00:00Z), abcd0002"),
+        ("ffff", "no snapshot ID begins with 'ffff'; the newest are abcd0002 (2026-01-02"),
+    ],
+)
+def test_an_id_that_names_no_snapshot_or_several_says_which(wanted: str, message: str) -> None:
+    entries = [
+        _entry("abcd0001", "2026-01-01T10:00:00Z"),
+        _entry("abcd0002", "2026-01-02T10:00:00Z"),
+    ]
+
+    with pytest.raises(contract.SnapshotNotFoundError, match=re.escape(message)):
+        contract.find_entry(entries, wanted)
+
+
+def test_an_empty_catalog_says_there_are_no_snapshots() -> None:
+    with pytest.raises(contract.SnapshotNotFoundError, match=r"; there are no snapshots$"):
+        contract.find_entry([], "abcd")

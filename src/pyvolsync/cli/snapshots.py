@@ -11,6 +11,7 @@ that wrote there), kopia the object's identity's. The Job is deleted afterwards.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import secrets
 import time
@@ -51,6 +52,9 @@ RepositoryNfsOption = Annotated[
         help="SERVER:/PATH mounted at /repository (default: the operator Deployment's setting).",
     ),
 ]
+JobTimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds the short Job may take.", min=1)
+]
 MoverImageOption = Annotated[
     str | None,
     typer.Option("--mover-image", help="Mover image (default: the operator Deployment's)."),
@@ -71,20 +75,23 @@ def listing_job(
     secret_keys: frozenset[str],
     image: str,
     repository_volume: Mapping[str, Any] | None,
+    operation: contract.Operation = contract.Operation.SNAPSHOTS,
+    snapshot: str = "",
 ) -> dict[str, Any]:
-    """Return the Job that prints the catalog of ``obj``'s snapshots (the engine's read-only
-    ``snapshots`` operation, with the mover's container, Secret references and volumes)."""
+    """Return the Job that runs a catalog ``operation`` on ``obj``'s snapshots (by default the
+    read-only listing; ``snapshot`` names the one ``pin``, ``unpin`` or ``forget`` acts on), with
+    the mover's container, Secret references and volumes."""
     model = _model(obj)
     found = registry.engine_of(model.spec)
     if found is None:
         raise session.UserError(f"{obj['metadata']['name']!r} has no restic or kopia section")
     mover, section = found
-    name = f"pyvolsync-snapshots-{obj['metadata']['name']}"[:52] + f"-{secrets.token_hex(3)}"
+    name = f"pyvolsync-{operation}-{obj['metadata']['name']}"[:52] + f"-{secrets.token_hex(3)}"
     plan = job_plan.JobPlan(
         owner=metadata.Owner.of(obj),
         name=name,
         service_account="default",
-        operations=(contract.Operation.SNAPSHOTS,),
+        operations=(operation,),
         spec=section,
         mover=mover,
         data_claim="",
@@ -95,7 +102,8 @@ def listing_job(
         privileged=False,
     )
     settings = job_plan.JobSettings(image=image, retries=0, repository_volume=repository_volume)
-    return job_plan.listing_job(plan, settings, labels=LISTING_LABELS)
+    environment = {contract.EnvVar.SNAPSHOT.value: snapshot} if snapshot else {}
+    return job_plan.listing_job(plan, settings, labels=LISTING_LABELS, environment=environment)
 
 
 def _model(obj: Mapping[str, Any]) -> source.ReplicationSource | destination.ReplicationDestination:
@@ -205,10 +213,18 @@ def _repository_volume(nfs: str | None, settings: Mapping[str, str]) -> dict[str
     return None
 
 
-async def run_listing(kube: client.Kube, job: dict[str, Any], *, timeout: float, owner: str) -> str:
+async def run_listing(
+    kube: client.Kube,
+    job: dict[str, Any],
+    *,
+    timeout: float,
+    owner: str,
+    action: str = "the repository could not be listed",
+) -> str:
     """Run the listing Job; return its pod's log; delete the Job (and its pod) in any case.
 
-    A failed listing raises UserError with the mover's own words (its result document)."""
+    A failed listing raises UserError saying ``action`` failed, in the mover's own words (its
+    result document)."""
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     await kube.create(job)
     try:
@@ -229,7 +245,7 @@ async def run_listing(kube: client.Kube, job: dict[str, Any], *, timeout: float,
     if not state.get("succeeded"):
         volumes = job["spec"]["template"]["spec"].get("volumes") or []
         mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
-        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted))
+        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted, action=action))
     return log
 
 
@@ -248,7 +264,14 @@ async def _finished(kube: client.Kube, name: str, namespace: str, *, timeout: fl
         await asyncio.sleep(POLL_SECONDS)
 
 
-def _failure(pods: list[dict[str, Any]], log: str, owner: str, *, volume_mounted: bool) -> str:
+def _failure(
+    pods: list[dict[str, Any]],
+    log: str,
+    owner: str,
+    *,
+    volume_mounted: bool,
+    action: str = "the repository could not be listed",
+) -> str:
     """Say why the listing failed: the mover's result (kind and message), else its last lines;
     and, when the repository may be on a volume the Job did not have, where the CLI looked."""
     results = [result for result in map(iteration.pod_result, pods) if result is not None]
@@ -262,11 +285,61 @@ def _failure(pods: list[dict[str, Any]], log: str, owner: str, *, volume_mounted
         contract.ErrorKind.REPOSITORY_UNREACHABLE,
     )
     if missing and not volume_mounted:
-        return f"the repository could not be listed: {reason}; {NO_VOLUME}"
+        return f"{action}: {reason}; {NO_VOLUME}"
+    if failed and failed[-1].error_kind is contract.ErrorKind.INVALID_CONFIGURATION:
+        return f"{action}: {failed[-1].message}"
     return (
-        f"the repository could not be listed: {reason}; check the Secret and the repository "
-        f"volume (`pyvolsync describe {owner}`)"
+        f"{action}: {reason}; check the Secret and the repository volume "
+        f"(`pyvolsync describe {owner}`)"
     )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobOptions:
+    """How the CLI's catalog Jobs reach the repository, and how long they may take."""
+
+    repository_nfs: str | None = None
+    mover_image: str | None = None
+    timeout: float = JOB_DEADLINE_SECONDS
+
+
+async def run_catalog(
+    kube: client.Kube,
+    obj: Mapping[str, Any],
+    options: JobOptions,
+    *,
+    operation: contract.Operation = contract.Operation.SNAPSHOTS,
+    snapshot: str = "",
+    action: str = "the repository could not be listed",
+) -> list[contract.CatalogEntry]:
+    """Run a catalog ``operation`` on ``obj``'s repository in a short Job; return the catalog
+    it printed (the listing, or the one snapshot acted on); raise UserError naming ``action``."""
+    name, where = obj["metadata"]["name"], obj["metadata"]["namespace"]
+    engine = session.engine_of(obj)
+    secret_name = ((obj.get("spec") or {}).get(engine) or {}).get("repository")
+    if not secret_name:
+        raise session.UserError(f"{name!r} has no spec.{engine}.repository")
+    secret = await kube.get(client.Kind.SECRET, secret_name, namespace=where)
+    if secret is None:
+        raise session.UserError(
+            f"the repository Secret {secret_name!r} does not exist in namespace {where!r}"
+        )
+    settings = await operator_settings(kube)
+    job = listing_job(
+        obj,
+        secret_keys=frozenset(secret.get("data") or {}),
+        image=options.mover_image
+        or settings.get("PYVOLSYNC_MOVER_IMAGE")
+        or session.DEFAULT_MOVER_IMAGE,
+        repository_volume=_repository_volume(options.repository_nfs, settings),
+        operation=operation,
+        snapshot=snapshot,
+    )
+    log = await run_listing(kube, job, timeout=options.timeout, owner=name, action=action)
+    listed = contract.parse_catalog(log)
+    if listed is None:
+        raise session.UserError(f"{action}: the Job printed no catalog; see its log")
+    return listed
 
 
 def snapshots(
@@ -278,7 +351,7 @@ def snapshots(
     ] = "table",
     repository_nfs: RepositoryNfsOption = None,
     mover_image: MoverImageOption = None,
-    timeout: actions.TimeoutOption = JOB_DEADLINE_SECONDS,
+    timeout: JobTimeoutOption = JOB_DEADLINE_SECONDS,
     namespace: session.NamespaceOption = None,
     kind: session.KindOption = None,
     kubeconfig: session.KubeconfigOption = None,
@@ -292,30 +365,12 @@ def snapshots(
     if output not in OUTPUTS:
         raise session.fail(f"-o {output}: choose one of {', '.join(OUTPUTS)}")
 
+    options = JobOptions(repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout)
+
     async def body(kube: client.Kube) -> None:
         obj = await session.find(kube, name, namespace=target.namespace_of(kube), role=kind)
-        engine = session.engine_of(obj)
-        secret_name = ((obj.get("spec") or {}).get(engine) or {}).get("repository")
-        if not secret_name:
-            raise session.UserError(f"{name!r} has no spec.{engine}.repository")
         where = obj["metadata"]["namespace"]
-        secret = await kube.get(client.Kind.SECRET, secret_name, namespace=where)
-        if secret is None:
-            raise session.UserError(
-                f"the repository Secret {secret_name!r} does not exist in namespace {where!r}"
-            )
-        settings = await operator_settings(kube)
-        job = listing_job(
-            obj,
-            secret_keys=frozenset(secret.get("data") or {}),
-            image=mover_image
-            or settings.get("PYVOLSYNC_MOVER_IMAGE")
-            or session.DEFAULT_MOVER_IMAGE,
-            repository_volume=_repository_volume(repository_nfs, settings),
-        )
-        listed = contract.parse_catalog(await run_listing(kube, job, timeout=timeout, owner=name))
-        if listed is None:
-            raise session.UserError("the listing Job printed no catalog; see its log")
+        listed = await run_catalog(kube, obj, options)
         found = [snapshot_row(item) for item in listed]
         if output == "json":
             typer.echo(json.dumps(found, indent=2))

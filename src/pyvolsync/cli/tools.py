@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from pyvolsync.cli import actions, describe, restore, snapshots, status
+from pyvolsync.cli import actions, describe, pins, restore, snapshots, status
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +18,9 @@ def register(app: typer.Typer) -> None:
     app.command("describe")(describe.describe)
     app.command("sync")(actions.sync)
     app.command("snapshots")(snapshots.snapshots)
+    app.command("pin")(pins.pin)
+    app.command("unpin")(pins.unpin)
+    app.command("forget")(pins.forget)
     app.command("restore")(restore.restore)
     app.command("unlock")(actions.unlock)
     app.command("logs")(actions.logs)

@@ -69,14 +69,48 @@ def no_eligible_snapshot(message: str, *, found: int) -> contract.OperationResul
     return dataclasses.replace(nothing, snapshots_found=found)
 
 
-def catalog(entries: Sequence[contract.CatalogEntry]) -> contract.OperationResult:
-    """Print the catalog line of a ``snapshots`` run and return its result."""
+def catalog(
+    entries: Sequence[contract.CatalogEntry],
+    *,
+    operation: contract.Operation = contract.Operation.SNAPSHOTS,
+    message: str = "",
+) -> contract.OperationResult:
+    """Print the catalog line of a ``snapshots`` run (or the one entry ``pin``, ``unpin`` or
+    ``forget`` acted on) and return its result."""
     print(contract.catalog_line(entries), flush=True)
+    if message:
+        logger.info("%s", message)
     return contract.OperationResult(
-        operation=contract.Operation.SNAPSHOTS,
+        operation=operation,
         outcome=contract.Outcome.SUCCEEDED,
         snapshots_found=len(entries),
+        snapshot_id=entries[0].id if operation is not contract.Operation.SNAPSHOTS else "",
+        message=message,
     )
+
+
+def chosen_snapshot(
+    entries: Sequence[contract.CatalogEntry], environ_value: str
+) -> contract.CatalogEntry:
+    """Return the entry ``PYVOLSYNC_SNAPSHOT`` names; raise ConfigurationError when it names
+    none, several, or is unset."""
+    if not environ_value:
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.SNAPSHOT} must name the snapshot (its ID or a prefix of it)"
+        )
+    try:
+        return contract.find_entry(entries, environ_value)
+    except contract.SnapshotNotFoundError as error:
+        raise errors.ConfigurationError(str(error)) from None
+
+
+def refuse_pinned(entry: contract.CatalogEntry) -> None:
+    """Raise ConfigurationError when ``entry`` is pinned: forgetting it needs an unpin first."""
+    if entry.pinned:
+        raise errors.ConfigurationError(
+            f"snapshot {entry.id[:8]} ({entry.time}) is pinned: unpin it first "
+            "(`pyvolsync unpin`); nothing was forgotten"
+        )
 
 
 def with_notes(result: contract.OperationResult, notes: list[str]) -> contract.OperationResult:

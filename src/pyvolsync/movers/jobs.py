@@ -137,14 +137,25 @@ def _pod_failure_policy(name: str) -> JsonObject:
     }
 
 
-def listing_job(plan: JobPlan, settings: JobSettings, *, labels: Mapping[str, str]) -> JsonObject:
-    """Return a Job running the engine's read-only ``snapshots`` operation for ``plan``'s owner.
+def listing_job(
+    plan: JobPlan,
+    settings: JobSettings,
+    *,
+    labels: Mapping[str, str],
+    environment: Mapping[str, str] | None = None,
+) -> JsonObject:
+    """Return a Job running one of the engine's catalog operations (``snapshots``, ``pin``,
+    ``unpin``, ``forget``) for ``plan``'s owner, with ``environment`` added to the mover's.
 
     It is the mover Job's container, environment and repository volumes (so it reaches the
     repository exactly as the mover does), with scratch directories for the data and the cache
     when the plan names no claims, no retries and a deadline; it is not owned by the object.
     """
     container = _container(plan, settings)
+    pod_spec = _pod_spec(plan, settings, container)
+    pod_spec["containers"][0]["env"] += [
+        {"name": name, "value": value} for name, value in (environment or {}).items()
+    ]
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -155,7 +166,7 @@ def listing_job(plan: JobPlan, settings: JobSettings, *, labels: Mapping[str, st
             "ttlSecondsAfterFinished": 600,
             "template": {
                 "metadata": {"labels": dict(labels)},
-                "spec": _pod_spec(plan, settings, container),
+                "spec": pod_spec,
             },
         },
     }

@@ -49,6 +49,7 @@ class Cli:
                        "PYTHONFAULTHANDLER": "1"}  # fmt: skip
         return subprocess.run(
             [PYVOLSYNC, *arguments, "--kubeconfig", str(self.plane.kubeconfig)],
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=timeout,

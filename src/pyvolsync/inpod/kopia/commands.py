@@ -9,6 +9,7 @@ the additional arguments reach ``snapshot create`` only.
 
 from __future__ import annotations
 
+from pyvolsync import contract
 from pyvolsync.inpod.kopia import backends, config
 from pyvolsync.inpod.volume import LOST_AND_FOUND
 
@@ -95,6 +96,21 @@ def restore(snapshot_id: str, settings: config.KopiaConfig) -> tuple[str, ...]:
         "snapshot", "restore", snapshot_id, ".", "--progress", "--write-files-atomically",
         *delete, *shallow,
     )  # fmt: skip
+
+
+def pin(snapshot_id: str) -> tuple[str, ...]:
+    """Return the command that pins one snapshot (kopia's retention keeps pinned snapshots)."""
+    return ("snapshot", "pin", snapshot_id, f"--add={contract.PINNED}")
+
+
+def unpin(snapshot_id: str, pins: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the command that removes the given pins of one snapshot."""
+    return ("snapshot", "pin", snapshot_id, *(f"--remove={name}" for name in pins))
+
+
+def delete(snapshot_id: str) -> tuple[str, ...]:
+    """Return the command that deletes exactly one snapshot (maintenance frees its data)."""
+    return ("snapshot", "delete", snapshot_id, "--delete")
 
 
 def maintenance_info() -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The kopia operations (backup, restore, maintenance, snapshots), each returning its result.
+"""The kopia operations (backup, restore, maintenance, catalog, pins), each returning its result.
 
 Three rules where the fork went wrong: a repository is created only when kopia says there is
 none (a backup, never a restore or maintenance, and never after a wrong password or an
@@ -181,7 +181,7 @@ def backup(context: Context) -> contract.OperationResult:
     return report.with_notes(result, context.notes)
 
 
-def _listed(context: Context, parse: Callable[[str], list[Listed]]) -> list[Listed]:
+def _listed(context: Context, parse: Callable[[str], Listed]) -> Listed:
     """Return the identity's snapshots as ``parse`` reads ``kopia snapshot list --json``."""
     settings = context.config
     completed = context.kopia.run(
@@ -328,6 +328,84 @@ def snapshots(context: Context) -> contract.OperationResult:
     return report.catalog(entries)
 
 
+Manifests = dict[str, selection.Manifest]
+
+
+def _catalog_and_manifests(text: str) -> tuple[list[contract.CatalogEntry], Manifests]:
+    return selection.catalog(text), selection.manifests(text)
+
+
+def _chosen(context: Context) -> tuple[contract.CatalogEntry, selection.Manifest]:
+    """Connect; return the snapshot ``PYVOLSYNC_SNAPSHOT`` names and its manifest."""
+    connect(context, context.config.identity, create=False)
+    entries, found = _listed(context, _catalog_and_manifests)
+    entry = report.chosen_snapshot(entries, context.config.snapshot)
+    return entry, found[entry.id]
+
+
+def _changed(
+    context: Context,
+    operation: contract.Operation,
+    before: selection.Manifest,
+    message: str,
+) -> contract.OperationResult:
+    """Return the result of a pin or unpin: the snapshot's catalog entry under its new ID."""
+    entries, found = _listed(context, _catalog_and_manifests)
+    now = [item for item in entries if found[item.id].content == before.content]
+    if not now:
+        raise failures.error(
+            contract.ErrorKind.KOPIA_FAILED, f"the snapshot could not be found after {operation}"
+        )
+    changed = f"{message}; kopia wrote it anew as {now[0].id[:8]}"
+    return report.with_notes(
+        report.catalog(now[:1], operation=operation, message=changed), context.notes
+    )
+
+
+def _set_pin(
+    context: Context, operation: contract.Operation, *, pinning: bool
+) -> contract.OperationResult:
+    logger.info("=== Starting %s ===", operation)
+    entry, manifest = _chosen(context)
+    named = f"snapshot {entry.id[:8]} ({entry.time})"
+    if (contract.PINNED in manifest.pins) if pinning else not manifest.pins:
+        state = "already pinned" if pinning else "not pinned"
+        return report.catalog([entry], operation=operation, message=f"{named} was {state}")
+    arguments = commands.pin(entry.id) if pinning else commands.unpin(entry.id, manifest.pins)
+    completed = context.kopia.run(arguments, quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action=f"{operation} (kopia snapshot pin)")
+    message = (
+        f"{named} pinned: retention keeps it"
+        if pinning
+        else f"{named} unpinned ({', '.join(manifest.pins)}): retention may remove it"
+    )
+    return _changed(context, operation, manifest, message)
+
+
+def pin(context: Context) -> contract.OperationResult:
+    """Pin the snapshot ``PYVOLSYNC_SNAPSHOT`` names, so that retention never removes it."""
+    return _set_pin(context, contract.Operation.PIN, pinning=True)
+
+
+def unpin(context: Context) -> contract.OperationResult:
+    """Remove every pin of the snapshot ``PYVOLSYNC_SNAPSHOT`` names (pyvolsync's and others')."""
+    return _set_pin(context, contract.Operation.UNPIN, pinning=False)
+
+
+def forget_one(context: Context) -> contract.OperationResult:
+    """Delete the one snapshot ``PYVOLSYNC_SNAPSHOT`` names, unless it is pinned."""
+    logger.info("=== Starting forget of one snapshot ===")
+    entry, _ = _chosen(context)
+    report.refuse_pinned(entry)
+    completed = context.kopia.run(commands.delete(entry.id), quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="forget (kopia snapshot delete)")
+    message = f"snapshot {entry.id[:8]} ({entry.time}) was forgotten; maintenance frees its data"
+    result = report.catalog([entry], operation=contract.Operation.FORGET, message=message)
+    return report.with_notes(result, context.notes)
+
+
 Operation = Callable[[Context], contract.OperationResult]
 
 OPERATIONS: dict[contract.Operation, Operation] = {
@@ -335,4 +413,7 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.RESTORE: restore,
     contract.Operation.MAINTENANCE: maintenance,
     contract.Operation.SNAPSHOTS: snapshots,
+    contract.Operation.PIN: pin,
+    contract.Operation.UNPIN: unpin,
+    contract.Operation.FORGET: forget_one,
 }

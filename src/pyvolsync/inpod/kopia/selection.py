@@ -114,3 +114,28 @@ def catalog(text: str) -> list[contract.CatalogEntry]:
             )
         )
     return entries
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """What pinning needs of a snapshot manifest: its pins, and what a pin leaves unchanged
+    (kopia writes a pinned or unpinned snapshot anew, under a new ID)."""
+
+    pins: tuple[str, ...]
+    content: tuple[str, str]
+    """The start time as kopia wrote it and the root object."""
+
+
+def manifests(text: str) -> dict[str, Manifest]:
+    """Return each snapshot's manifest (by ID) from ``kopia snapshot list --json``."""
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("kopia snapshot list --json did not return a list")
+    found = {}
+    for item in document:
+        root = item.get("rootEntry") if isinstance(item.get("rootEntry"), dict) else {}
+        found[str(item["id"])] = Manifest(
+            pins=tuple(str(name) for name in item.get("pins") or ()),
+            content=(str(item.get("startTime")), str(root.get("obj"))),
+        )
+    return found

@@ -54,12 +54,29 @@ def forget(retention: tuple[str, ...], *, source: str = "") -> tuple[str, ...]:
 
     With a ``source``, only that source's snapshots and untagged ones (written by upstream or
     before tags) are considered, still as one group per host and path: another source writing
-    to the same repository keeps its snapshots.
+    to the same repository keeps its snapshots. A pinned snapshot (tag ``contract.PINNED``) is
+    always kept.
     """
     tags = ("--tag", source_tag(source), "--tag", "") if source else ()
     return (
-        "forget", "--host", contract.RESTIC_HOST, *tags, "--group-by", "host,paths", *retention
+        "forget", "--host", contract.RESTIC_HOST, *tags, "--group-by", "host,paths", *retention,
+        "--keep-tag", contract.PINNED,
     )  # fmt: skip
+
+
+def pin(snapshot_id: str) -> tuple[str, ...]:
+    """Return the command that pins one snapshot (restic writes it anew, under a new ID)."""
+    return ("tag", "--add", contract.PINNED, snapshot_id)
+
+
+def unpin(snapshot_id: str) -> tuple[str, ...]:
+    """Return the command that removes one snapshot's pin (a new ID again)."""
+    return ("tag", "--remove", contract.PINNED, snapshot_id)
+
+
+def forget_snapshot(snapshot_id: str) -> tuple[str, ...]:
+    """Return the command that forgets exactly one snapshot (its data stays until a prune)."""
+    return ("forget", snapshot_id)
 
 
 def unlock() -> tuple[str, ...]:

@@ -210,7 +210,7 @@ def backup(context: Context) -> contract.OperationResult:
     return _with_notes(context, saved)
 
 
-def _listed(context: Context, parse: Callable[[str], list[Listed]]) -> list[Listed]:
+def _listed(context: Context, parse: Callable[[str], Listed]) -> Listed:
     """Return the mover's snapshots as ``parse`` reads ``restic snapshots --json``."""
     timeout = context.config.probe_timeout or None
     completed = context.runner.run(commands.snapshots(), quiet=True, timeout=timeout)
@@ -381,6 +381,67 @@ def snapshots(context: Context) -> contract.OperationResult:
     return report.catalog(entries)
 
 
+def _snapshots_and_catalog(
+    text: str,
+) -> tuple[list[selection.Snapshot], list[contract.CatalogEntry]]:
+    return selection.parse_snapshots(text), selection.catalog(text)
+
+
+def _chosen(context: Context) -> tuple[selection.Snapshot, contract.CatalogEntry]:
+    """Return the snapshot ``PYVOLSYNC_SNAPSHOT`` names, as restic and as the catalog see it."""
+    snapshots, entries = _listed(context, _snapshots_and_catalog)
+    entry = report.chosen_snapshot(entries, context.config.snapshot)
+    return next(item for item in snapshots if item.id == entry.id), entry
+
+
+def _retag(
+    context: Context, operation: contract.Operation, *, pinning: bool
+) -> contract.OperationResult:
+    logger.info("=== Starting %s ===", operation)
+    snapshot, entry = _chosen(context)
+    named = f"snapshot {entry.id[:8]} ({entry.time})"
+    if entry.pinned == pinning:
+        state = "pinned" if pinning else "not pinned"
+        return report.catalog([entry], operation=operation, message=f"{named} was already {state}")
+    arguments = commands.pin(entry.id) if pinning else commands.unpin(entry.id)
+    completed = _run_unlocking(context, "tag", arguments)
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action=f"{operation} (restic tag)")
+    snapshots, entries = _listed(context, _snapshots_and_catalog)
+    now = selection.rewritten(snapshots, snapshot)
+    if now is None:
+        raise failures.error(
+            contract.ErrorKind.RESTIC_FAILED, f"{named} could not be found after restic tag"
+        )
+    changed = next(item for item in entries if item.id == now.id)
+    done = "pinned: retention keeps it" if pinning else "unpinned: retention may remove it"
+    message = f"{named} {done}; restic wrote it anew as {now.id[:8]}"
+    return _with_notes(context, report.catalog([changed], operation=operation, message=message))
+
+
+def pin(context: Context) -> contract.OperationResult:
+    """Pin the snapshot ``PYVOLSYNC_SNAPSHOT`` names, so that retention never removes it."""
+    return _retag(context, contract.Operation.PIN, pinning=True)
+
+
+def unpin(context: Context) -> contract.OperationResult:
+    """Remove the pin of the snapshot ``PYVOLSYNC_SNAPSHOT`` names."""
+    return _retag(context, contract.Operation.UNPIN, pinning=False)
+
+
+def forget_one(context: Context) -> contract.OperationResult:
+    """Forget the one snapshot ``PYVOLSYNC_SNAPSHOT`` names, unless it is pinned."""
+    logger.info("=== Starting forget of one snapshot ===")
+    _, entry = _chosen(context)
+    report.refuse_pinned(entry)
+    completed = _run_unlocking(context, "forget", commands.forget_snapshot(entry.id))
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="forget")
+    message = f"snapshot {entry.id[:8]} ({entry.time}) was forgotten; the next prune frees its data"
+    result = report.catalog([entry], operation=contract.Operation.FORGET, message=message)
+    return _with_notes(context, result)
+
+
 Operation = Callable[[Context], contract.OperationResult]
 
 OPERATIONS: dict[contract.Operation, Operation] = {
@@ -390,4 +451,7 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.RESTORE: restore,
     contract.Operation.CHECK: check,
     contract.Operation.SNAPSHOTS: snapshots,
+    contract.Operation.PIN: pin,
+    contract.Operation.UNPIN: unpin,
+    contract.Operation.FORGET: forget_one,
 }

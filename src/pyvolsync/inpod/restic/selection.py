@@ -29,6 +29,8 @@ class Snapshot:
     hostname: str
     paths: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    original: str = ""
+    """The ID the snapshot had before restic rewrote it (``restic tag``), or ""."""
 
     @property
     def source(self) -> str:
@@ -56,6 +58,7 @@ def parse_snapshots(text: str) -> list[Snapshot]:
             hostname=str(item.get("hostname", "")),
             paths=tuple(item.get("paths") or ()),
             tags=tuple(str(tag) for tag in item.get("tags") or ()),
+            original=str(item.get("original") or ""),
         )
         for item in document
     ]
@@ -116,6 +119,17 @@ def catalog(text: str) -> list[contract.CatalogEntry]:
                 hostname=snapshot.hostname,
                 paths=snapshot.paths,
                 identity=snapshot.source,
+                pinned=contract.PINNED in snapshot.tags,
             )
         )
     return entries
+
+
+def rewritten(snapshots: list[Snapshot], before: Snapshot) -> Snapshot | None:
+    """Return ``before`` as it is now: itself, or the snapshot ``restic tag`` wrote in its place
+    (which records the first ID as ``original``); None when it is gone."""
+    first = before.original or before.id
+    for snapshot in snapshots:
+        if snapshot.id == before.id or (snapshot.original or snapshot.id) == first:
+            return snapshot
+    return None

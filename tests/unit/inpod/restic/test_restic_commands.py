@@ -19,7 +19,7 @@ def test_backup_exclude_pattern_escapes_glob_characters_of_the_path() -> None:
     assert commands.backup(data_dir="/mnt/a*b[1]/")[5] == r"/mnt/a\*b\[1\]/lost+found"
 
 
-def test_forget_is_scoped_to_the_mover_host_and_grouped_like_upstream() -> None:
+def test_forget_is_scoped_to_the_mover_host_grouped_like_upstream_and_keeps_pins() -> None:
     assert commands.forget(("--keep-last", "3")) == (
         "forget",
         "--host",
@@ -28,7 +28,15 @@ def test_forget_is_scoped_to_the_mover_host_and_grouped_like_upstream() -> None:
         "host,paths",
         "--keep-last",
         "3",
+        "--keep-tag",
+        "pyvolsync-pinned",
     )
+
+
+def test_pin_unpin_and_forget_name_exactly_one_snapshot() -> None:
+    assert commands.pin("abc123") == ("tag", "--add", "pyvolsync-pinned", "abc123")
+    assert commands.unpin("abc123") == ("tag", "--remove", "pyvolsync-pinned", "abc123")
+    assert commands.forget_snapshot("abc123") == ("forget", "abc123")
 
 
 def test_a_source_tags_its_snapshots_and_forgets_only_its_own_and_untagged_ones() -> None:
@@ -48,6 +56,8 @@ def test_a_source_tags_its_snapshots_and_forgets_only_its_own_and_untagged_ones(
         "host,paths",
         "--keep-last",
         "3",
+        "--keep-tag",
+        "pyvolsync-pinned",
     )
 
 

@@ -290,6 +290,16 @@ class Transfer:
     snapshots_found: int = 0
     """For a restore: how many snapshots of this volume (host and path) the repository holds,
     before ``RESTORE_AS_OF``/``SELECT_PREVIOUS``; with no eligible one, 0 means a new app."""
+    snapshots_kept: int = 0
+    """For a backup: the source's snapshots the repository keeps after retention (restic: its
+    tagged and untagged ones of host ``volsync`` and the same path; kopia: its identity's)."""
+    snapshots_pinned: int = 0
+    """For a backup: how many of those are pinned."""
+    oldest_snapshot: str = ""
+    """For a backup: when the oldest of them was taken (UTC, whole seconds); "" when the mover
+    could not list them (or is older than this field)."""
+    newest_snapshot: str = ""
+    """For a backup: when the newest of them was taken."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -107,7 +107,8 @@ def column(name: str, json_path: str, kind: str = "string", **extra: str) -> dic
 
 
 def sync_columns(*, with_source: bool) -> list[dict[str, str]]:
-    """Return upstream's `kubectl get` columns plus Result; `Source` only on sources."""
+    """Return upstream's `kubectl get` columns plus Result; `Source` and `Snapshots` (how many
+    the repository keeps) only on sources."""
     columns = [
         column("Source", ".spec.sourcePVC"),
         column("Last sync", ".status.lastSyncTime", format="date-time"),
@@ -115,7 +116,9 @@ def sync_columns(*, with_source: bool) -> list[dict[str, str]]:
         column("Next sync", ".status.nextSyncTime", format="date-time"),
         column("Result", ".status.latestMoverStatus.result"),
     ]
-    return columns if with_source else columns[1:]
+    if not with_source:
+        return columns[1:]
+    return [*columns, column("Snapshots", ".status.snapshots.count", "integer")]
 
 
 def maintenance_columns() -> list[dict[str, str]]:

@@ -137,9 +137,25 @@ class KopiaSourceStatus(kopia.KopiaCacheStatus):
     """The KopiaMaintenance object that maintains this source's repository."""
 
 
+class SnapshotCatalog(wire.WireModel):
+    """The source's snapshots in its repository after the latest backup's retention (a
+    pyvolsync addition): the catalog `pyvolsync snapshots` lists, summed up."""
+
+    count: wire.Int32 | None = None
+    """How many snapshots of this source the repository keeps."""
+    pinned: wire.Int32 | None = None
+    """How many of them are pinned (`pyvolsync pin`): retention never removes those."""
+    oldest: wire.Time | None = None
+    """When the oldest of them was taken: the furthest back a restore can go."""
+    newest: wire.Time | None = None
+    """When the newest of them was taken."""
+
+
 class ReplicationSourceStatus(common.CommonStatus):
     """Observed state of a ReplicationSource."""
 
+    snapshots: SnapshotCatalog | None = None
+    """The source's snapshots after the latest backup's retention (a pyvolsync addition)."""
     restic: ResticSourceStatus | None = None
     """Restic-specific state."""
     kopia: KopiaSourceStatus | None = None

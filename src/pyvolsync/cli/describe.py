@@ -80,6 +80,8 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
         ("consecutive failures", status.get("consecutiveFailures", 0)),
         ("last failure", _when(status.get("lastFailureTime"), now)),
     ]
+    if status.get("snapshots"):
+        rows.append(("snapshots kept", snapshots_text(status["snapshots"])))
     if "kopia" in status:
         kopia = status.get("kopia") or {}
         return [
@@ -96,6 +98,13 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
         ("last check passed", restic.get("lastChecked")),
     ]
     return rows
+
+
+def snapshots_text(catalog: Mapping[str, Any]) -> str:
+    """Return ``status.snapshots`` in words: ``24 (1 pinned), 2026-11-26T04:00:00Z to ...``."""
+    pinned = f" ({catalog['pinned']} pinned)" if catalog.get("pinned") else ""
+    span = f", {catalog.get('oldest')} to {catalog.get('newest')}" if catalog.get("oldest") else ""
+    return f"{catalog.get('count', 0)}{pinned}{span}"
 
 
 def _when(text: str | None, now: datetime.datetime) -> str:

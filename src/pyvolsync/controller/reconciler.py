@@ -466,6 +466,8 @@ class Reconciler:
             logs=result.logs,
         )
         status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
+        if isinstance(status, source.ReplicationSourceStatus) and outcome.newest_snapshot:
+            status.snapshots = snapshot_catalog(outcome)
         if succeeded:
             self._record_success(run, outcome, started=started, ended=ended)
             recorded = mover.record(status, spec, result, now=run.now, owner_key=run.key)
@@ -649,6 +651,16 @@ def _changed(old: common.SyncProgress | None, new: common.SyncProgress) -> bool:
     if old is None:
         return True
     return old.model_dump(exclude={"updated_at"}) != new.model_dump(exclude={"updated_at"})
+
+
+def snapshot_catalog(outcome: contract.MoverResult) -> source.SnapshotCatalog:
+    """Return the status summary of the source's snapshots a backup reported."""
+    return source.SnapshotCatalog(
+        count=outcome.snapshots_kept,
+        pinned=outcome.snapshots_pinned,
+        oldest=parse_time(outcome.oldest_snapshot),
+        newest=parse_time(outcome.newest_snapshot),
+    )
 
 
 def _sync_result(

@@ -89,6 +89,34 @@ def catalog(
     )
 
 
+def with_catalog(
+    result: contract.OperationResult, listing: Callable[[], Sequence[contract.CatalogEntry]]
+) -> contract.OperationResult:
+    """Return a backup's ``result`` with the summary of the source's snapshots after retention
+    (how many, how many pinned, the oldest and newest times) that ``listing`` returns, which
+    the operator shows in the source's status. A listing that fails costs only the summary (a
+    warning in the log), never the backup."""
+    try:
+        entries = listing()
+    except errors.MoverError as error:
+        logger.warning("could not list the snapshots after the backup: %s", error.message)
+        return result
+    if not entries:
+        return result
+    times = sorted(entry.time for entry in entries)
+    logger.info(
+        "The repository keeps %d snapshots of this source (%d pinned), %s to %s",
+        len(entries), sum(entry.pinned for entry in entries), times[0], times[-1],
+    )  # fmt: skip
+    return dataclasses.replace(
+        result,
+        snapshots_kept=len(entries),
+        snapshots_pinned=sum(entry.pinned for entry in entries),
+        oldest_snapshot=times[0],
+        newest_snapshot=times[-1],
+    )
+
+
 def chosen_snapshot(
     entries: Sequence[contract.CatalogEntry], environ_value: str
 ) -> contract.CatalogEntry:
@@ -169,6 +197,10 @@ def summarize(
         files_restored=counters.files_restored,
         bytes_restored=counters.bytes_restored,
         snapshots_found=counters.snapshots_found,
+        snapshots_kept=counters.snapshots_kept,
+        snapshots_pinned=counters.snapshots_pinned,
+        oldest_snapshot=counters.oldest_snapshot,
+        newest_snapshot=counters.newest_snapshot,
         warnings=tuple(warning for result in results for warning in result.warnings),
         operations=tuple(results),
     )

@@ -35,9 +35,11 @@ def test_a_pinned_snapshot_survives_retention_and_unpin_removes_every_pin(
     assert entry.pinned, entry
     workspace.kopia("snapshot", "pin", "--add=by-hand", entry.id)
     (workspace.data / "late.txt").write_text("late")
-    workspace.mover("backup", KOPIA_RETAIN_LATEST="1")
+    backup = workspace.mover("backup", KOPIA_RETAIN_LATEST="1").result
     listed = workspace.snapshots(target)
     assert len(listed) == 2 and sorted(listed[0]["pins"]) == ["by-hand", contract.PINNED]
+    assert (backup.snapshots_kept, backup.snapshots_pinned) == (2, 1), "the status summary"
+    assert backup.oldest_snapshot == entry.time < backup.newest_snapshot, backup
 
     unpinned = workspace.mover("unpin", PYVOLSYNC_SNAPSHOT=listed[0]["id"][:8])
 

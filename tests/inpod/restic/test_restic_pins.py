@@ -42,9 +42,12 @@ def test_a_pinned_snapshot_survives_retention_and_is_removed_once_unpinned(
     assert entry.pinned and entry.time == "2026-01-01T10:00:00Z", entry
     assert entry.id != oldest, "restic writes a retagged snapshot under a new ID"
     assert f"restic wrote it anew as {entry.id[:8]}" in pinned.result.operations[0].message
-    space.mover("backup", FORGET_OPTIONS="--keep-last 1")
+    backup = space.mover("backup", FORGET_OPTIONS="--keep-last 1").result
     assert space.snapshots()[0]["id"] == entry.id, "the pin kept it"
     assert len(space.snapshots()) == 2
+    assert (backup.snapshots_kept, backup.snapshots_pinned) == (2, 1), "the status summary"
+    assert backup.oldest_snapshot == "2026-01-01T10:00:00Z"
+    assert backup.newest_snapshot > "2026-01-01T12", backup
 
     unpinned = space.mover("unpin", PYVOLSYNC_SNAPSHOT=entry.id[:8])
 

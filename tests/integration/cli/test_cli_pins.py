@@ -92,6 +92,11 @@ def test_a_pinned_restic_snapshot_outlives_retention_and_forget_removes_exactly_
     assert cli("sync", "app", "-n", namespace, "--wait").returncode == 0
     kept = _listed(cli, "app", namespace)
     assert len(kept) == 2 and kept[0]["id"] == new_id, "the operator's retention kept the pin"
+    assert helpers.status(cluster, SOURCE, "app", namespace)["snapshots"] == {
+        "count": 2, "pinned": 1, "oldest": oldest["time"], "newest": kept[1]["time"]
+    }  # fmt: skip
+    columns = cluster.kubectl("get", SOURCE, "app", "-n", namespace).stdout.splitlines()
+    assert columns[0].split()[-1] == "SNAPSHOTS" and columns[1].split()[-1] == "2", columns
 
     unpinned = cli("unpin", "app", new_id, *where)
 

@@ -129,7 +129,10 @@ def test_upstream_field_types_are_kept() -> None:
 @pytest.mark.parametrize(
     ("kind", "columns"),
     [
-        ("ReplicationSource", ["Source", "Last sync", "Duration", "Next sync", "Result"]),
+        (
+            "ReplicationSource",
+            ["Source", "Last sync", "Duration", "Next sync", "Result", "Snapshots"],
+        ),
         ("ReplicationDestination", ["Last sync", "Duration", "Next sync", "Result"]),
     ],
 )
@@ -142,9 +145,9 @@ def test_resource_names_columns_and_status_subresource(kind: str, columns: list[
     assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
     assert version["subresources"] == {"status": {}}
     assert [column["name"] for column in version["additionalPrinterColumns"]] == columns
-    assert version["additionalPrinterColumns"][-1]["jsonPath"] == (
-        ".status.latestMoverStatus.result"
-    )
+    paths = {column["name"]: column["jsonPath"] for column in version["additionalPrinterColumns"]}
+    assert paths["Result"] == ".status.latestMoverStatus.result"
+    assert paths.get("Snapshots", ".status.snapshots.count") == ".status.snapshots.count"
 
 
 def check(value: Any, node: dict[str, Any], path: str) -> Iterator[str]:

@@ -54,6 +54,7 @@ def without_additions(kind: str) -> dict[str, Any]:
         del status[name]
     if kind == "ReplicationSource":
         del status["restic"]["properties"]["lastChecked"]
+        del status["snapshots"]
     return schema
 
 

@@ -49,3 +49,20 @@ def test_a_kopia_status_shows_its_identity_and_cache_limits() -> None:
     assert rows["identity"] == "web@shop:/data"
     assert (rows["metadata cache limit (MiB)"], rows["content cache limit (MiB)"]) == (716, 204)
     assert "last pruned" not in rows
+
+
+def test_the_snapshots_the_repository_keeps_are_summed_up_in_words() -> None:
+    status = {
+        "snapshots": {
+            "count": 24,
+            "pinned": 1,
+            "oldest": "2026-11-19T03:00:00Z",
+            "newest": "2026-11-26T02:00:00Z",
+        }
+    }
+    now = datetime.datetime(2026, 11, 26, 3, tzinfo=datetime.UTC)
+
+    rows = dict(describe.status_rows(status, now=now))
+
+    assert rows["snapshots kept"] == ("24 (1 pinned), 2026-11-19T03:00:00Z to 2026-11-26T02:00:00Z")
+    assert "snapshots kept" not in dict(describe.status_rows({}, now=now))

@@ -170,6 +170,8 @@ def backup(context: Context) -> contract.OperationResult:
     except errors.MoverError:
         _after(context)
         raise
+    if result.snapshot_id:
+        result = _with_catalog(context, result)
     warnings = (*result.warnings, *_after(context))
     if warnings and result.outcome is contract.Outcome.SUCCEEDED:
         result = dataclasses.replace(
@@ -179,6 +181,11 @@ def backup(context: Context) -> contract.OperationResult:
             warnings=warnings,
         )
     return report.with_notes(result, context.notes)
+
+
+def _with_catalog(context: Context, result: contract.OperationResult) -> contract.OperationResult:
+    """Return the backup's result with the summary of the identity's snapshots after retention."""
+    return report.with_catalog(result, lambda: _listed(context, selection.catalog))
 
 
 def _listed(context: Context, parse: Callable[[str], Listed]) -> Listed:

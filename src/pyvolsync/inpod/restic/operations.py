@@ -207,7 +207,18 @@ def backup(context: Context) -> contract.OperationResult:
         return dataclasses.replace(
             saved, outcome=contract.Outcome.FAILED, error_kind=error.kind, message=error.message
         )
-    return _with_notes(context, saved)
+    return _with_notes(context, _with_catalog(context, saved))
+
+
+def _with_catalog(context: Context, result: contract.OperationResult) -> contract.OperationResult:
+    """Return the backup's result with the summary of the source's snapshots after retention."""
+    settings = context.config
+    return report.with_catalog(
+        result,
+        lambda: selection.of_source(
+            _listed(context, selection.catalog), data_dir=settings.data_dir, source=settings.source
+        ),
+    )
 
 
 def _listed(context: Context, parse: Callable[[str], Listed]) -> Listed:

@@ -133,3 +133,18 @@ def rewritten(snapshots: list[Snapshot], before: Snapshot) -> Snapshot | None:
         if snapshot.id == before.id or (snapshot.original or snapshot.id) == first:
             return snapshot
     return None
+
+
+def of_source(
+    entries: list[contract.CatalogEntry], *, data_dir: str, source: str
+) -> list[contract.CatalogEntry]:
+    """Return the catalog entries retention applies to for ``source`` (its own snapshots and
+    untagged ones of host ``volsync`` and path ``data_dir``; every one of them without a
+    ``source``)."""
+    return [
+        entry
+        for entry in entries
+        if entry.hostname == contract.RESTIC_HOST
+        and entry.paths == (data_dir,)
+        and (not source or entry.identity in (source, ""))
+    ]

@@ -14,11 +14,13 @@ so an older operator can read a newer mover's result.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
+import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 SCHEMA_VERSION = 1
@@ -58,7 +60,16 @@ class EnvVar(enum.StrEnum):
     LOG_FORMAT = "PYVOLSYNC_LOG_FORMAT"
     SNAPSHOT = "PYVOLSYNC_SNAPSHOT"
     """The snapshot ID (or a unique prefix of it, 4 characters at least) that ``pin``, ``unpin``
-    and ``forget`` act on."""
+    and ``forget`` act on, and that the browsing operations read (unset: the newest, or the
+    newest at or before ``PYVOLSYNC_AS_OF``)."""
+    AS_OF = "PYVOLSYNC_AS_OF"
+    """Browsing: read the newest snapshot taken at or before this RFC 3339 time."""
+    PATHS = "PYVOLSYNC_PATHS"
+    """Browsing: a JSON list of paths inside the snapshot (``/`` is the volume's root)."""
+    PATTERN = "PYVOLSYNC_PATTERN"
+    """``find``: a shell pattern matched against each path and each name (``*.db``)."""
+    OTHER_SNAPSHOT = "PYVOLSYNC_OTHER_SNAPSHOT"
+    """``diff``: the snapshot compared with ``PYVOLSYNC_SNAPSHOT``."""
 
 
 class KopiaEnvVar(enum.StrEnum):
@@ -175,6 +186,16 @@ class Operation(enum.StrEnum):
     FORGET = "forget"
     """Forget the one snapshot ``PYVOLSYNC_SNAPSHOT`` names (refused while it is pinned); print
     its catalog entry as it was. Its data is freed by the next prune (kopia: maintenance)."""
+    LS = "ls"
+    """Read-only: print the entries of the first of ``PYVOLSYNC_PATHS`` (a tree line)."""
+    CAT = "cat"
+    """Read-only: stream the content of the file ``PYVOLSYNC_PATHS`` names (stream lines)."""
+    DOWNLOAD = "download"
+    """Read-only: stream each of ``PYVOLSYNC_PATHS`` as a tar archive (stream lines)."""
+    FIND = "find"
+    """Read-only: print the entries matching ``PYVOLSYNC_PATTERN`` in every snapshot."""
+    DIFF = "diff"
+    """Read-only: print what changed from ``PYVOLSYNC_SNAPSHOT`` to ``PYVOLSYNC_OTHER_SNAPSHOT``."""
 
 
 class Outcome(enum.StrEnum):
@@ -692,3 +713,131 @@ def find_entry(entries: Sequence[CatalogEntry], wanted: str) -> CatalogEntry:
         else "; there are no snapshots"
     )
     raise SnapshotNotFoundError(f"no snapshot ID begins with {wanted!r}{hint}")
+
+
+TREE_KEY = "pyvolsync-tree"
+"""The key of the one JSON line ``ls``, ``find`` and ``diff`` print."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TreeEntry:
+    """One file, folder or link inside a snapshot, whichever engine wrote it."""
+
+    path: str
+    """Absolute inside the snapshot: ``/`` is the volume's root."""
+    type: str
+    """``file``, ``dir``, ``symlink`` or ``other``."""
+    mode: str = ""
+    """As ``ls -l`` shows it: ``-rw-r--r--``."""
+    uid: int = 0
+    gid: int = 0
+    size: int = 0
+    mtime: str = ""
+    """UTC at whole seconds (``2026-12-03T04:05:06Z``)."""
+    target: str = ""
+    """A symlink's target."""
+    snapshot: str = ""
+    """``find``: the snapshot that holds it."""
+    change: str = ""
+    """``diff``: ``added``, ``removed`` or ``modified``."""
+
+
+def tree_line(entries: Sequence[TreeEntry], *, snapshot: str = "") -> str:
+    """Return the one line a browsing operation prints: the entries, and the snapshot read."""
+    return json.dumps(
+        {TREE_KEY: [dataclasses.asdict(entry) for entry in entries], "snapshot": snapshot}
+    )
+
+
+def parse_tree(log: str) -> tuple[list[TreeEntry], str] | None:
+    """Return the entries and the snapshot of the tree line in ``log``; None without one."""
+    known = {field.name for field in dataclasses.fields(TreeEntry)}
+    for line in log.splitlines():
+        if TREE_KEY not in line or not line.startswith("{"):
+            continue
+        try:
+            document = json.loads(line)
+            entries = [
+                TreeEntry(**{key: value for key, value in item.items() if key in known})
+                for item in document[TREE_KEY]
+            ]
+        except (ValueError, TypeError, KeyError):
+            continue
+        return entries, str(document.get("snapshot", ""))
+    return None
+
+
+STREAM_KEY = "pyvolsync-stream"
+"""A stream starts with ``{"pyvolsync-stream": {"path": ..., "archive": bool}}``, goes on with
+data lines (``STREAM_DATA_PREFIX`` then base64 of at most ``STREAM_CHUNK`` bytes) and ends with
+``{"pyvolsync-stream-end": {"bytes": N, "sha256": HEX}}``: pod logs carry text lines, and the
+reader checks that every byte arrived."""
+STREAM_END_KEY = "pyvolsync-stream-end"
+STREAM_DATA_PREFIX = "@"
+STREAM_CHUNK = 8192
+"""Bytes per data line: its base64 stays under the 16 KiB at which container runtimes split a
+log line."""
+
+
+class StreamError(ValueError):
+    """The streams of a log did not arrive whole (a chunk lost, a stream cut short)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StreamHeader:
+    """What a stream carries: the path inside the snapshot, and whether it is a tar archive."""
+
+    path: str
+    archive: bool
+
+
+class _Incoming:
+    """One stream being read: its sink, and the bytes and hash seen so far."""
+
+    def __init__(self, header: StreamHeader, sink: Callable[[bytes], None]) -> None:
+        self.header = header
+        self.sink = sink
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def take(self, encoded: str) -> None:
+        data = base64.b64decode(encoded, validate=True)
+        self.hash.update(data)
+        self.size += len(data)
+        self.sink(data)
+
+    def end(self, trailer: Mapping[str, Any]) -> StreamHeader:
+        if trailer.get("bytes") != self.size or trailer.get("sha256") != self.hash.hexdigest():
+            raise StreamError(
+                f"{self.header.path}: {self.size} bytes arrived of {trailer.get('bytes')} sent, "
+                "or their SHA-256 differs: the download is incomplete"
+            )
+        return self.header
+
+
+def read_streams(
+    lines: Iterable[str], sink_for: Callable[[StreamHeader], Callable[[bytes], None]]
+) -> list[StreamHeader]:
+    """Decode the streams among ``lines`` (other log lines pass by), each into the sink
+    ``sink_for`` returns for its header; return the headers; raise StreamError when a stream's
+    byte count or SHA-256 differs from its trailer, or it has no trailer."""
+    done: list[StreamHeader] = []
+    current: _Incoming | None = None
+    for raw in lines:
+        line = raw.rstrip("\n")
+        if current is not None and line.startswith(STREAM_DATA_PREFIX):
+            current.take(line[len(STREAM_DATA_PREFIX) :])
+        elif line.startswith("{") and STREAM_KEY in line:
+            document = json.loads(line)
+            if STREAM_KEY in document:
+                opened = document[STREAM_KEY]
+                header = StreamHeader(path=str(opened["path"]), archive=bool(opened["archive"]))
+                current = _Incoming(header, sink_for(header))
+            elif STREAM_END_KEY in document and current is not None:
+                done.append(current.end(document[STREAM_END_KEY]))
+                current = None
+    if current is not None:
+        raise StreamError(
+            f"the stream of {current.header.path} was cut short after {current.size} bytes"
+        )
+    return done

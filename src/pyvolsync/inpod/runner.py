@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import io
 import logging
 import os
 import shlex
@@ -128,7 +129,7 @@ class Runner(Generic[ReaderT]):
         self._reader = reader
         self._missing = missing
         self._termination_grace = termination_grace
-        self._process: subprocess.Popen[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = False
         self._timed_out = False
 
@@ -150,7 +151,7 @@ class Runner(Generic[ReaderT]):
         self._cancelled = True
         self._stop(self._process)
 
-    def _stop(self, process: subprocess.Popen[str] | None) -> None:
+    def _stop(self, process: subprocess.Popen[bytes] | None) -> None:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -158,11 +159,11 @@ class Runner(Generic[ReaderT]):
         killer.daemon = True
         killer.start()
 
-    def _give_up(self, process: subprocess.Popen[str]) -> None:
+    def _give_up(self, process: subprocess.Popen[bytes]) -> None:
         logger.warning("%s cannot succeed by retrying this error: stopping it", self.program)
         self._stop(process)
 
-    def _expire(self, process: subprocess.Popen[str]) -> None:
+    def _expire(self, process: subprocess.Popen[bytes]) -> None:
         self._timed_out = True
         self._stop(process)
 
@@ -172,6 +173,7 @@ class Runner(Generic[ReaderT]):
         *,
         cwd: str | None = None,
         on_line: Callable[[str], None] | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
         echo: bool = False,
         quiet: bool = False,
         timeout: float | None = None,
@@ -179,8 +181,9 @@ class Runner(Generic[ReaderT]):
     ) -> Completed[ReaderT]:
         """Run ``<executable> <global options> <arguments>`` and return how it ended.
 
-        stdout lines go to ``on_line`` when given, else they are collected (and logged if
-        ``echo``); stderr lines are logged unless ``quiet``. ``reader`` replaces the runner's
+        stdout lines go to ``on_line`` when given, its raw bytes to ``on_chunk`` (a file's
+        content), else they are collected (and logged if ``echo``); stderr lines are logged
+        unless ``quiet``. ``reader`` replaces the runner's
         stderr reader for this command (one that also follows its progress). Raise
         CancelledError if the mover was cancelled before or during the command,
         ConfigurationError if the engine cannot be started.
@@ -195,7 +198,8 @@ class Runner(Generic[ReaderT]):
         stderr.on_hopeless = lambda line: self._give_up(process)
         thread = threading.Thread(target=_read_lines, args=(process.stderr, stderr), daemon=True)
         thread.start()
-        stdout = self._follow(process, thread, timeout=timeout, on_line=on_line, echo=echo)
+        output = Output(on_line=on_line, on_chunk=on_chunk, echo=echo)
+        stdout = self._follow(process, thread, timeout=timeout, output=output)
         if self._cancelled:
             raise errors.CancelledError(
                 f"cancelled by SIGTERM during {self.program} {arguments[0]}"
@@ -212,12 +216,11 @@ class Runner(Generic[ReaderT]):
 
     def _follow(
         self,
-        process: subprocess.Popen[str],
+        process: subprocess.Popen[bytes],
         thread: threading.Thread,
         *,
         timeout: float | None,
-        on_line: Callable[[str], None] | None,
-        echo: bool,
+        output: Output,
     ) -> str:
         """Stream stdout until the command exits (or is stopped); return what was collected."""
         self._process, self._timed_out = process, False
@@ -227,7 +230,7 @@ class Runner(Generic[ReaderT]):
         if timer:
             timer.start()
         try:
-            return _read_stdout(_stream(process.stdout), on_line=on_line, echo=echo)
+            return output.read(_stream(process.stdout))
         finally:
             process.wait()
             thread.join()
@@ -238,7 +241,7 @@ class Runner(Generic[ReaderT]):
                 if pipe is not None:
                     pipe.close()
 
-    def _start(self, argv: tuple[str, ...], *, cwd: str | None) -> subprocess.Popen[str]:
+    def _start(self, argv: tuple[str, ...], *, cwd: str | None) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(
                 argv,
@@ -247,39 +250,58 @@ class Runner(Generic[ReaderT]):
                 stderr=subprocess.PIPE,
                 env=self._environ,
                 cwd=cwd,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
             )
         except FileNotFoundError:
             hint = self._missing or "the mover image must ship it"
             raise errors.ConfigurationError(f"{argv[0]} was not found on PATH: {hint}") from None
 
 
-def _stream(stream: IO[str] | None) -> IO[str]:
+def _stream(stream: IO[bytes] | None) -> IO[bytes]:
     if stream is None:
         raise RuntimeError("the command's output was not captured")
     return stream
 
 
-def _read_lines(stream: IO[str] | None, reader: StderrReader) -> None:
-    for line in _stream(stream):
+def _text(stream: IO[bytes]) -> io.TextIOWrapper:
+    """Return the engine's output as text (UTF-8; a byte that is not becomes U+FFFD)."""
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+
+
+def _read_lines(stream: IO[bytes] | None, reader: StderrReader) -> None:
+    for line in _text(_stream(stream)):
         reader.handle(line.rstrip("\n"))
 
 
-def _read_stdout(stream: IO[str], *, on_line: Callable[[str], None] | None, echo: bool) -> str:
-    collected: list[str] = []
-    for line in stream:
-        if on_line is not None:
-            on_line(line)
-            continue
-        collected.append(line)
-        if echo and line.strip():
-            logger.info("%s", line.rstrip("\n"))
-    return "".join(collected)
+OUTPUT_CHUNK = 65536
 
 
-def _kill_if_running(process: subprocess.Popen[str], program: str) -> None:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Output:
+    """Where a command's stdout goes: lines to ``on_line``, bytes to ``on_chunk``, else
+    collected as text (and logged if ``echo``)."""
+
+    on_line: Callable[[str], None] | None = None
+    on_chunk: Callable[[bytes], None] | None = None
+    echo: bool = False
+
+    def read(self, stream: IO[bytes]) -> str:
+        """Read ``stream`` to its end; return the text collected ("" when passed on)."""
+        if self.on_chunk is not None:
+            while chunk := stream.read(OUTPUT_CHUNK):
+                self.on_chunk(chunk)
+            return ""
+        collected: list[str] = []
+        for line in _text(stream):
+            if self.on_line is not None:
+                self.on_line(line)
+                continue
+            collected.append(line)
+            if self.echo and line.strip():
+                logger.info("%s", line.rstrip("\n"))
+        return "".join(collected)
+
+
+def _kill_if_running(process: subprocess.Popen[bytes], program: str) -> None:
     if process.poll() is None:
         logger.warning("%s did not stop within the grace period; killing it", program)
         process.kill()

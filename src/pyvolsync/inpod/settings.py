@@ -8,11 +8,14 @@ adds its own variables.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import os
+import posixpath
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors
+from pyvolsync.inpod import errors, times
 
 
 def text(environ: Mapping[str, str], name: str) -> str:
@@ -67,4 +70,56 @@ def timing(environ: Mapping[str, str]) -> Timing:
         progress_interval=seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
         probe_timeout=seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
         termination_grace=seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),
+    )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Browsing:
+    """What the browsing operations (``ls``, ``cat``, ``download``, ``find``, ``diff``) read."""
+
+    snapshot: str = ""
+    as_of: datetime.datetime | None = None
+    paths: tuple[str, ...] = ()
+    """Normalised: absolute inside the snapshot, no ``..``, no trailing slash (but ``/``)."""
+    pattern: str = ""
+    other_snapshot: str = ""
+
+
+def snapshot_path(text: str) -> str:
+    """Return a path inside a snapshot as ``/a/b``; raise ConfigurationError for ``..``."""
+    if any(part == ".." for part in text.split("/")):
+        raise errors.ConfigurationError(
+            f"{contract.EnvVar.PATHS}: {text!r} leaves the volume ('..' is not allowed)"
+        )
+    return posixpath.normpath("/" + text.strip("/")) if text.strip("/") else "/"
+
+
+def _paths(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = text(environ, contract.EnvVar.PATHS)
+    if not raw:
+        return ()
+    try:
+        paths = json.loads(raw)
+    except ValueError:
+        paths = None
+    if not isinstance(paths, list) or not all(isinstance(item, str) for item in paths):
+        raise errors.ConfigurationError(
+            f'{contract.EnvVar.PATHS} must be a JSON list of paths, such as ["/config/app.ini"]'
+        )
+    return tuple(snapshot_path(item) for item in paths)
+
+
+def browsing(environ: Mapping[str, str]) -> Browsing:
+    """Return the browsing settings, validated."""
+    as_of_text = text(environ, contract.EnvVar.AS_OF)
+    try:
+        as_of = times.parse_rfc3339(as_of_text) if as_of_text else None
+    except ValueError as error:
+        raise errors.ConfigurationError(f"{contract.EnvVar.AS_OF}: {error}") from None
+    return Browsing(
+        snapshot=text(environ, contract.EnvVar.SNAPSHOT),
+        as_of=as_of,
+        paths=_paths(environ),
+        pattern=text(environ, contract.EnvVar.PATTERN),
+        other_snapshot=text(environ, contract.EnvVar.OTHER_SNAPSHOT),
     )

@@ -55,8 +55,8 @@ class KopiaConfig:
     maintenance_identity: Identity
     cache_dir: str
     custom_ca: str | None = None
-    snapshot: str = ""
-    """``PYVOLSYNC_SNAPSHOT``: the snapshot ``pin``, ``unpin`` and ``forget`` act on."""
+    browsing: settings.Browsing = dataclasses.field(default_factory=settings.Browsing)
+    """The snapshot ``pin``, ``unpin`` and ``forget`` act on, and what browsing reads."""
     compression: str = ""
     parallelism: int | None = None
     retention: tuple[str, ...] = ()
@@ -242,6 +242,6 @@ def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
         maintenance_takeover=_boolean(environ, Var.MAINTENANCE_TAKEOVER),
         maintenance_takeover_from=_takeover_from(environ),
         maintenance_owner=_maintenance_owner(environ),
-        snapshot=settings.text(environ, contract.EnvVar.SNAPSHOT),
+        browsing=settings.browsing(environ),
         **dataclasses.asdict(settings.timing(environ)),
     )

@@ -346,7 +346,7 @@ def _chosen(context: Context) -> tuple[contract.CatalogEntry, selection.Manifest
     """Connect; return the snapshot ``PYVOLSYNC_SNAPSHOT`` names and its manifest."""
     connect(context, context.config.identity, create=False)
     entries, found = _listed(context, _catalog_and_manifests)
-    entry = report.chosen_snapshot(entries, context.config.snapshot)
+    entry = report.chosen_snapshot(entries, context.config.browsing.snapshot)
     return entry, found[entry.id]
 
 

@@ -120,3 +120,21 @@ def restore(snapshot_id: str, *, target: str, delete: bool) -> tuple[str, ...]:
         "user.*",
         *(("--delete",) if delete else ()),
     )
+
+
+def ls(snapshot_id: str, path: str, *, recursive: bool) -> tuple[str, ...]:
+    """Return the JSON listing of ``path`` in a snapshot (itself and one level, or everything
+    under it); read-only, no lock."""
+    deep = ("--recursive",) if recursive else ()
+    return ("ls", "--json", "--no-lock", *deep, snapshot_id, path)
+
+
+def ls_long(snapshot_id: str, path: str) -> tuple[str, ...]:
+    """Return the long text listing of ``path`` (the one place restic shows a link's target)."""
+    return ("ls", "--long", "--no-lock", snapshot_id, path)
+
+
+def dump(snapshot_id: str, path: str, *, archive: bool) -> tuple[str, ...]:
+    """Return the command that writes a file's content (or a tar archive of ``path``) to stdout."""
+    tar = ("--archive", "tar") if archive else ()
+    return ("dump", "--no-lock", *tar, snapshot_id, path)

@@ -34,8 +34,8 @@ class MoverConfig:
     check_read_data_subset: str | None = None
     source: str = ""
     """``<namespace>/<name>`` of the ReplicationSource (``PYVOLSYNC_SOURCE``), or "" if unset."""
-    snapshot: str = ""
-    """``PYVOLSYNC_SNAPSHOT``: the snapshot ``pin``, ``unpin`` and ``forget`` act on."""
+    browsing: settings.Browsing = dataclasses.field(default_factory=settings.Browsing)
+    """The snapshot ``pin``, ``unpin`` and ``forget`` act on, and what browsing reads."""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
     termination_grace: float = 20.0
@@ -125,6 +125,6 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
         restore_delete=_restore_delete(environ),
         check_read_data_subset=_check_subset(environ),
         source=_source(environ),
-        snapshot=settings.text(environ, contract.EnvVar.SNAPSHOT),
+        browsing=settings.browsing(environ),
         **dataclasses.asdict(settings.timing(environ)),
     )

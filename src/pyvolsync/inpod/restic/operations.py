@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, report, volume
-from pyvolsync.inpod.restic import commands, config, failures, progress, selection
+from pyvolsync.inpod import browse, errors, report, volume
+from pyvolsync.inpod.restic import browsing, commands, config, failures, progress, selection
 from pyvolsync.inpod.restic.failures import ResticExit, exit_of
 
 logger = logging.getLogger(__name__)
@@ -401,7 +401,7 @@ def _snapshots_and_catalog(
 def _chosen(context: Context) -> tuple[selection.Snapshot, contract.CatalogEntry]:
     """Return the snapshot ``PYVOLSYNC_SNAPSHOT`` names, as restic and as the catalog see it."""
     snapshots, entries = _listed(context, _snapshots_and_catalog)
-    entry = report.chosen_snapshot(entries, context.config.snapshot)
+    entry = report.chosen_snapshot(entries, context.config.browsing.snapshot)
     return next(item for item in snapshots if item.id == entry.id), entry
 
 
@@ -453,7 +453,24 @@ def forget_one(context: Context) -> contract.OperationResult:
     return _with_notes(context, result)
 
 
+def _browser(context: Context) -> browsing.ResticBrowser:
+    settings = context.config
+    return browsing.ResticBrowser(
+        runner=context.runner,
+        listed=lambda: selection.of_source(
+            _listed(context, selection.catalog), data_dir=settings.data_dir, source=settings.source
+        ),
+    )
+
+
 Operation = Callable[[Context], contract.OperationResult]
+
+
+def _browsing(operation: contract.Operation) -> Operation:
+    """Return the browsing ``operation`` (``pyvolsync.inpod.browse``) with restic's browser."""
+    run = browse.BROWSING[operation]
+    return lambda context: run(_browser(context), context.config.browsing)
+
 
 OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.UNLOCK: unlock,
@@ -465,4 +482,5 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.PIN: pin,
     contract.Operation.UNPIN: unpin,
     contract.Operation.FORGET: forget_one,
+    **{operation: _browsing(operation) for operation in browse.BROWSING},
 }

@@ -815,29 +815,53 @@ class _Incoming:
         return self.header
 
 
-def read_streams(
-    lines: Iterable[str], sink_for: Callable[[StreamHeader], Callable[[bytes], None]]
-) -> list[StreamHeader]:
-    """Decode the streams among ``lines`` (other log lines pass by), each into the sink
-    ``sink_for`` returns for its header; return the headers; raise StreamError when a stream's
-    byte count or SHA-256 differs from its trailer, or it has no trailer."""
-    done: list[StreamHeader] = []
-    current: _Incoming | None = None
-    for raw in lines:
+class StreamDecoder:
+    """Decodes the streams among log lines fed one by one (other lines pass by), each into the
+    sink ``sink_for`` returns for its header; ``on_whole`` hears of each stream received whole.
+    A stream whose byte count or SHA-256 differs from its trailer raises StreamError, and so
+    does ``finish`` when a stream has no trailer."""
+
+    def __init__(
+        self,
+        sink_for: Callable[[StreamHeader], Callable[[bytes], None]],
+        on_whole: Callable[[StreamHeader], None] = lambda header: None,
+    ) -> None:
+        self.sink_for = sink_for
+        self.on_whole = on_whole
+        self.current: _Incoming | None = None
+
+    def feed(self, raw: str) -> None:
+        """Read one log line."""
         line = raw.rstrip("\n")
-        if current is not None and line.startswith(STREAM_DATA_PREFIX):
-            current.take(line[len(STREAM_DATA_PREFIX) :])
+        if self.current is not None and line.startswith(STREAM_DATA_PREFIX):
+            self.current.take(line[len(STREAM_DATA_PREFIX) :])
         elif line.startswith("{") and STREAM_KEY in line:
             document = json.loads(line)
             if STREAM_KEY in document:
                 opened = document[STREAM_KEY]
                 header = StreamHeader(path=str(opened["path"]), archive=bool(opened["archive"]))
-                current = _Incoming(header, sink_for(header))
-            elif STREAM_END_KEY in document and current is not None:
-                done.append(current.end(document[STREAM_END_KEY]))
-                current = None
-    if current is not None:
-        raise StreamError(
-            f"the stream of {current.header.path} was cut short after {current.size} bytes"
-        )
+                self.current = _Incoming(header, self.sink_for(header))
+            elif STREAM_END_KEY in document and self.current is not None:
+                self.on_whole(self.current.end(document[STREAM_END_KEY]))
+                self.current = None
+
+    def finish(self) -> None:
+        """Raise StreamError when the last stream was cut short."""
+        if self.current is not None:
+            raise StreamError(
+                f"the stream of {self.current.header.path} was cut short after "
+                f"{self.current.size} bytes"
+            )
+
+
+def read_streams(
+    lines: Iterable[str], sink_for: Callable[[StreamHeader], Callable[[bytes], None]]
+) -> list[StreamHeader]:
+    """Decode the streams among ``lines`` (``StreamDecoder``); return the headers of those
+    received whole."""
+    done: list[StreamHeader] = []
+    decoder = StreamDecoder(sink_for, done.append)
+    for line in lines:
+        decoder.feed(line)
+    decoder.finish()
     return done

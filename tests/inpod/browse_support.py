@@ -15,7 +15,7 @@ from pyvolsync import contract
 UNICODE = "ünïcødé-文件-🙂.txt"
 NEWLINE = "line\nbreak.txt"
 SPACES = " spaces and * glob [chars]"
-DEEP = "/".join(f"level-{depth:02d}" for depth in range(40))
+DEEP = "/".join(f"level-{depth:02d}-{'x' * 24}" for depth in range(12))  # 407 characters
 HOLE = 1024 * 1024
 
 

@@ -10,7 +10,6 @@ the snapshot and asks first; it refuses a pinned snapshot.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Annotated
@@ -36,44 +35,6 @@ def _described(entry: contract.CatalogEntry) -> str:
     return f"snapshot {entry.id[: views.SHORT_ID_LENGTH]} of {entry.time}{size}{files}"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Request:
-    """Which object's snapshots a command acts on, and how its Jobs run."""
-
-    name: str
-    options: snapshots.JobOptions
-    target: session.Target
-    kind: session.RoleOption | None = None
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        name: str,
-        repository_nfs: str | None,
-        mover_image: str | None,
-        timeout: float,
-        namespace: str | None,
-        kind: session.RoleOption | None,
-        kubeconfig: str | None,
-        context: str | None,
-    ) -> Request:
-        """Return the request the command line describes."""
-        return cls(
-            name=name,
-            options=snapshots.JobOptions(
-                repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout
-            ),
-            target=session.Target(kubeconfig, context, namespace),
-            kind=kind,
-        )
-
-    async def find(self, kube: client.Kube) -> session.JsonObject:
-        """Return the ReplicationSource or ReplicationDestination the command names."""
-        namespace = self.target.namespace_of(kube)
-        return await session.find(kube, self.name, namespace=namespace, role=self.kind)
-
-
 def _renamed(entry: contract.CatalogEntry, wanted: str) -> str:
     """Say that the engine wrote the snapshot anew (restic and kopia do on a pin change)."""
     if entry.id.startswith(wanted.strip().lower()):
@@ -82,7 +43,7 @@ def _renamed(entry: contract.CatalogEntry, wanted: str) -> str:
 
 
 def _run(
-    request: Request, operation: contract.Operation, wanted: str
+    request: snapshots.Request, operation: contract.Operation, wanted: str
 ) -> tuple[str, contract.CatalogEntry]:
     """Run ``operation`` on the snapshot ``wanted``; return the object's namespace and the
     snapshot as it is now."""
@@ -138,7 +99,7 @@ def _pin_command(operation: contract.Operation, help_text: str) -> Callable[...,
         kubeconfig: session.KubeconfigOption = None,
         context: session.ContextOption = None,
     ) -> None:
-        request = Request.of(
+        request = snapshots.Request.of(
             name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
             namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
         )  # fmt: skip
@@ -156,7 +117,7 @@ pin = _pin_command(contract.Operation.PIN, PIN_HELP)
 unpin = _pin_command(contract.Operation.UNPIN, UNPIN_HELP)
 
 
-def _chosen(request: Request, wanted: str) -> tuple[str, contract.CatalogEntry]:
+def _chosen(request: snapshots.Request, wanted: str) -> tuple[str, contract.CatalogEntry]:
     """List the snapshots; return the object's namespace and the one ``wanted`` names, which
     must not be pinned."""
     name = request.name
@@ -196,7 +157,7 @@ def forget(
 
     Example: pyvolsync forget nextcloud 1a2b3c4d -n apps
     """
-    request = Request.of(
+    request = snapshots.Request.of(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip

@@ -11,11 +11,12 @@ that wrote there), kopia the object's identity's. The Job is deleted afterwards.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import rich.console
@@ -43,6 +44,8 @@ NO_VOLUME = (
     "path on a shared volume, pass --repository-nfs SERVER:/PATH"
 )
 POLL_SECONDS = 1.0
+LOG_LINES_KEPT = 200
+"""Log lines (besides a stream's data) a streaming Job's failure is explained from."""
 OPERATOR_VOLUME_VARIABLES = ("PYVOLSYNC_REPOSITORY_NFS", "PYVOLSYNC_REPOSITORY_VOLUME")
 
 RepositoryNfsOption = Annotated[
@@ -76,11 +79,12 @@ def listing_job(
     image: str,
     repository_volume: Mapping[str, Any] | None,
     operation: contract.Operation = contract.Operation.SNAPSHOTS,
-    snapshot: str = "",
+    environment: Mapping[str, str] | None = None,
+    deadline_seconds: int = JOB_DEADLINE_SECONDS,
 ) -> dict[str, Any]:
-    """Return the Job that runs a catalog ``operation`` on ``obj``'s snapshots (by default the
-    read-only listing; ``snapshot`` names the one ``pin``, ``unpin`` or ``forget`` acts on), with
-    the mover's container, Secret references and volumes."""
+    """Return the Job that runs a catalog or browsing ``operation`` on ``obj``'s snapshots (by
+    default the read-only listing; ``environment`` says which snapshot, which paths), with the
+    mover's container, Secret references and volumes."""
     model = _model(obj)
     found = registry.engine_of(model.spec)
     if found is None:
@@ -102,8 +106,13 @@ def listing_job(
         privileged=False,
     )
     settings = job_plan.JobSettings(image=image, retries=0, repository_volume=repository_volume)
-    environment = {contract.EnvVar.SNAPSHOT.value: snapshot} if snapshot else {}
-    return job_plan.listing_job(plan, settings, labels=LISTING_LABELS, environment=environment)
+    return job_plan.listing_job(
+        plan,
+        settings,
+        labels=LISTING_LABELS,
+        environment=environment,
+        deadline_seconds=deadline_seconds,
+    )
 
 
 def _model(obj: Mapping[str, Any]) -> source.ReplicationSource | destination.ReplicationDestination:
@@ -249,6 +258,67 @@ async def run_listing(
     return log
 
 
+async def run_streaming(
+    kube: client.Kube,
+    job: dict[str, Any],
+    *,
+    timeout: float,
+    owner: str,
+    action: str,
+    on_line: Callable[[str], None],
+) -> None:
+    """Run the Job and pass each line of its pod's log to ``on_line`` as it is written (a
+    download streams through here, never held whole); delete the Job in any case. A failed
+    Job raises UserError saying ``action`` failed, in the mover's own words."""
+    namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    said: collections.deque[str] = collections.deque(maxlen=LOG_LINES_KEPT)
+    await kube.create(job)
+    try:
+        pod = await _pod_with_output(kube, name, namespace, timeout=timeout)
+        if pod is not None:
+            lines = kube.follow_log(
+                pod["metadata"]["name"],
+                namespace=namespace,
+                container=iteration.mover_container(pod),
+            )
+            async for line in lines:
+                if not line.startswith(contract.STREAM_DATA_PREFIX):
+                    said.append(line)
+                on_line(line)
+        state = await _finished(kube, name, namespace, timeout=timeout)
+        pods = await kube.list(client.Kind.POD, namespace=namespace, labels={"job-name": name})
+    finally:
+        await kube.delete(client.Kind.JOB, name, namespace=namespace)
+    if not state.get("succeeded"):
+        volumes = job["spec"]["template"]["spec"].get("volumes") or []
+        mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
+        log = "".join(said)
+        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted, action=action))
+
+
+async def _pod_with_output(
+    kube: client.Kube, name: str, namespace: str, *, timeout: float
+) -> dict[str, Any] | None:
+    """Return the Job's pod once its container has started (or ended); None when the Job ended
+    without one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods = await kube.list(client.Kind.POD, namespace=namespace, labels={"job-name": name})
+        for pod in pods:
+            for container in (pod.get("status") or {}).get("containerStatuses") or []:
+                state = container.get("state") or {}
+                if "running" in state or "terminated" in state:
+                    return pod
+        job = await kube.get(client.Kind.JOB, name, namespace=namespace)
+        if ((job or {}).get("status") or {}).get("failed"):
+            return None
+        await asyncio.sleep(POLL_SECONDS)
+    raise session.UserError(
+        f"the Job {namespace}/{name} did not start in {timeout:g} s; "
+        f"see `kubectl describe job {name} -n {namespace}`"
+    )
+
+
 async def _finished(kube: client.Kube, name: str, namespace: str, *, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -303,17 +373,54 @@ class JobOptions:
     timeout: float = JOB_DEADLINE_SECONDS
 
 
-async def run_catalog(
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Request:
+    """Which object's snapshots a command acts on, and how its Jobs run."""
+
+    name: str
+    options: JobOptions
+    target: session.Target
+    kind: session.RoleOption | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        name: str,
+        repository_nfs: str | None,
+        mover_image: str | None,
+        timeout: float,
+        namespace: str | None,
+        kind: session.RoleOption | None,
+        kubeconfig: str | None,
+        context: str | None,
+    ) -> Request:
+        """Return the request the command line describes."""
+        return cls(
+            name=name,
+            options=JobOptions(
+                repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout
+            ),
+            target=session.Target(kubeconfig, context, namespace),
+            kind=kind,
+        )
+
+    async def find(self, kube: client.Kube) -> session.JsonObject:
+        """Return the ReplicationSource or ReplicationDestination the command names."""
+        namespace = self.target.namespace_of(kube)
+        return await session.find(kube, self.name, namespace=namespace, role=self.kind)
+
+
+async def prepared_job(
     kube: client.Kube,
     obj: Mapping[str, Any],
     options: JobOptions,
     *,
-    operation: contract.Operation = contract.Operation.SNAPSHOTS,
-    snapshot: str = "",
-    action: str = "the repository could not be listed",
-) -> list[contract.CatalogEntry]:
-    """Run a catalog ``operation`` on ``obj``'s repository in a short Job; return the catalog
-    it printed (the listing, or the one snapshot acted on); raise UserError naming ``action``."""
+    operation: contract.Operation,
+    environment: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return the short Job that runs ``operation`` on ``obj``'s repository (checking that its
+    repository Secret exists), with the operator's mover image and repository volume."""
     name, where = obj["metadata"]["name"], obj["metadata"]["namespace"]
     engine = session.engine_of(obj)
     secret_name = ((obj.get("spec") or {}).get(engine) or {}).get("repository")
@@ -325,7 +432,7 @@ async def run_catalog(
             f"the repository Secret {secret_name!r} does not exist in namespace {where!r}"
         )
     settings = await operator_settings(kube)
-    job = listing_job(
+    return listing_job(
         obj,
         secret_keys=frozenset(secret.get("data") or {}),
         image=options.mover_image
@@ -333,9 +440,26 @@ async def run_catalog(
         or session.DEFAULT_MOVER_IMAGE,
         repository_volume=_repository_volume(options.repository_nfs, settings),
         operation=operation,
-        snapshot=snapshot,
+        environment=environment,
+        deadline_seconds=int(options.timeout),
     )
-    log = await run_listing(kube, job, timeout=options.timeout, owner=name, action=action)
+
+
+async def run_catalog(
+    kube: client.Kube,
+    obj: Mapping[str, Any],
+    options: JobOptions,
+    *,
+    operation: contract.Operation = contract.Operation.SNAPSHOTS,
+    snapshot: str = "",
+    action: str = "the repository could not be listed",
+) -> list[contract.CatalogEntry]:
+    """Run a catalog ``operation`` on ``obj``'s repository in a short Job; return the catalog
+    it printed (the listing, or the one snapshot acted on); raise UserError naming ``action``."""
+    environment = {contract.EnvVar.SNAPSHOT.value: snapshot} if snapshot else {}
+    job = await prepared_job(kube, obj, options, operation=operation, environment=environment)
+    owner = obj["metadata"]["name"]
+    log = await run_listing(kube, job, timeout=options.timeout, owner=owner, action=action)
     listed = contract.parse_catalog(log)
     if listed is None:
         raise session.UserError(f"{action}: the Job printed no catalog; see its log")

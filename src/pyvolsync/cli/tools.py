@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from pyvolsync.cli import actions, describe, pins, restore, snapshots, status
+from pyvolsync.cli import actions, browse, describe, pins, restore, snapshots, status
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,11 @@ def register(app: typer.Typer) -> None:
     app.command("pin")(pins.pin)
     app.command("unpin")(pins.unpin)
     app.command("forget")(pins.forget)
+    app.command("ls")(browse.ls)
+    app.command("cat")(browse.cat)
+    app.command("download")(browse.download)
+    app.command("find")(browse.find)
+    app.command("diff")(browse.diff)
     app.command("restore")(restore.restore)
     app.command("unlock")(actions.unlock)
     app.command("logs")(actions.logs)

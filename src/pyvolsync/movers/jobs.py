@@ -143,9 +143,11 @@ def listing_job(
     *,
     labels: Mapping[str, str],
     environment: Mapping[str, str] | None = None,
+    deadline_seconds: int = LISTING_DEADLINE_SECONDS,
 ) -> JsonObject:
-    """Return a Job running one of the engine's catalog operations (``snapshots``, ``pin``,
-    ``unpin``, ``forget``) for ``plan``'s owner, with ``environment`` added to the mover's.
+    """Return a Job running one of the engine's catalog or browsing operations (``snapshots``,
+    ``pin``, ``ls``, ``download``, ...) for ``plan``'s owner, with ``environment`` added to the
+    mover's, stopped after ``deadline_seconds``.
 
     It is the mover Job's container, environment and repository volumes (so it reaches the
     repository exactly as the mover does), with scratch directories for the data and the cache
@@ -162,7 +164,7 @@ def listing_job(
         "metadata": {"name": plan.name, "namespace": plan.owner.namespace, "labels": dict(labels)},
         "spec": {
             "backoffLimit": 0,
-            "activeDeadlineSeconds": LISTING_DEADLINE_SECONDS,
+            "activeDeadlineSeconds": deadline_seconds,
             "ttlSecondsAfterFinished": 600,
             "template": {
                 "metadata": {"labels": dict(labels)},

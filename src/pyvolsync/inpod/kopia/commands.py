@@ -98,6 +98,12 @@ def restore(snapshot_id: str, settings: config.KopiaConfig) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+def show(object_id: str) -> tuple[str, ...]:
+    """Return the command that writes a repository object to stdout: a folder's JSON listing,
+    a file's content, a link's target."""
+    return ("show", object_id)
+
+
 def pin(snapshot_id: str) -> tuple[str, ...]:
     """Return the command that pins one snapshot (kopia's retention keeps pinned snapshots)."""
     return ("snapshot", "pin", snapshot_id, f"--add={contract.PINNED}")

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, progress, report, runner, volume
-from pyvolsync.inpod.kopia import backends, commands, config, failures, selection
+from pyvolsync.inpod import browse, errors, progress, report, runner, volume
+from pyvolsync.inpod.kopia import backends, browsing, commands, config, failures, selection
 
 logger = logging.getLogger(__name__)
 
@@ -413,7 +413,23 @@ def forget_one(context: Context) -> contract.OperationResult:
     return report.with_notes(result, context.notes)
 
 
+def _browser(context: Context) -> browsing.KopiaBrowser:
+    def listed() -> tuple[list[contract.CatalogEntry], dict[str, str]]:
+        connect(context, context.config.identity, create=False)
+        entries, found = _listed(context, _catalog_and_manifests)
+        return entries, {identifier: item.content[1] for identifier, item in found.items()}
+
+    return browsing.KopiaBrowser(context.kopia, listed)
+
+
 Operation = Callable[[Context], contract.OperationResult]
+
+
+def _browsing(operation: contract.Operation) -> Operation:
+    """Return the browsing ``operation`` (``pyvolsync.inpod.browse``) with kopia's browser."""
+    run = browse.BROWSING[operation]
+    return lambda context: run(_browser(context), context.config.browsing)
+
 
 OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.BACKUP: backup,
@@ -423,4 +439,5 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.PIN: pin,
     contract.Operation.UNPIN: unpin,
     contract.Operation.FORGET: forget_one,
+    **{operation: _browsing(operation) for operation in browse.BROWSING},
 }

@@ -1,5 +1,7 @@
 """The operator <-> mover contract: results round-trip, fit 4 KiB and parse leniently."""
 
+import base64
+import hashlib
 import json
 import re
 
@@ -214,3 +216,40 @@ def test_an_id_that_names_no_snapshot_or_several_says_which(wanted: str, message
 def test_an_empty_catalog_says_there_are_no_snapshots() -> None:
     with pytest.raises(contract.SnapshotNotFoundError, match=r"; there are no snapshots$"):
         contract.find_entry([], "abcd")
+
+
+def _stream_lines(data: bytes) -> list[str]:
+    chunks = [data[start : start + 5] for start in range(0, len(data), 5)]
+    return [
+        json.dumps({contract.STREAM_KEY: {"path": "/a", "archive": False}}),
+        "a log line in between is left alone",
+        *(contract.STREAM_DATA_PREFIX + base64.b64encode(chunk).decode() for chunk in chunks),
+        json.dumps(
+            {
+                contract.STREAM_END_KEY: {
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            }
+        ),
+    ]
+
+
+def test_a_stream_is_decoded_and_checked_against_its_trailer() -> None:
+    received: list[bytes] = []
+
+    headers = contract.read_streams(
+        _stream_lines(b"hello, world\n"), lambda header: received.append
+    )
+
+    assert b"".join(received) == b"hello, world\n"
+    assert headers == [contract.StreamHeader(path="/a", archive=False)]
+
+
+def test_a_lost_chunk_or_a_cut_stream_is_an_error() -> None:
+    lines = _stream_lines(b"hello, world\n")
+
+    with pytest.raises(contract.StreamError, match="the download is incomplete"):
+        contract.read_streams(lines[:3] + lines[4:], lambda header: lambda data: None)
+    with pytest.raises(contract.StreamError, match="cut short after 10 bytes"):
+        contract.read_streams(lines[:-2], lambda header: lambda data: None)

@@ -66,6 +66,14 @@ def environment(
     return {name: value for name, value in values.items() if value}
 
 
+def _settings(**given: Any) -> dict[str, str]:
+    """Return ``environment(**given)``; a mistake in it ends the command with one line."""
+    try:
+        return environment(**given)
+    except session.UserError as error:
+        raise session.fail(str(error)) from None
+
+
 async def _job(
     kube: client.Kube,
     request: snapshots.Request,
@@ -269,7 +277,7 @@ def ls(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
-    values = environment(snapshot=snapshot, as_of=as_of, paths=(path,))
+    values = _settings(snapshot=snapshot, as_of=as_of, paths=(path,))
     entries, read = listed(request, contract.Operation.LS, values)
     if output == "table":
         typer.echo(f"{display_name(path)} in snapshot {read[: views.SHORT_ID_LENGTH]} of {name}")
@@ -298,7 +306,7 @@ def cat(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
-    values = environment(snapshot=snapshot, as_of=as_of, paths=(path,))
+    values = _settings(snapshot=snapshot, as_of=as_of, paths=(path,))
     output = sys.stdout.buffer
 
     def write(data: bytes) -> None:
@@ -334,7 +342,7 @@ def download(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
-    values = environment(snapshot=snapshot, as_of=as_of, paths=tuple(paths))
+    values = _settings(snapshot=snapshot, as_of=as_of, paths=tuple(paths))
     extractions: list[Extraction] = []
 
     def sink_for(header: contract.StreamHeader) -> Callable[[bytes], None]:
@@ -375,7 +383,7 @@ def find(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
-    entries, _ = listed(request, contract.Operation.FIND, environment(pattern=pattern))
+    entries, _ = listed(request, contract.Operation.FIND, _settings(pattern=pattern))
     empty = f"no path matches {pattern!r} in the snapshots of {name}"
     print_entries(entries, FIND_COLUMNS, output=output, empty=empty)
 
@@ -404,6 +412,6 @@ def diff(
         name=name, repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout,
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
-    values = environment(snapshot=first, other=second)
+    values = _settings(snapshot=first, other=second)
     entries, _ = listed(request, contract.Operation.DIFF, values)
     print_entries(entries, DIFF_COLUMNS, output=output, empty="no differences")

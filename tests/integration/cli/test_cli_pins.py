@@ -87,7 +87,7 @@ def test_a_pinned_restic_snapshot_outlives_retention_and_forget_removes_exactly_
 
     cluster.kubectl(
         "patch", SOURCE, "app", "-n", namespace, "--type=merge",
-        "-p", json.dumps({"spec": {"restic": {"retain": {"last": 1}}}}),
+        "-p", json.dumps({"spec": {"restic": {"retain": {"last": "1"}}}}),
     )  # fmt: skip
     assert cli("sync", "app", "-n", namespace, "--wait").returncode == 0
     kept = _listed(cli, "app", namespace)

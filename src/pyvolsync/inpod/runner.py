@@ -268,8 +268,9 @@ def _text(stream: IO[bytes]) -> io.TextIOWrapper:
 
 
 def _read_lines(stream: IO[bytes] | None, reader: StderrReader) -> None:
-    for line in _text(_stream(stream)):
-        reader.handle(line.rstrip("\n"))
+    with _text(_stream(stream)) as lines:
+        for line in lines:
+            reader.handle(line.rstrip("\n"))
 
 
 OUTPUT_CHUNK = 65536
@@ -291,13 +292,14 @@ class Output:
                 self.on_chunk(chunk)
             return ""
         collected: list[str] = []
-        for line in _text(stream):
-            if self.on_line is not None:
-                self.on_line(line)
-                continue
-            collected.append(line)
-            if self.echo and line.strip():
-                logger.info("%s", line.rstrip("\n"))
+        with _text(stream) as lines:
+            for line in lines:
+                if self.on_line is not None:
+                    self.on_line(line)
+                    continue
+                collected.append(line)
+                if self.echo and line.strip():
+                    logger.info("%s", line.rstrip("\n"))
         return "".join(collected)
 
 

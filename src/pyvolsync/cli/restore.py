@@ -32,6 +32,8 @@ CARRIED_FIELDS = (
 )
 """Mover settings the restore takes from the source (they reach the same repository)."""
 DEFAULT_CAPACITY = "1Gi"
+COPIED_FROM_ANNOTATION = "pyvolsync.dev/copied-from"
+"""On a repository Secret ``--copy-secret`` made: ``<namespace>/<name>`` of the original."""
 
 
 def restore_name(claim: str) -> str:
@@ -140,13 +142,30 @@ def restore(
         str | None,
         typer.Option("--capacity", help="Size of a new PVC (default: the source volume's)."),
     ] = None,
+    to_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--to-namespace", help="Restore into a PVC of this namespace (default: NAME's)."
+        ),
+    ] = None,
+    copy_secret: Annotated[
+        bool,
+        typer.Option(
+            "--copy-secret",
+            help="With --to-namespace: copy the repository Secret there when it is missing.",
+        ),
+    ] = False,
     wait: actions.WaitOption = False,
     timeout: actions.TimeoutOption = 3600,
     namespace: session.NamespaceOption = None,
     kubeconfig: session.KubeconfigOption = None,
     context: session.ContextOption = None,
 ) -> None:
-    """Restore NAME's backups into a PVC with a ReplicationDestination (<PVC>-restore)."""
+    """Restore NAME's backups into a PVC with a ReplicationDestination (<PVC>-restore), in
+    NAME's namespace or another one.
+
+    Example: pyvolsync restore nextcloud --to nextcloud-copy --to-namespace staging --copy-secret
+    """
     target = session.Target(kubeconfig, context, namespace)
     console = rich.console.Console()
 
@@ -159,7 +178,14 @@ def restore(
         if not source_section.get("repository"):
             raise session.UserError(f"{name!r} has no spec.{engine}.repository to restore from")
         value = actions.trigger_value()
-        await _ensure_claim(kube, source, claim=to, capacity=capacity, console=console)
+        into = to_namespace or where
+        if into != where:
+            await _secrets_in(
+                kube, source_section, where, into, engine=engine, copy=copy_secret, console=console
+            )
+        await _ensure_claim(
+            kube, source, claim=to, capacity=capacity, console=console, namespace=into
+        )
         spec = restore_spec(
             source_section,
             claim=to,
@@ -169,15 +195,16 @@ def restore(
             engine=engine,
             source=(where, name),
         )
-        destination_name = await _apply_destination(kube, spec, claim=to, namespace=where)
+        destination_name = await _apply_destination(kube, spec, claim=to, namespace=into)
         console.print(
-            f"ReplicationDestination {where}/{destination_name} restores {name!r} into PVC {to!r}"
+            f"ReplicationDestination {into}/{destination_name} restores {where}/{name} into PVC "
+            f"{to!r}"
         )
         if not wait:
-            console.print(f"follow it with `pyvolsync status -n {where} --watch`")
+            console.print(f"follow it with `pyvolsync status -n {into} --watch`")
             return follow.EXIT_SUCCEEDED
         followed = follow.Followed(
-            client.Kind.REPLICATION_DESTINATION, destination_name, where, follow.answered(value)
+            client.Kind.REPLICATION_DESTINATION, destination_name, into, follow.answered(value)
         )
         final = await follow.follow(kube, followed, timeout=timeout, console=console)
         code = follow.report(final, console=console, what="restore")
@@ -187,6 +214,61 @@ def restore(
     raise typer.Exit(code=session.run(body, target))
 
 
+async def _secrets_in(
+    kube: client.Kube,
+    source_section: Mapping[str, Any],
+    where: str,
+    into: str,
+    *,
+    engine: str,
+    copy: bool,
+    console: rich.console.Console,
+) -> None:
+    """Check that namespace ``into`` has the repository Secret (copying it from ``where`` when
+    asked) and the custom CA the restore reads; raise UserError saying what to do otherwise."""
+    if await kube.get(client.Kind.NAMESPACE, into) is None:
+        raise session.UserError(f"namespace {into!r} does not exist; create it first")
+    secret_name = source_section["repository"]
+    if await kube.get(client.Kind.SECRET, secret_name, namespace=into) is None:
+        if not copy:
+            raise session.UserError(
+                f"the repository Secret {secret_name!r} does not exist in namespace {into!r}: "
+                f"pass --copy-secret to copy it from {where!r}, or create it there yourself"
+            )
+        await _copy_secret(kube, secret_name, where, into)
+        console.print(f"copied Secret {where}/{secret_name} to namespace {into}")
+    custom_ca = source_section.get("customCA") or {}
+    for kind, key in (
+        (client.Kind.SECRET, "secretName"),
+        (client.Kind.CONFIG_MAP, "configMapName"),
+    ):
+        holder = custom_ca.get(key)
+        if holder and await kube.get(kind, holder, namespace=into) is None:
+            raise session.UserError(
+                f"the custom CA {holder!r} (spec.{engine}.customCA.{key}) does not exist in "
+                f"namespace {into!r}; copy it there first"
+            )
+
+
+async def _copy_secret(kube: client.Kube, name: str, where: str, into: str) -> None:
+    secret = await kube.get(client.Kind.SECRET, name, namespace=where)
+    if secret is None:
+        raise session.UserError(f"the repository Secret {name!r} does not exist in {where!r}")
+    await kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": into,
+                "annotations": {COPIED_FROM_ANNOTATION: f"{where}/{name}"},
+            },
+            "type": secret.get("type") or "Opaque",
+            "data": dict(secret.get("data") or {}),
+        }
+    )
+
+
 async def _ensure_claim(
     kube: client.Kube,
     source: Mapping[str, Any],
@@ -194,13 +276,16 @@ async def _ensure_claim(
     claim: str,
     capacity: str | None,
     console: rich.console.Console,
+    namespace: str,
 ) -> None:
-    where = source["metadata"]["namespace"]
+    where = namespace
     if await kube.get(client.Kind.CLAIM, claim, namespace=where) is not None:
         return
     source_claim_name = (source.get("spec") or {}).get("sourcePVC")
     source_claim = (
-        await kube.get(client.Kind.CLAIM, source_claim_name, namespace=where)
+        await kube.get(
+            client.Kind.CLAIM, source_claim_name, namespace=source["metadata"]["namespace"]
+        )
         if source_claim_name
         else None
     )

@@ -386,6 +386,42 @@ def test_restore_to_a_new_pvc_as_of_the_first_snapshot(
     assert helpers.tree_checksum(cluster, namespace, "sum-newest", "restored") == now_checksum
 
 
+def test_restore_into_another_namespace_copies_the_secret_only_when_asked(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+    checksum = helpers.tree_checksum(cluster, namespace, "sum-source", "data")
+    other = f"{namespace[:55]}-copy"
+    cluster.kubectl("create", "namespace", other)
+    try:
+        wait_until(
+            lambda: (
+                cluster.kubectl("get", "sa", "default", "-n", other, check=False).returncode == 0
+            ),
+            what=f"the default ServiceAccount of {other}",
+        )
+        refused = cli("restore", "app", "--to", "copy", "--to-namespace", other, "-n", namespace)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"does not exist in namespace {other!r}: pass --copy-secret" in refused.stderr
+        assert get(cluster, "pvc", "copy", namespace=other) is None, "nothing was created"
+
+        restored = cli(
+            "restore", "app", "--to", "copy", "--to-namespace", other, "--copy-secret",
+            "--wait", "-n", namespace,
+        )  # fmt: skip
+
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert f"copied Secret {namespace}/repo to namespace {other}" in restored.stdout
+        copied = get(cluster, "secret", "repo", namespace=other)
+        assert copied is not None
+        assert copied["metadata"]["annotations"]["pyvolsync.dev/copied-from"] == (
+            f"{namespace}/repo"
+        )
+        assert helpers.tree_checksum(cluster, other, "sum-copy", "copy") == checksum
+    finally:
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
 def test_pause_resume_unlock_and_logs(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
 ) -> None:

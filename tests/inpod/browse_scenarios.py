@@ -48,7 +48,10 @@ def test_ls_lists_an_older_snapshots_folder_in_long_form(
     assert "/new.txt" not in entries, "the older snapshot is read"
     assert entries["/script.sh"].mode == "-rwxr-xr-x" and entries["/script.sh"].size == 18
     assert entries["/sub"].type == "dir" and entries["/sub"].mode.startswith("d")
-    assert entries["/link-to-plain"].type == "symlink"
+    assert (entries["/link-to-plain"].type, entries["/link-to-plain"].target) == (
+        "symlink",
+        "plain.bin",
+    )
     assert entries["/sparse.img"].size == browse_support.HOLE
     assert entries["/script.sh"].mtime.endswith("Z")
     assert contract.parse_tree(listed.output) == (list(entries.values()), first)

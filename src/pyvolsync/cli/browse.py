@@ -160,6 +160,8 @@ def _size(row: Row) -> str:
 
 def _name(row: Row) -> str:
     shown = display_name(row["path"])
+    if row["type"] == "symlink" and row["target"]:
+        return f"{shown} -> {display_name(row['target'])}"
     return f"{shown}/" if row["type"] == "dir" else shown
 
 

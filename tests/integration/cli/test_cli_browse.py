@@ -79,6 +79,7 @@ def test_one_file_back_from_an_older_restic_snapshot_byte_for_byte(
     assert names["/run.sh"]["mode"] == "-rwxr-xr-x" and names["/big.bin"]["size"] == 3000000
     assert table.returncode == 0 and f"in snapshot {first} of app" in table.stdout, table
     assert "line\\nbreak.txt" in table.stdout, "a newline in a name is shown escaped"
+    assert "/link -> sub dir/config.ini" in table.stdout, "a link shows its target"
     assert (cat.returncode, cat.stdout) == (0, "version 1\n"), cat.stderr
     assert newest.stdout == "version 2\n"
     assert download.returncode == 0, download.stdout + download.stderr

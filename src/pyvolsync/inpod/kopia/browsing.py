@@ -9,6 +9,7 @@ here, member by member, each file's content streamed from ``kopia show``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
@@ -108,8 +109,19 @@ class KopiaBrowser:
         if located is None:
             return None
         if located.type != "dir":
-            return [located]
-        return [located, *self._below(snapshot, located, recursive=recursive)]
+            return [self._with_target(snapshot, located)]
+        below = list(self._below(snapshot, located, recursive=recursive))
+        if not recursive:
+            below = [self._with_target(snapshot, item) for item in below]
+        return [located, *below]
+
+    def _with_target(
+        self, snapshot: contract.CatalogEntry, entry: contract.TreeEntry
+    ) -> contract.TreeEntry:
+        """Return a link's entry with its target (its object's content); others as they are."""
+        if entry.type != "symlink":
+            return entry
+        return dataclasses.replace(entry, target=self._show(self._object(snapshot, entry)))
 
     def stream(
         self,

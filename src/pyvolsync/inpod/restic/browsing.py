@@ -3,7 +3,7 @@
 Both run without a lock (``--no-lock``), so browsing works while a backup runs and on a
 read-only repository. Paths inside a snapshot are the volume's own: the mover backs up ``.``
 from inside ``DATA_DIR``, so ``/config/app.ini`` is that file. restic records no symlink target
-in ``ls --json``; a downloaded link keeps its target (the tar archive has it).
+in ``ls --json``: a folder's links get theirs from ``ls --long``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,11 @@ class ResticBrowser:
             ) from None
         if path != "/" and not any(item.path == path for item in found):
             return None
-        return found
+        links = [item.path for item in found if item.type == "symlink"]
+        if recursive or not links:
+            return found
+        targets = self._link_targets(snapshot, path, links)
+        return [dataclasses.replace(item, target=targets.get(item.path, "")) for item in found]
 
     def stream(
         self,
@@ -92,7 +96,8 @@ class ResticBrowser:
         content) or a link (which it refuses alone)."""
         name = posixpath.basename(entry.path)
         if archive and entry.type == "symlink":
-            sink(browse.tar_member(entry, name=name, target=self._target(snapshot, entry.path)))
+            target = self._link_targets(snapshot, entry.path, [entry.path]).get(entry.path, "")
+            sink(browse.tar_member(entry, name=name, target=target))
         elif archive and entry.type == "file":
             sink(browse.tar_member(entry, name=name))
             self._dump(snapshot, entry, sink)
@@ -117,13 +122,18 @@ class ResticBrowser:
                 f"restic dump gave {counted.size} bytes of {entry.path}, which has {entry.size}",
             )
 
-    def _target(self, snapshot: contract.CatalogEntry, path: str) -> str:
-        """Return a link's target, from ``restic ls --long`` (its JSON has none)."""
+    def _link_targets(
+        self, snapshot: contract.CatalogEntry, path: str, links: list[str]
+    ) -> dict[str, str]:
+        """Return the targets of ``links`` (in ``path``), from ``restic ls --long``: the one
+        place restic shows them."""
         completed = self.runner.run(commands.ls_long(snapshot.id, path), quiet=True)
         if exit_of(completed) is not ResticExit.SUCCESS:
-            raise failures.failure(completed, action=f"reading the link {path} (restic ls)")
-        marker = f" {path} -> "
+            raise failures.failure(completed, action=f"reading the links of {path} (restic ls)")
+        targets = {}
         for line in completed.stdout.splitlines():
-            if marker in line:
-                return line.split(marker, 1)[1]
-        return ""
+            for link in links:
+                marker = f" {link} -> "
+                if marker in line:
+                    targets[link] = line.split(marker, 1)[1]
+        return targets

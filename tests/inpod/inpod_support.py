@@ -91,6 +91,13 @@ class EngineWorkspace:
         return self.finish(self.start_mover(*operations, **overrides))
 
 
+def the_entry(run: MoverRun) -> contract.CatalogEntry:
+    """Return the one catalog entry ``pin``, ``unpin`` or ``forget`` printed."""
+    entries = contract.parse_catalog(run.output)
+    assert entries is not None and len(entries) == 1, run
+    return entries[0]
+
+
 def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> None:
     """Poll ``condition()`` until it is true; fail the test with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -252,10 +252,17 @@ async def run_listing(
     finally:
         await kube.delete(client.Kind.JOB, name, namespace=namespace)
     if not state.get("succeeded"):
-        volumes = job["spec"]["template"]["spec"].get("volumes") or []
-        mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
-        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted, action=action))
+        raise _failed_job(job, pods, log, owner=owner, action=action)
     return log
+
+
+def _failed_job(
+    job: Mapping[str, Any], pods: list[dict[str, Any]], log: str, *, owner: str, action: str
+) -> session.UserError:
+    """Return the error of a short Job that failed, in the mover's own words."""
+    volumes = job["spec"]["template"]["spec"].get("volumes") or []
+    mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
+    return session.UserError(_failure(pods, log, owner, volume_mounted=mounted, action=action))
 
 
 async def run_streaming(
@@ -290,10 +297,7 @@ async def run_streaming(
     finally:
         await kube.delete(client.Kind.JOB, name, namespace=namespace)
     if not state.get("succeeded"):
-        volumes = job["spec"]["template"]["spec"].get("volumes") or []
-        mounted = any(volume["name"] == job_plan.REPOSITORY_VOLUME for volume in volumes)
-        log = "".join(said)
-        raise session.UserError(_failure(pods, log, owner, volume_mounted=mounted, action=action))
+        raise _failed_job(job, pods, "".join(said), owner=owner, action=action)
 
 
 async def _pod_with_output(

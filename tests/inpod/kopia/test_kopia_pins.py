@@ -8,12 +8,6 @@ from tests.inpod.kopia import kopia_support
 from pyvolsync import contract
 
 
-def _only_entry(run: inpod_support.MoverRun) -> contract.CatalogEntry:
-    entries = contract.parse_catalog(run.output)
-    assert entries is not None and len(entries) == 1, run
-    return entries[0]
-
-
 def _backups(workspace: kopia_support.Workspace, count: int) -> list[str]:
     ids = []
     for number in range(count):
@@ -31,7 +25,7 @@ def test_a_pinned_snapshot_survives_retention_and_unpin_removes_every_pin(
     pinned = workspace.mover("pin", PYVOLSYNC_SNAPSHOT=oldest[:8])
 
     assert pinned.returncode == 0, pinned
-    entry = _only_entry(pinned)
+    entry = inpod_support.the_entry(pinned)
     assert entry.pinned, entry
     workspace.kopia("snapshot", "pin", "--add=by-hand", entry.id)
     (workspace.data / "late.txt").write_text("late")
@@ -43,7 +37,7 @@ def test_a_pinned_snapshot_survives_retention_and_unpin_removes_every_pin(
 
     unpinned = workspace.mover("unpin", PYVOLSYNC_SNAPSHOT=listed[0]["id"][:8])
 
-    assert unpinned.returncode == 0 and not _only_entry(unpinned).pinned, unpinned
+    assert unpinned.returncode == 0 and not inpod_support.the_entry(unpinned).pinned, unpinned
     assert "(by-hand, pyvolsync-pinned)" in unpinned.result.operations[0].message
     (workspace.data / "later.txt").write_text("later")
     workspace.mover("backup", KOPIA_RETAIN_LATEST="1")
@@ -54,7 +48,7 @@ def test_forget_deletes_one_snapshot_refuses_a_pinned_one_and_names_a_wrong_id(
     workspace: kopia_support.Workspace,
 ) -> None:
     first, middle, last = _backups(workspace, 3)
-    pinned_id = _only_entry(workspace.mover("pin", PYVOLSYNC_SNAPSHOT=last)).id
+    pinned_id = inpod_support.the_entry(workspace.mover("pin", PYVOLSYNC_SNAPSHOT=last)).id
 
     refused = workspace.mover("forget", PYVOLSYNC_SNAPSHOT=pinned_id)
     missing = workspace.mover("forget", PYVOLSYNC_SNAPSHOT="ffff0000")
@@ -62,6 +56,6 @@ def test_forget_deletes_one_snapshot_refuses_a_pinned_one_and_names_a_wrong_id(
 
     assert "is pinned: unpin it first" in refused.result.operations[0].message, refused
     assert "no snapshot ID begins with 'ffff0000'" in missing.result.operations[0].message, missing
-    assert forgotten.returncode == 0 and _only_entry(forgotten).id == middle, forgotten
+    assert forgotten.returncode == 0 and inpod_support.the_entry(forgotten).id == middle, forgotten
     remaining = [item["id"] for item in workspace.snapshots(f"app@ns:{workspace.data}")]
     assert remaining == [first, pinned_id]

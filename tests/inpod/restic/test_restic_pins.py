@@ -24,12 +24,6 @@ def _three_backups(space: mover_support.Workspace) -> list[str]:
     return ids
 
 
-def _only_entry(run: inpod_support.MoverRun) -> contract.CatalogEntry:
-    entries = contract.parse_catalog(run.output)
-    assert entries is not None and len(entries) == 1, run
-    return entries[0]
-
-
 def test_a_pinned_snapshot_survives_retention_and_is_removed_once_unpinned(
     space: mover_support.Workspace,
 ) -> None:
@@ -38,7 +32,7 @@ def test_a_pinned_snapshot_survives_retention_and_is_removed_once_unpinned(
     pinned = space.mover("pin", PYVOLSYNC_SNAPSHOT=oldest[:6])
 
     assert pinned.returncode == 0, pinned
-    entry = _only_entry(pinned)
+    entry = inpod_support.the_entry(pinned)
     assert entry.pinned and entry.time == "2026-01-01T10:00:00Z", entry
     assert entry.id != oldest, "restic writes a retagged snapshot under a new ID"
     assert f"restic wrote it anew as {entry.id[:8]}" in pinned.result.operations[0].message
@@ -51,7 +45,7 @@ def test_a_pinned_snapshot_survives_retention_and_is_removed_once_unpinned(
 
     unpinned = space.mover("unpin", PYVOLSYNC_SNAPSHOT=entry.id[:8])
 
-    assert unpinned.returncode == 0 and not _only_entry(unpinned).pinned, unpinned
+    assert unpinned.returncode == 0 and not inpod_support.the_entry(unpinned).pinned, unpinned
     space.mover("backup", FORGET_OPTIONS="--keep-last 1")
     assert [item["time"][:13] for item in space.snapshots()] != ["2026-01-01T10"]
     assert len(space.snapshots()) == 1
@@ -61,7 +55,7 @@ def test_forget_removes_exactly_one_snapshot_and_refuses_a_pinned_one(
     space: mover_support.Workspace,
 ) -> None:
     first, middle, last = _three_backups(space)
-    pinned_id = _only_entry(space.mover("pin", PYVOLSYNC_SNAPSHOT=last)).id
+    pinned_id = inpod_support.the_entry(space.mover("pin", PYVOLSYNC_SNAPSHOT=last)).id
 
     refused = space.mover("forget", PYVOLSYNC_SNAPSHOT=pinned_id)
     forgotten = space.mover("forget", PYVOLSYNC_SNAPSHOT=middle[:10])
@@ -69,7 +63,7 @@ def test_forget_removes_exactly_one_snapshot_and_refuses_a_pinned_one(
     assert refused.result.error_kind is contract.ErrorKind.INVALID_CONFIGURATION, refused
     assert "is pinned: unpin it first" in refused.result.operations[0].message
     assert forgotten.returncode == 0, forgotten
-    assert _only_entry(forgotten).id == middle
+    assert inpod_support.the_entry(forgotten).id == middle
     assert "the next prune frees its data" in forgotten.result.operations[0].message
     assert [item["id"] for item in space.snapshots()] == [first, pinned_id]
 

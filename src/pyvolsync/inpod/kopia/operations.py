@@ -417,7 +417,7 @@ def _browser(context: Context) -> browsing.KopiaBrowser:
     def listed() -> tuple[list[contract.CatalogEntry], dict[str, str]]:
         connect(context, context.config.identity, create=False)
         entries, found = _listed(context, _catalog_and_manifests)
-        return entries, {identifier: item.content[1] for identifier, item in found.items()}
+        return entries, {identifier: item.root for identifier, item in found.items()}
 
     return browsing.KopiaBrowser(context.kopia, listed)
 

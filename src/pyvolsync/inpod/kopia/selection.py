@@ -125,6 +125,11 @@ class Manifest:
     content: tuple[str, str]
     """The start time as kopia wrote it and the root object."""
 
+    @property
+    def root(self) -> str:
+        """Return the snapshot's root folder object, where browsing starts."""
+        return self.content[1]
+
 
 def manifests(text: str) -> dict[str, Manifest]:
     """Return each snapshot's manifest (by ID) from ``kopia snapshot list --json``."""

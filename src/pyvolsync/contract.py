@@ -15,11 +15,15 @@ so an older operator can read a newer mover's result.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import enum
 import hashlib
 import json
+import os
 import re
+import tarfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -70,6 +74,12 @@ class EnvVar(enum.StrEnum):
     """``find``: a shell pattern matched against each path and each name (``*.db``)."""
     OTHER_SNAPSHOT = "PYVOLSYNC_OTHER_SNAPSHOT"
     """``diff``: the snapshot compared with ``PYVOLSYNC_SNAPSHOT``."""
+    PIN_BACKUP = "PYVOLSYNC_PIN_BACKUP"
+    """``true``: the backup's snapshot is pinned as it is taken (the safety copy of an in-place
+    restore)."""
+    DRY_RUN = "PYVOLSYNC_DRY_RUN"
+    """``true``: ``restore-paths`` checks the snapshot and the paths and prints what it would
+    restore, touching nothing."""
 
 
 class KopiaEnvVar(enum.StrEnum):
@@ -196,6 +206,12 @@ class Operation(enum.StrEnum):
     """Read-only: print the entries matching ``PYVOLSYNC_PATTERN`` in every snapshot."""
     DIFF = "diff"
     """Read-only: print what changed from ``PYVOLSYNC_SNAPSHOT`` to ``PYVOLSYNC_OTHER_SNAPSHOT``."""
+    RESTORE_PATHS = "restore-paths"
+    """Make each of ``PYVOLSYNC_PATHS`` in ``DATA_DIR`` exactly what the snapshot holds (other
+    files untouched); print the entries restored (a tree line)."""
+    REMOVE_PATHS = "remove-paths"
+    """Remove each of ``PYVOLSYNC_PATHS`` from ``DATA_DIR`` (undoing a restore into a volume that
+    was empty)."""
 
 
 class Outcome(enum.StrEnum):
@@ -865,3 +881,81 @@ def read_streams(
         decoder.feed(line)
     decoder.finish()
     return done
+
+
+class TarExtraction:
+    """Extracts one tar archive into a folder while it arrives: ``write`` feeds a pipe that a
+    thread reads, so neither side holds the archive.
+
+    ``exact`` keeps every mode bit and, when running as root, the numeric owners (an in-place
+    restore); otherwise tarfile's ``tar`` filter applies (a download to a person's machine:
+    no set-user-ID bits, no group or world write). Either way no member may leave ``target``.
+    """
+
+    def __init__(self, target: str, *, exact: bool = False) -> None:
+        reading, writing = os.pipe()
+        self.writer = os.fdopen(writing, "wb")
+        self.failure: BaseException | None = None
+        self.exact = exact
+        self.thread = threading.Thread(
+            target=self._extract, args=(os.fdopen(reading, "rb"), target), daemon=True
+        )
+        self.thread.start()
+
+    def _extract(self, stream: Any, target: str) -> None:
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                if self.exact:
+                    _extract_exactly(archive, target)
+                else:
+                    archive.extractall(target, filter="tar")
+            while stream.read(65536):
+                pass
+        except BaseException as error:  # reported by close()
+            self.failure = error
+        finally:
+            stream.close()
+
+    def write(self, data: bytes) -> None:
+        """Pass the next bytes of the archive on."""
+        try:
+            self.writer.write(data)
+        except BrokenPipeError:
+            self.thread.join()
+            raise StreamError(f"the archive could not be extracted: {self.failure}") from None
+
+    def close(self) -> None:
+        """Finish; raise StreamError when the archive could not be extracted."""
+        with contextlib.suppress(BrokenPipeError):
+            self.writer.close()
+        self.thread.join()
+        if self.failure is not None:
+            raise StreamError(f"the archive could not be extracted: {self.failure}")
+
+
+def _extract_exactly(archive: tarfile.TarFile, target: str) -> None:
+    """Extract every member as archived, links' own times too (``extractall`` leaves a link
+    with the time of its extraction); folders get their times last, once nothing more is
+    written into them."""
+    folders: list[tarfile.TarInfo] = []
+    for member in archive:
+        _inside(member, target)
+        path = os.path.join(target, member.name)
+        archive.extract(member, target, set_attrs=not member.isdir(), numeric_owner=True,
+                        filter="fully_trusted")  # fmt: skip
+        if member.isdir():
+            folders.append(member)
+        elif member.issym():
+            os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+    for folder in reversed(folders):
+        path = os.path.join(target, folder.name)
+        archive.chown(folder, path, numeric_owner=True)
+        archive.chmod(folder, path)
+        archive.utime(folder, path)
+
+
+def _inside(member: tarfile.TarInfo, target: str) -> tarfile.TarInfo:
+    """Keep ``member`` exactly as archived, unless its name leaves the target folder."""
+    if member.name.startswith("/") or ".." in member.name.split("/"):
+        raise tarfile.OutsideDestinationError(member, os.path.join(target, member.name))
+    return member

@@ -10,16 +10,12 @@ stdout (``cat``) or into files (``download``), never held whole in memory.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import pathlib
 import sys
-import tarfile
-import threading
 from collections.abc import Callable, Mapping
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import rich.console
 import typer
@@ -213,48 +209,6 @@ def print_entries(
         console.print(views.fitted_table(columns, rows, width=console.width))
 
 
-class Extraction:
-    """Extracts one tar archive into a folder while it arrives (a pipe to a reading thread)."""
-
-    def __init__(self, target: pathlib.Path) -> None:
-        reading, writing = os.pipe()
-        self.writer: IO[bytes] = os.fdopen(writing, "wb")
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(
-            target=self._extract, args=(os.fdopen(reading, "rb"), target), daemon=True
-        )
-        self.thread.start()
-
-    def _extract(self, stream: IO[bytes], target: pathlib.Path) -> None:
-        try:
-            with tarfile.open(fileobj=stream, mode="r|") as archive:
-                archive.extractall(target, filter="tar")
-            while stream.read(65536):
-                pass
-        except BaseException as error:  # reported by close()
-            self.failure = error
-        finally:
-            stream.close()
-
-    def write(self, data: bytes) -> None:
-        """Pass the next bytes of the archive on."""
-        try:
-            self.writer.write(data)
-        except BrokenPipeError:
-            self.thread.join()
-            raise contract.StreamError(
-                f"the archive could not be extracted: {self.failure}"
-            ) from None
-
-    def close(self) -> None:
-        """Finish; raise StreamError when the archive could not be extracted."""
-        with contextlib.suppress(BrokenPipeError):
-            self.writer.close()
-        self.thread.join()
-        if self.failure is not None:
-            raise contract.StreamError(f"the archive could not be extracted: {self.failure}")
-
-
 def ls(
     name: actions.NameArgument,
     path: Annotated[str, typer.Argument(help="Folder or file inside the volume.")] = "/",
@@ -345,12 +299,12 @@ def download(
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
     values = _settings(snapshot=snapshot, as_of=as_of, paths=tuple(paths))
-    extractions: list[Extraction] = []
+    extractions: list[contract.TarExtraction] = []
 
     def sink_for(header: contract.StreamHeader) -> Callable[[bytes], None]:
         for previous in extractions:
             previous.close()
-        extractions[:] = [Extraction(to)]
+        extractions[:] = [contract.TarExtraction(str(to))]
         return extractions[0].write
 
     to.mkdir(parents=True)

@@ -84,7 +84,7 @@ def _named(snapshot: contract.CatalogEntry) -> str:
     return f"snapshot {snapshot.id[:8]} ({snapshot.time})"
 
 
-def _not_found(
+def not_found(
     browser: Browser, snapshot: contract.CatalogEntry, path: str
 ) -> errors.ConfigurationError:
     """Return the error for a path the snapshot does not hold, naming the closest names in the
@@ -110,18 +110,18 @@ def _existing(
 ) -> list[contract.TreeEntry]:
     found = browser.tree(snapshot, path, recursive=recursive)
     if found is None:
-        raise _not_found(browser, snapshot, path)
+        raise not_found(browser, snapshot, path)
     return found
 
 
-def _paths(wanted: settings.Browsing, *, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+def named_paths(wanted: settings.Browsing, *, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     paths = wanted.paths or default
     if not paths:
         raise errors.ConfigurationError(f"{contract.EnvVar.PATHS} must name at least one path")
     return paths
 
 
-def _printed(
+def printed(
     operation: contract.Operation,
     entries: Sequence[contract.TreeEntry],
     snapshot: contract.CatalogEntry | None,
@@ -140,10 +140,10 @@ def _printed(
 def ls(browser: Browser, wanted: settings.Browsing) -> contract.OperationResult:
     """Print the entries of a folder (or the one file) of the chosen snapshot."""
     snapshot = chosen(browser.catalog(), wanted)
-    path = _paths(wanted, default=("/",))[0]
+    path = named_paths(wanted, default=("/",))[0]
     found = _existing(browser, snapshot, path)
     listed = [entry for entry in found if entry.path != path or entry.type != "dir"]
-    return _printed(
+    return printed(
         contract.Operation.LS, listed, snapshot, f"{path} in {_named(snapshot)}: {len(listed)}"
     )
 
@@ -212,7 +212,7 @@ def tar_member(entry: contract.TreeEntry, *, name: str, target: str = "") -> byt
         entry.type, tarfile.REGTYPE
     )
     info.size = entry.size if entry.type == "file" else 0
-    info.mode = stat.S_IMODE(_unix_mode(entry.mode))
+    info.mode = stat.S_IMODE(unix_mode(entry.mode))
     info.uid, info.gid = entry.uid, entry.gid
     info.mtime = int(times.parse_rfc3339(entry.mtime).timestamp()) if entry.mtime else 0
     info.linkname = target
@@ -228,7 +228,7 @@ TAR_END = b"\0" * (2 * tarfile.BLOCKSIZE)
 """The end of a tar archive."""
 
 
-def _unix_mode(text: str) -> int:
+def unix_mode(text: str) -> int:
     """Return the permission bits of an ``ls -l`` mode (``-rwsr-xr-x``)."""
     bits = sum(value for letter, value in zip(text[1:10], _PERMISSIONS, strict=False)
                if letter not in "-ST")  # fmt: skip
@@ -249,7 +249,7 @@ _PERMISSIONS = (
 def cat(browser: Browser, wanted: settings.Browsing) -> contract.OperationResult:
     """Stream the content of one file of the chosen snapshot."""
     snapshot = chosen(browser.catalog(), wanted)
-    path = _paths(wanted)[0]
+    path = named_paths(wanted)[0]
     found = _existing(browser, snapshot, path)
     if len(found) != 1 or found[0].path != path or found[0].type != "file":
         kind = "a folder" if any(entry.path == path for entry in found) else "not a file"
@@ -258,10 +258,10 @@ def cat(browser: Browser, wanted: settings.Browsing) -> contract.OperationResult
             "`pyvolsync download` fetches it"
         )
     size = _streamed(browser, snapshot, found[0], archive=False)
-    return _printed(contract.Operation.CAT, found, snapshot, f"{path}: {size} bytes")
+    return printed(contract.Operation.CAT, found, snapshot, f"{path}: {size} bytes")
 
 
-def _self(found: Sequence[contract.TreeEntry], path: str) -> contract.TreeEntry:
+def entry_of(found: Sequence[contract.TreeEntry], path: str) -> contract.TreeEntry:
     """Return the entry of ``path`` itself among a listing of it (the root has none)."""
     for entry in found:
         if entry.path == path:
@@ -273,10 +273,10 @@ def download(browser: Browser, wanted: settings.Browsing) -> contract.OperationR
     """Stream each path of the chosen snapshot as a tar archive (files, folders, links, with
     their modes and times)."""
     snapshot = chosen(browser.catalog(), wanted)
-    paths = _paths(wanted)
-    entries = [_self(_existing(browser, snapshot, path), path) for path in paths]
+    paths = named_paths(wanted)
+    entries = [entry_of(_existing(browser, snapshot, path), path) for path in paths]
     total = sum(_streamed(browser, snapshot, entry, archive=True) for entry in entries)
-    return _printed(
+    return printed(
         contract.Operation.DOWNLOAD, entries, snapshot, f"{len(paths)} paths: {total} bytes of tar"
     )
 
@@ -299,7 +299,7 @@ def find(browser: Browser, wanted: settings.Browsing) -> contract.OperationResul
     message = f"{len(matched)} matches of {wanted.pattern!r} in {len(snapshots)} snapshots"
     if len(matched) > FIND_LIMIT:
         message += f"; the first {FIND_LIMIT} are shown"
-    return _printed(contract.Operation.FIND, matched[:FIND_LIMIT], None, message)
+    return printed(contract.Operation.FIND, matched[:FIND_LIMIT], None, message)
 
 
 def _compared(entry: contract.TreeEntry) -> tuple[str, str, int, str, str]:
@@ -338,7 +338,7 @@ def diff(browser: Browser, wanted: settings.Browsing) -> contract.OperationResul
         f"{_named(first)} to {_named(second)}: {counts['added']} added, {counts['removed']} "
         f"removed, {len(found) - sum(counts.values())} modified"
     )
-    return _printed(contract.Operation.DIFF, found, second, message)
+    return printed(contract.Operation.DIFF, found, second, message)
 
 
 BROWSING: dict[contract.Operation, Callable[[Browser, settings.Browsing], contract.OperationResult]]

@@ -75,7 +75,8 @@ def timing(environ: Mapping[str, str]) -> Timing:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Browsing:
-    """What the browsing operations (``ls``, ``cat``, ``download``, ``find``, ``diff``) read."""
+    """What the browsing operations (``ls``, ``cat``, ``download``, ``find``, ``diff``) and the
+    path restores (``restore-paths``, ``remove-paths``) read, and whether a backup is pinned."""
 
     snapshot: str = ""
     as_of: datetime.datetime | None = None
@@ -83,6 +84,8 @@ class Browsing:
     """Normalised: absolute inside the snapshot, no ``..``, no trailing slash (but ``/``)."""
     pattern: str = ""
     other_snapshot: str = ""
+    pin_backup: bool = False
+    dry_run: bool = False
 
 
 def snapshot_path(text: str) -> str:
@@ -122,4 +125,15 @@ def browsing(environ: Mapping[str, str]) -> Browsing:
         paths=_paths(environ),
         pattern=text(environ, contract.EnvVar.PATTERN),
         other_snapshot=text(environ, contract.EnvVar.OTHER_SNAPSHOT),
+        pin_backup=switch(environ, contract.EnvVar.PIN_BACKUP),
+        dry_run=switch(environ, contract.EnvVar.DRY_RUN),
     )
+
+
+def switch(environ: Mapping[str, str], name: str) -> bool:
+    """Return the variable as a yes/no switch (``true``/``1`` or ``false``/``0``; unset is
+    false)."""
+    value = text(environ, name).lower()
+    if value not in ("", "true", "false", "1", "0"):
+        raise errors.ConfigurationError(f"{name}={value!r} must be true or false")
+    return value in ("true", "1")

@@ -52,7 +52,7 @@ def _archive() -> bytes:
 
 
 def test_an_archive_is_extracted_while_it_arrives_in_pieces(tmp_path: pathlib.Path) -> None:
-    extraction = browse.Extraction(tmp_path)
+    extraction = contract.TarExtraction(str(tmp_path))
     data = _archive()
     for start in range(0, len(data), 7000):
         extraction.write(data[start : start + 7000])
@@ -67,8 +67,43 @@ def test_an_archive_is_extracted_while_it_arrives_in_pieces(tmp_path: pathlib.Pa
 
 
 def test_an_archive_that_is_not_one_is_reported(tmp_path: pathlib.Path) -> None:
-    extraction = browse.Extraction(tmp_path)
+    extraction = contract.TarExtraction(str(tmp_path))
 
     with pytest.raises(contract.StreamError, match="could not be extracted"):
         extraction.write(b"not a tar archive" * 100)
         extraction.close()
+
+
+def _member(name: str, mode: int) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = 2, mode
+        archive.addfile(info, io.BytesIO(b"ok"))
+    return buffer.getvalue()
+
+
+def test_a_download_drops_group_write_and_an_exact_extraction_keeps_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    for folder, exact in (("download", False), ("exact", True)):
+        (tmp_path / folder).mkdir()
+        extraction = contract.TarExtraction(str(tmp_path / folder), exact=exact)
+        extraction.write(_member("shared.txt", 0o664))
+        extraction.close()
+
+    modes = {folder: (tmp_path / folder / "shared.txt").stat().st_mode & 0o777
+             for folder in ("download", "exact")}  # fmt: skip
+    assert modes == {"download": 0o644, "exact": 0o664}
+
+
+def test_an_exact_extraction_refuses_a_member_that_leaves_the_folder(
+    tmp_path: pathlib.Path,
+) -> None:
+    (tmp_path / "inside").mkdir()
+    extraction = contract.TarExtraction(str(tmp_path / "inside"), exact=True)
+
+    with pytest.raises(contract.StreamError, match="could not be extracted"):
+        extraction.write(_member("../escaped.txt", 0o644))
+        extraction.close()
+    assert not (tmp_path / "escaped.txt").exists()

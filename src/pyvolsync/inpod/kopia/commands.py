@@ -72,11 +72,13 @@ def policy(settings: config.KopiaConfig) -> tuple[str, ...]:
 
 
 def snapshot(settings: config.KopiaConfig) -> tuple[str, ...]:
-    """Return the snapshot of ``DATA_DIR``, recorded as the source path, with JSON on stdout."""
+    """Return the snapshot of ``DATA_DIR``, recorded as the source path, with JSON on stdout
+    (pinned as it is taken when the settings ask for it)."""
     parallel = (f"--parallel={settings.parallelism}",) if settings.parallelism else ()
+    pinned = (f"--pin={contract.PINNED}",) if settings.browsing.pin_backup else ()
     return (
         "snapshot", "create", settings.data_dir, f"--override-source={settings.source_path}",
-        "--json", "--progress", *parallel, *settings.additional_arguments,
+        "--json", "--progress", *parallel, *pinned, *settings.additional_arguments,
     )  # fmt: skip
 
 

@@ -96,13 +96,6 @@ def _whole_number(
     return int(text)
 
 
-def _boolean(environ: Mapping[str, str], name: str) -> bool:
-    text = _text(environ, name).lower()
-    if text not in ("", "true", "false", "1", "0"):
-        raise errors.ConfigurationError(f"{name}={text!r} must be true or false")
-    return text in ("true", "1")
-
-
 def _source_path(environ: Mapping[str, str], data_dir: str) -> str:
     text = _text(environ, Var.SOURCE_PATH_OVERRIDE)
     if not text:
@@ -233,13 +226,13 @@ def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
         restore_as_of=_restore_as_of(environ),
         previous=_whole_number(environ, Var.PREVIOUS, default=0) or 0,
         shallow=_whole_number(environ, Var.SHALLOW, minimum=1),
-        delete_extra=_boolean(environ, Var.ENABLE_FILE_DELETION),
+        delete_extra=settings.switch(environ, Var.ENABLE_FILE_DELETION),
         before_snapshot=_text(environ, Var.BEFORE_SNAPSHOT),
         after_snapshot=_text(environ, Var.AFTER_SNAPSHOT),
         metadata_cache_limit_mb=_whole_number(environ, Var.METADATA_CACHE_SIZE_LIMIT_MB),
         content_cache_limit_mb=_whole_number(environ, Var.CONTENT_CACHE_SIZE_LIMIT_MB),
         additional_arguments=parse_additional_arguments(_text(environ, Var.ADDITIONAL_ARGS)),
-        maintenance_takeover=_boolean(environ, Var.MAINTENANCE_TAKEOVER),
+        maintenance_takeover=settings.switch(environ, Var.MAINTENANCE_TAKEOVER),
         maintenance_takeover_from=_takeover_from(environ),
         maintenance_owner=_maintenance_owner(environ),
         browsing=settings.browsing(environ),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, progress, report, runner, volume
+from pyvolsync.inpod import browse, errors, inplace, progress, report, runner, volume
 from pyvolsync.inpod.kopia import backends, browsing, commands, config, failures, selection
 
 logger = logging.getLogger(__name__)
@@ -440,4 +440,5 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.UNPIN: unpin,
     contract.Operation.FORGET: forget_one,
     **{operation: _browsing(operation) for operation in browse.BROWSING},
+    **inplace.operations(_browser),
 }

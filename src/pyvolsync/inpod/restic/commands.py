@@ -36,17 +36,20 @@ def source_tag(source: str) -> str:
     return f"{contract.SOURCE_TAG_PREFIX}{source}"
 
 
-def backup(*, data_dir: str, source: str = "") -> tuple[str, ...]:
+def backup(*, data_dir: str, source: str = "", pinned: bool = False) -> tuple[str, ...]:
     """Return the backup of the working directory ``data_dir`` (run it with cwd=data_dir).
 
     Backing up ``.`` from inside the directory stores its contents at the snapshot's root and
     records ``data_dir`` as the path, exactly as upstream's script does. Only the top-level
     ``lost+found`` is left out (an absolute pattern is anchored). A ``source`` tags the snapshot
-    with the ReplicationSource it was taken for.
+    with the ReplicationSource it was taken for; ``pinned`` adds the pin tag at once.
     """
     excluded = _literal_pattern(f"{data_dir.rstrip('/')}/{LOST_AND_FOUND}")
     tag = ("--tag", source_tag(source)) if source else ()
-    return ("backup", "--host", contract.RESTIC_HOST, *tag, "--json", "--exclude", excluded, ".")
+    pin = ("--tag", contract.PINNED) if pinned else ()
+    return (
+        "backup", "--host", contract.RESTIC_HOST, *tag, *pin, "--json", "--exclude", excluded, ".",
+    )  # fmt: skip
 
 
 def forget(retention: tuple[str, ...], *, source: str = "") -> tuple[str, ...]:

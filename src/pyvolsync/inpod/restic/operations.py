@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, report, volume
+from pyvolsync.inpod import browse, errors, inplace, report, volume
 from pyvolsync.inpod.restic import browsing, commands, config, failures, progress, selection
 from pyvolsync.inpod.restic.failures import ResticExit, exit_of
 
@@ -144,7 +144,9 @@ def _with_counters(
 def _backup_attempt(context: Context) -> tuple[failures.Completed, dict[str, Any] | None]:
     settings = context.config
     stream = progress.JsonStream("backup", interval=settings.progress_interval)
-    arguments = commands.backup(data_dir=settings.data_dir, source=settings.source)
+    arguments = commands.backup(
+        data_dir=settings.data_dir, source=settings.source, pinned=settings.browsing.pin_backup
+    )
     completed = context.runner.run(arguments, cwd=settings.data_dir, on_line=stream)
     return completed, stream.summary
 
@@ -483,4 +485,5 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.UNPIN: unpin,
     contract.Operation.FORGET: forget_one,
     **{operation: _browsing(operation) for operation in browse.BROWSING},
+    **inplace.operations(_browser),
 }

@@ -77,6 +77,9 @@ class EnvVar(enum.StrEnum):
     PIN_BACKUP = "PYVOLSYNC_PIN_BACKUP"
     """``true``: the backup's snapshot is pinned as it is taken (the safety copy of an in-place
     restore)."""
+    ABSENT_REMOVED = "PYVOLSYNC_ABSENT_REMOVED"
+    """``true``: ``restore-paths`` removes a path the snapshot lacks instead of refusing (the
+    undo of an in-place restore that created it)."""
     DRY_RUN = "PYVOLSYNC_DRY_RUN"
     """``true``: ``restore-paths`` checks the snapshot and the paths and prints what it would
     restore, touching nothing."""

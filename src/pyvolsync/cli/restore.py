@@ -8,6 +8,7 @@ does not exist, and follows the restore like ``sync --wait``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -15,8 +16,9 @@ import rich.console
 import typer
 
 from pyvolsync.api import timestamps
-from pyvolsync.cli import actions, follow, session
+from pyvolsync.cli import actions, follow, inplace, session, snapshots
 from pyvolsync.kube import client
+from pyvolsync.planning.inplace import Phase
 
 CARRIED_FIELDS = (
     "moverSecurityContext",
@@ -129,7 +131,33 @@ def check_as_of(text: str | None) -> str | None:
 def restore(
     name: actions.NameArgument,
     *,
-    to: Annotated[str, typer.Option("--to", help="PVC to restore into; created if missing.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="PVC to restore into; created if missing.")
+    ] = None,
+    path: Annotated[
+        list[str] | None,
+        typer.Option("--path", help="With --in-place: a file or folder to put back (repeat it)."),
+    ] = None,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Put the --path paths back into NAME's own PVC: stops its workloads, takes a "
+            "pinned safety copy, restores, starts them again (undo: pyvolsync undo NAME).",
+        ),
+    ] = False,
+    snapshot: Annotated[
+        str, typer.Option("--snapshot", help="With --in-place: the snapshot ID (or its start).")
+    ] = "",
+    no_stop: Annotated[
+        bool,
+        typer.Option("--no-stop", help="With --in-place: restore while the app runs."),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask to confirm an in-place restore.")
+    ] = False,
+    repository_nfs: snapshots.RepositoryNfsOption = None,
+    mover_image: snapshots.MoverImageOption = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Newest snapshot at or before this RFC 3339 time."),
@@ -162,12 +190,28 @@ def restore(
     context: session.ContextOption = None,
 ) -> None:
     """Restore NAME's backups into a PVC with a ReplicationDestination (<PVC>-restore), in
-    NAME's namespace or another one.
+    NAME's namespace or another one; or put chosen paths back into NAME's own PVC (--in-place).
 
     Example: pyvolsync restore nextcloud --to nextcloud-copy --to-namespace staging --copy-secret
+
+    Example: pyvolsync restore nextcloud --in-place --path /config/config.php --snapshot 1a2b3c4d
     """
     target = session.Target(kubeconfig, context, namespace)
     console = rich.console.Console()
+    if in_place or path:
+        wanted = InPlaceRequest(
+            paths=tuple(path or ()), snapshot=snapshot, as_of=as_of, no_stop=no_stop, yes=yes,
+            options=snapshots.JobOptions(
+                repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout
+            ),
+        )  # fmt: skip
+        _restore_in_place(name, wanted, in_place=in_place, to=to, target=target, console=console)
+        return
+    if to is None:
+        raise session.fail(
+            "say where to restore: --to PVC (a new or another volume), or --in-place with "
+            "--path P (files and folders put back into NAME's own volume)"
+        )
 
     async def body(kube: client.Kube) -> int:
         checked_as_of = check_as_of(as_of)
@@ -323,3 +367,96 @@ async def _apply_destination(
             client.Kind.REPLICATION_DESTINATION, name, {"spec": spec}, namespace=namespace
         )
     return name
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InPlaceRequest:
+    """What ``restore --in-place`` was asked to do."""
+
+    paths: tuple[str, ...]
+    snapshot: str
+    as_of: str | None
+    no_stop: bool
+    yes: bool
+    options: snapshots.JobOptions
+
+
+def _restore_in_place(
+    name: str,
+    wanted: InPlaceRequest,
+    *,
+    in_place: bool,
+    to: str | None,
+    target: session.Target,
+    console: rich.console.Console,
+) -> None:
+    if not in_place or to is not None:
+        raise session.fail(
+            "--path restores into NAME's own volume and needs --in-place (and no --to); to get "
+            "files out without touching the volume, use `pyvolsync download NAME PATH --to DIR`"
+        )
+    if not wanted.paths:
+        raise session.fail("--in-place needs at least one --path P")
+    if wanted.snapshot and wanted.as_of:
+        raise session.fail("give --snapshot or --as-of, not both")
+    as_of = check_as_of(wanted.as_of)
+
+    async def body(kube: client.Kube) -> None:
+        obj = await session.find(
+            kube, name, namespace=target.namespace_of(kube), role=session.RoleOption.SOURCE
+        )
+        step = inplace.InPlace(kube, obj, wanted.options, console)
+        journal = await inplace.restore_in_place(
+            step, wanted.paths, snapshot=wanted.snapshot, as_of=as_of,
+            no_stop=wanted.no_stop, yes=wanted.yes,
+        )  # fmt: skip
+        console.print(
+            f"restored {', '.join(journal.paths)} into PVC {step.namespace}/{step.claim} from "
+            f"snapshot {journal.snapshot[:8]}; to put them back as they were: "
+            f"`pyvolsync undo {step.named}`",
+            highlight=False,
+        )
+
+    session.run(body, target)
+
+
+def undo(
+    name: actions.NameArgument,
+    *,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    repository_nfs: snapshots.RepositoryNfsOption = None,
+    mover_image: snapshots.MoverImageOption = None,
+    timeout: actions.TimeoutOption = 3600,
+    namespace: session.NamespaceOption = None,
+    kubeconfig: session.KubeconfigOption = None,
+    context: session.ContextOption = None,
+) -> None:
+    """Put the paths of NAME's last in-place restore back as they were, from its safety copy
+    (its workloads stopped meanwhile); also rolls back a restore that was interrupted.
+
+    Example: pyvolsync undo nextcloud -n apps
+    """
+    target = session.Target(kubeconfig, context, namespace)
+    console = rich.console.Console()
+    options = snapshots.JobOptions(
+        repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout
+    )
+
+    async def body(kube: client.Kube) -> None:
+        obj = await session.find(
+            kube, name, namespace=target.namespace_of(kube), role=session.RoleOption.SOURCE
+        )
+        step = inplace.InPlace(kube, obj, options, console)
+        journal = await inplace.undo(step, yes=yes)
+        if journal.phase is Phase.UNDONE and journal.safety_copy:
+            short = journal.safety_copy[:8]
+            console.print(
+                f"{', '.join(journal.paths)} are back as they were; the safety copy {short} "
+                f"stays pinned (`pyvolsync unpin {step.name} {short} -n {step.namespace}` lets "
+                "retention remove it)",
+                highlight=False,
+            )
+        elif journal.phase is Phase.UNDONE:
+            console.print(f"{', '.join(journal.paths)} are removed again, as before the restore")
+
+    session.run(body, target)

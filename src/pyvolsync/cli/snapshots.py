@@ -72,6 +72,17 @@ def repository_volume_from_nfs(text: str) -> dict[str, Any]:
     return {"nfs": {"server": server, "path": path}}
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataVolume:
+    """The source's PVC at the mover's data folder (an in-place restore and its safety copy),
+    with the identity the source's own mover has."""
+
+    claim: str
+    read_only: bool
+    privileged: bool = False
+    service_account: str = "default"
+
+
 def listing_job(
     obj: Mapping[str, Any],
     *,
@@ -81,29 +92,31 @@ def listing_job(
     operation: contract.Operation = contract.Operation.SNAPSHOTS,
     environment: Mapping[str, str] | None = None,
     deadline_seconds: int = JOB_DEADLINE_SECONDS,
+    data: DataVolume | None = None,
 ) -> dict[str, Any]:
     """Return the Job that runs a catalog or browsing ``operation`` on ``obj``'s snapshots (by
     default the read-only listing; ``environment`` says which snapshot, which paths), with the
-    mover's container, Secret references and volumes."""
+    mover's container, Secret references and volumes; ``data`` mounts the source's PVC."""
     model = _model(obj)
     found = registry.engine_of(model.spec)
     if found is None:
         raise session.UserError(f"{obj['metadata']['name']!r} has no restic or kopia section")
     mover, section = found
     name = f"pyvolsync-{operation}-{obj['metadata']['name']}"[:52] + f"-{secrets.token_hex(3)}"
+    data = data or DataVolume(claim="", read_only=True)
     plan = job_plan.JobPlan(
         owner=metadata.Owner.of(obj),
         name=name,
-        service_account="default",
+        service_account=data.service_account,
         operations=(operation,),
         spec=section,
         mover=mover,
-        data_claim="",
-        data_read_only=True,
+        data_claim=data.claim,
+        data_read_only=data.read_only,
         cache_claim="",
         secret_name=str(section.repository),
         secret_keys=secret_keys,
-        privileged=False,
+        privileged=data.privileged,
     )
     settings = job_plan.JobSettings(image=image, retries=0, repository_volume=repository_volume)
     return job_plan.listing_job(
@@ -234,6 +247,15 @@ async def run_listing(
 
     A failed listing raises UserError saying ``action`` failed, in the mover's own words (its
     result document)."""
+    log, _ = await run_job(kube, job, timeout=timeout, owner=owner, action=action)
+    return log
+
+
+async def run_job(
+    kube: client.Kube, job: dict[str, Any], *, timeout: float, owner: str, action: str
+) -> tuple[str, list[contract.MoverResult]]:
+    """Run a short Job; return its pod's log and the mover's result documents; delete the Job
+    in any case. A failed Job raises UserError saying ``action`` failed, in the mover's words."""
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     await kube.create(job)
     try:
@@ -253,7 +275,7 @@ async def run_listing(
         await kube.delete(client.Kind.JOB, name, namespace=namespace)
     if not state.get("succeeded"):
         raise _failed_job(job, pods, log, owner=owner, action=action)
-    return log
+    return log, [result for result in map(iteration.pod_result, pods) if result is not None]
 
 
 def _failed_job(
@@ -422,9 +444,11 @@ async def prepared_job(
     *,
     operation: contract.Operation,
     environment: Mapping[str, str] | None = None,
+    data: DataVolume | None = None,
 ) -> dict[str, Any]:
     """Return the short Job that runs ``operation`` on ``obj``'s repository (checking that its
-    repository Secret exists), with the operator's mover image and repository volume."""
+    repository Secret exists), with the operator's mover image and repository volume (and,
+    given ``data``, the source's PVC)."""
     name, where = obj["metadata"]["name"], obj["metadata"]["namespace"]
     engine = session.engine_of(obj)
     secret_name = ((obj.get("spec") or {}).get(engine) or {}).get("repository")
@@ -446,6 +470,7 @@ async def prepared_job(
         operation=operation,
         environment=environment,
         deadline_seconds=int(options.timeout),
+        data=data,
     )
 
 

@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     app.command("find")(browse.find)
     app.command("diff")(browse.diff)
     app.command("restore")(restore.restore)
+    app.command("undo")(restore.undo)
     app.command("unlock")(actions.unlock)
     app.command("logs")(actions.logs)
     app.command("pause")(actions.pause)

@@ -43,15 +43,23 @@ def _checked_paths(wanted: settings.Browsing) -> tuple[str, ...]:
 
 
 def _entries(
-    browser: browse.Browser, snapshot: contract.CatalogEntry, paths: tuple[str, ...]
-) -> list[contract.TreeEntry]:
-    """Return each path's entry in the snapshot; raise ConfigurationError naming a missing one."""
-    found = []
+    browser: browse.Browser,
+    snapshot: contract.CatalogEntry,
+    paths: tuple[str, ...],
+    *,
+    absent_removed: bool,
+) -> list[contract.TreeEntry | str]:
+    """Return each path's entry in the snapshot, or the path itself when the snapshot lacks it
+    and ``absent_removed``; otherwise raise ConfigurationError naming the missing path."""
+    found: list[contract.TreeEntry | str] = []
     for path in paths:
         listed = browser.tree(snapshot, path, recursive=False)
-        if listed is None:
+        if listed is not None:
+            found.append(browse.entry_of(listed, path))
+        elif absent_removed:
+            found.append(path)
+        else:
             raise browse.not_found(browser, snapshot, path)
-        found.append(browse.entry_of(listed, path))
     return found
 
 
@@ -121,16 +129,21 @@ def restore_paths(
     """Make each chosen path of ``data_dir`` what the chosen snapshot holds (dry run: say so)."""
     paths = _checked_paths(wanted)
     snapshot = browse.chosen(browser.catalog(), wanted)
-    entries = _entries(browser, snapshot, paths)
+    found = _entries(browser, snapshot, paths, absent_removed=wanted.absent_removed)
+    entries = [item for item in found if isinstance(item, contract.TreeEntry)]
     named = f"snapshot {snapshot.id[:8]} ({snapshot.time})"
     if wanted.dry_run:
         message = f"{len(entries)} paths of {named} can be restored"
         return browse.printed(contract.Operation.RESTORE_PATHS, entries, snapshot, message)
-    logger.info("=== Restoring %d paths of %s in place ===", len(entries), named)
-    for entry in entries:
-        _restore_one(browser, snapshot, entry, data_dir=data_dir)
+    logger.info("=== Restoring %d paths of %s in place ===", len(found), named)
+    for item in found:
+        if isinstance(item, str):
+            _remove(data_dir + item)
+            logger.info("%s removed: %s does not hold it", item, named)
+        else:
+            _restore_one(browser, snapshot, item, data_dir=data_dir)
     volume.sync_filesystem(data_dir)
-    message = f"{len(entries)} paths restored from {named}"
+    message = f"{len(entries)} paths restored from {named}, {len(found) - len(entries)} removed"
     return browse.printed(contract.Operation.RESTORE_PATHS, entries, snapshot, message)
 
 

@@ -85,6 +85,7 @@ class Browsing:
     pattern: str = ""
     other_snapshot: str = ""
     pin_backup: bool = False
+    absent_removed: bool = False
     dry_run: bool = False
 
 
@@ -126,6 +127,7 @@ def browsing(environ: Mapping[str, str]) -> Browsing:
         pattern=text(environ, contract.EnvVar.PATTERN),
         other_snapshot=text(environ, contract.EnvVar.OTHER_SNAPSHOT),
         pin_backup=switch(environ, contract.EnvVar.PIN_BACKUP),
+        absent_removed=switch(environ, contract.EnvVar.ABSENT_REMOVED),
         dry_run=switch(environ, contract.EnvVar.DRY_RUN),
     )
 

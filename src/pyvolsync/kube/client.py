@@ -24,6 +24,7 @@ from lightkube.core import exceptions as lightkube_exceptions
 from lightkube.core import resource as lightkube_resource
 from lightkube.resources import (
     apps_v1,
+    authorization_v1,
     batch_v1,
     coordination_v1,
     core_v1,
@@ -83,6 +84,8 @@ class Kind(enum.Enum):
     STORAGE_CLASS = storage_v1.StorageClass
     LEASE = coordination_v1.Lease
     DEPLOYMENT = apps_v1.Deployment
+    STATEFUL_SET = apps_v1.StatefulSet
+    REPLICA_SET = apps_v1.ReplicaSet
     EVENT = Event
     VOLUME_SNAPSHOT = VolumeSnapshot
     REPLICATION_SOURCE = ReplicationSource
@@ -251,6 +254,26 @@ class Kube:
         if existing is None:
             raise errors.ConflictError(f"{obj['kind']} {obj['metadata']['name']} is being deleted")
         return existing
+
+    async def allowed(self, verb: str, resource: str, *, group: str = "", namespace: str) -> bool:
+        """Return True when the client's own user may ``verb`` the ``resource`` in ``namespace``
+        (a SelfSubjectAccessReview, so a command can refuse before it changes anything)."""
+        review = authorization_v1.SelfSubjectAccessReview.from_dict(
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {
+                    "resourceAttributes": {
+                        "verb": verb, "resource": resource, "group": group, "namespace": namespace,
+                    }
+                },
+            }
+        )  # fmt: skip
+        try:
+            answered = _to_dict(await self.client.create(review))
+        except API_ERRORS as error:
+            raise _translate(error) from None
+        return bool((answered.get("status") or {}).get("allowed"))
 
     async def replace(self, obj: Mapping[str, Any]) -> JsonObject:
         """Replace the object with ``obj``, which carries the resourceVersion it was read at."""

@@ -57,6 +57,10 @@ CONTROLLERS = (
     "serviceaccount-token-controller",
     "root-ca-certificate-publisher-controller",
 )
+WORKLOAD_CONTROLLERS = ("deployment-controller", "replicaset-controller", "statefulset-controller")
+"""Run with ``workload_controllers=True`` (the test suite's shared cluster): apps that tests
+stop and start (an in-place restore scales them), while other clusters keep Deployments inert
+(a chart's operator Deployment there is only a manifest, its pod started by the test)."""
 # The admission policy API is GA (v1) in 1.36; v1beta1 is served too for older manifests.
 RUNTIME_CONFIG = "admissionregistration.k8s.io/v1beta1=true"
 START_TIMEOUT_SECONDS = 90.0
@@ -120,11 +124,13 @@ class ControlPlane:
         node_agent: bool | None = None,
         detach: bool = False,
         progress: Callable[[str], None] | None = None,
+        workload_controllers: bool = False,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.binaries = binaries or binaries_module.Binaries.from_cache()
         self.node_agent = _node_agent_available() if node_agent is None else node_agent
         self.detach = detach
+        self.controllers = CONTROLLERS + (WORKLOAD_CONTROLLERS if workload_controllers else ())
         self._progress = progress or (lambda _message: None)
         self.table = processes.ProcessTable(self.directory / "pids")
         self.logs = self.directory / "logs"
@@ -411,7 +417,7 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 f"--secure-port={port}",
                 f"--cert-dir={self.pki.directory / 'kube-controller-manager'}",
-                f"--controllers={','.join(CONTROLLERS)}",
+                f"--controllers={','.join(self.controllers)}",
                 f"--service-account-private-key-file={self.pki.service_account_key}",
                 f"--root-ca-file={self.pki.serving_ca}",
                 "--profiling=false",

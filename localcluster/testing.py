@@ -50,7 +50,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.C
             f"({', '.join(str(path) for path in missing)}): run `make localcluster-bin`",
             pytrace=False,
         )
-    plane = controlplane.ControlPlane(tmp_path_factory.mktemp("localcluster"))
+    plane = controlplane.ControlPlane(
+        tmp_path_factory.mktemp("localcluster"), workload_controllers=True
+    )
     try:
         plane.start()
     except controlplane.StartError as error:

@@ -405,13 +405,14 @@ async def undo(step: InPlace, *, yes: bool) -> Journal:
         if discovery.blockers:
             raise session.UserError("; ".join(discovery.blockers) + "; nothing was changed")
         await step.check_permissions(discovery.workloads)
-        confirm(
+        step.console.print(
             f"Undo puts {', '.join(journal.paths)} back as they were before the restore of "
             f"{journal.started_at} (from safety copy "
             f"{journal.safety_copy[: views.SHORT_ID_LENGTH] or 'of an empty volume'}); it will "
-            f"{_stops(discovery.workloads, no_stop=False)} meanwhile. Go on?",
-            yes=yes,
+            f"{_stops(discovery.workloads, no_stop=False)} meanwhile.",
+            highlight=False,
         )
+        confirm("Go on?", yes=yes)
         journal = journal.at(Phase.UNDOING, workloads=discovery.workloads)
     elif journal.phase is not Phase.UNDOING:
         journal = journal.at(Phase.UNDOING)

@@ -1,0 +1,189 @@
+"""`pyvolsync restore NAME --path P --in-place` and `pyvolsync undo NAME` against the local
+cluster, the real operator and real restic and kopia: the app is stopped and started again, one
+file comes back while every other file keeps what the app wrote since, undo puts the prior bytes
+back, a command killed midway is finished by a rerun, and every refusal changes nothing."""
+
+from __future__ import annotations
+
+import json
+import signal
+from typing import Any
+
+from localcluster import controlplane
+from localcluster.testing import apply, get, wait_until
+from tests.integration.cli.conftest import NFS, Cli
+from tests.integration.cli.test_cli_commands import PASSWORD, SOURCE, backed_up_source, kopia_source
+from tests.integration.reconcile import helpers
+
+from pyvolsync.planning import inplace
+
+READ = "cat /data/hello.txt /data/dir/deeper/marker /data/after.txt"
+DAMAGE = "echo corrupted > /data/hello.txt && echo written-after > /data/after.txt"
+
+
+def _deployment(name: str, claim: str = "data") -> dict[str, Any]:
+    """A Deployment of one busybox pod that keeps the PVC mounted."""
+    labels = {"app": name}
+    pod = {
+        "containers": [
+            {
+                "name": "app",
+                "image": helpers.BUSYBOX,
+                "command": ["sh", "-c", "sleep 3600"],
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+            }
+        ],
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
+    }
+    spec = {
+        "replicas": 1,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": pod},
+    }
+    return helpers.manifest("apps/v1", "Deployment", name, spec)
+
+
+def _running_app(cluster: controlplane.ControlPlane, namespace: str) -> None:
+    apply(cluster, _deployment("web"), namespace=namespace)
+    _wait_ready(cluster, namespace)
+
+
+def _wait_ready(cluster: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        found = get(cluster, "deployment", "web", namespace=namespace) or {}
+        return found if (found.get("status") or {}).get("readyReplicas") == 1 else None
+
+    return wait_until(ready, what="Deployment web ready with 1 replica", timeout=120)
+
+
+def _journal(cluster: controlplane.ControlPlane, namespace: str) -> inplace.Journal | None:
+    return inplace.read_journal(get(cluster, "pvc", "data", namespace=namespace) or {})
+
+
+def _read(cluster: controlplane.ControlPlane, namespace: str, job: str) -> list[str]:
+    return helpers.run_shell(cluster, namespace, job, claim_name="data", script=READ).split("\n")
+
+
+def _unchanged(cluster: controlplane.ControlPlane, namespace: str) -> None:
+    """Nothing was changed: no journal, the app still runs with its replica."""
+    assert _journal(cluster, namespace) is None
+    deployment = get(cluster, "deployment", "web", namespace=namespace) or {}
+    assert deployment["spec"]["replicas"] == 1
+    assert inplace.STOPPED_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+
+
+def test_one_file_back_in_place_then_undone_with_the_app_stopped_meanwhile(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+    _running_app(cluster, namespace)
+    helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
+    where = ["-n", namespace, "--repository-nfs", NFS]
+
+    restored = cli("restore", "app", "--in-place", "--path", "/hello.txt", "--yes", *where)
+
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    said = restored.stdout
+    assert "Deployment web (1 replica) stopped" in said
+    assert "safety copy" in said and "Deployment web (1 replica) started again" in said
+    assert f"pyvolsync undo app -n {namespace}" in said
+    assert _read(cluster, namespace, "read-restored")[:3] == ["hello", "1", "written-after"]
+    journal = _journal(cluster, namespace)
+    assert journal is not None and journal.phase is inplace.Phase.DONE
+    safety = journal.safety_copy
+    _wait_ready(cluster, namespace)
+    listed = json.loads(cli("snapshots", "app", *where, "-o", "json").stdout)
+    assert [row["pinned"] for row in listed if safety.startswith(row["id"])] == [True]
+
+    undone = cli("undo", "app", "--yes", *where)
+
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "back as they were" in undone.stdout and f"pyvolsync unpin app {safety[:8]}" in (
+        undone.stdout
+    )
+    assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
+    _wait_ready(cluster, namespace)
+    again = cli("undo", "app", "--yes", *where)
+    assert again.returncode == 2 and "undone already" in again.stderr
+
+
+def test_a_restore_killed_midway_leaves_the_app_stopped_and_said_and_a_rerun_finishes(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+    _running_app(cluster, namespace)
+    helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
+    arguments = ("restore", "app", "--in-place", "--path", "/hello.txt", "--yes", "-n",
+                 namespace, "--repository-nfs", NFS)  # fmt: skip
+
+    started = cli.start(*arguments)
+    wait_until(
+        lambda: (found := _journal(cluster, namespace)) and found.phase is inplace.Phase.STOPPED,
+        what="the restore to have stopped the app",
+        timeout=120,
+    )
+    started.send_signal(signal.SIGKILL)
+    started.communicate(timeout=30)
+
+    stopped = get(cluster, "deployment", "web", namespace=namespace) or {}
+    assert stopped["spec"]["replicas"] == 0
+    note = stopped["metadata"]["annotations"][inplace.STOPPED_ANNOTATION]
+    assert "PVC data" in note and "it had 1 replicas" in note
+    other = cli("restore", "app", "--in-place", "--path", "/dir", "--yes", "-n", namespace,
+                "--repository-nfs", NFS)  # fmt: skip
+    assert other.returncode == 2 and "is unfinished at step stopped" in other.stderr
+
+    finished = cli(*arguments)
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "finishing the in-place restore" in finished.stdout
+    assert _read(cluster, namespace, "read-finished")[:3] == ["hello", "1", "written-after"]
+    _wait_ready(cluster, namespace)
+
+
+def test_refusals_name_the_cause_and_change_nothing(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    backed_up_source(cluster, namespace)
+    _running_app(cluster, namespace)
+    where = ["-n", namespace, "--repository-nfs", NFS]
+
+    missing = cli("restore", "app", "--in-place", "--path", "/helo.txt", "--yes", *where)
+    no_place = cli("restore", "app", "--path", "/hello.txt", *where)
+    no_terminal = cli("restore", "app", "--in-place", "--path", "/hello.txt", *where)
+    nothing_to_undo = cli("undo", "app", "--yes", *where)
+    plain = _deployment("plain")["spec"]["template"]["spec"]
+    apply(cluster, helpers.manifest("v1", "Pod", "plain", plain), namespace=namespace)
+    cluster.wait_for("pod", "plain", "Ready", namespace=namespace, timeout=90)
+    blocked = cli("restore", "app", "--in-place", "--path", "/hello.txt", "--yes", *where)
+
+    assert missing.returncode == 2 and "has no /helo.txt" in missing.stderr
+    assert "the closest in /: /hello.txt" in missing.stderr
+    assert no_place.returncode == 2 and "needs --in-place" in no_place.stderr
+    assert no_terminal.returncode == 2 and "pass --yes" in no_terminal.stderr
+    assert "It will stop Deployment web (1 replica)" in no_terminal.stdout, "the plan comes first"
+    assert nothing_to_undo.returncode == 2
+    assert "no in-place restore to undo" in nothing_to_undo.stderr
+    assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+    assert "pod plain (no controller) mounts PVC data" in blocked.stderr
+    assert "nothing was changed" in blocked.stderr
+    _unchanged(cluster, namespace)
+
+
+def test_a_kopia_file_back_in_place_and_undone(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
+) -> None:
+    kopia_source(cluster, namespace, password=PASSWORD)
+    helpers.wait_for_manual_sync(cluster, SOURCE, "web", namespace, "first")
+    helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
+    where = ["-n", namespace, "--repository-nfs", NFS]
+
+    restored = cli("restore", "web", "--in-place", "--path", "/hello.txt", "--yes", *where)
+    back = _read(cluster, namespace, "read-restored")[:3]
+    undone = cli("undo", "web", "--yes", *where)
+
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert "It will stop nothing (no workload mounts the PVC)" in restored.stdout
+    assert back == ["hello", "1", "written-after"]
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]

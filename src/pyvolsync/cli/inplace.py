@@ -289,7 +289,7 @@ def confirm(question: str, *, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise session.UserError(f"{question} There is no terminal to ask on: pass --yes")
+        raise session.UserError(f"{question} there is no terminal to ask on: pass --yes")
     typer.confirm(question, abort=True)
 
 
@@ -341,10 +341,11 @@ async def restore_in_place(
         )
     workloads = () if no_stop else discovery.workloads
     await step.check_permissions(workloads)
-    confirm(
-        described_plan(step, entries, chosen, stops=_stops(workloads, no_stop=no_stop)) + " Go on?",
-        yes=yes,
+    step.console.print(
+        described_plan(step, entries, chosen, stops=_stops(workloads, no_stop=no_stop)),
+        highlight=False,
     )
+    confirm("Go on?", yes=yes)
     started = Journal(
         source=step.name,
         snapshot=chosen,

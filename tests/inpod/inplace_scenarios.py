@@ -104,9 +104,7 @@ def test_a_missing_path_is_named_with_the_closest_and_nothing_is_touched(
         PYVOLSYNC_SNAPSHOT=snapshot,
         PYVOLSYNC_PATHS=_paths("/sub/config.ini", "/sub/confg.ini"),
     )
-    whole = space.mover(
-        "restore-paths", PYVOLSYNC_SOURCE="apps/wiki", PYVOLSYNC_PATHS=_paths("/")
-    )
+    whole = space.mover("restore-paths", PYVOLSYNC_SOURCE="apps/wiki", PYVOLSYNC_PATHS=_paths("/"))
 
     assert refused.returncode != 0
     assert refused.result.error_kind is contract.ErrorKind.INVALID_CONFIGURATION

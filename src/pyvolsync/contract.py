@@ -672,9 +672,22 @@ class CatalogEntry:
     """Kept whatever the retention policy says (restic: the ``PINNED`` tag; kopia: any pin)."""
 
 
+def oldest_first(entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    """Return the entries oldest first. ``time`` is to the second; snapshots of the same second
+    keep the order they are given in, which is the engine's to the sub-second (each engine's
+    catalog lists its snapshots in the order they were taken)."""
+    numbered = sorted(enumerate(entries), key=lambda pair: (pair[1].time, pair[0]))
+    return [entry for _, entry in numbered]
+
+
+def newest_first(entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    """Return the entries newest first (the reverse of ``oldest_first``)."""
+    return oldest_first(entries)[::-1]
+
+
 def catalog_line(entries: Sequence[CatalogEntry]) -> str:
     """Return the one line a ``snapshots`` run prints: the entries, oldest first."""
-    ordered = sorted(entries, key=lambda entry: (entry.time, entry.id))
+    ordered = oldest_first(entries)
     return json.dumps({CATALOG_KEY: [dataclasses.asdict(entry) for entry in ordered]})
 
 
@@ -725,7 +738,7 @@ def find_entry(entries: Sequence[CatalogEntry], wanted: str) -> CatalogEntry:
         raise SnapshotNotFoundError(
             f"{wanted!r} is ambiguous: it begins {named}; give more of the ID"
         )
-    newest = sorted(entries, key=lambda entry: (entry.time, entry.id), reverse=True)[:3]
+    newest = newest_first(entries)[:3]
     hint = (
         "; the newest are " + ", ".join(f"{entry.id[:8]} ({entry.time})" for entry in newest)
         if newest

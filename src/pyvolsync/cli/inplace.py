@@ -130,7 +130,9 @@ class InPlace:
             if time.monotonic() > deadline:
                 named = ", ".join(pod["metadata"]["name"] for pod in mounting)
                 raise session.UserError(
-                    f"pods still mount PVC {self.claim} after {self.options.timeout:g} s: {named}"
+                    f"pods still mount PVC {self.claim} after {self.options.timeout:g} s: "
+                    f"{named}; the volume is untouched: run the same command again to go on, "
+                    f"or `pyvolsync undo {self.named}` to start the app again"
                 )
             await asyncio.sleep(POLL_SECONDS)
 
@@ -349,7 +351,6 @@ async def restore_in_place(
     started = Journal(
         source=step.name,
         snapshot=chosen,
-        snapshot_time="",
         paths=tuple(entry.path for entry in entries),
         phase=Phase.STOPPING,
         workloads=workloads,

@@ -70,7 +70,7 @@ def chosen(
     before ``PYVOLSYNC_AS_OF``, else the newest; raise ConfigurationError when there is none."""
     if wanted.snapshot:
         return report.chosen_snapshot(entries, wanted.snapshot)
-    newest_first = sorted(entries, key=lambda entry: (entry.time, entry.id), reverse=True)
+    newest_first = contract.newest_first(entries)
     if wanted.as_of is not None:
         limit = times.utc_seconds(wanted.as_of)
         newest_first = [entry for entry in newest_first if entry.time <= limit]
@@ -290,7 +290,7 @@ def find(browser: Browser, wanted: settings.Browsing) -> contract.OperationResul
     """Print the entries matching the pattern in each snapshot, newest snapshot first."""
     if not wanted.pattern:
         raise errors.ConfigurationError(f"{contract.EnvVar.PATTERN} must be a pattern (*.db)")
-    snapshots = sorted(browser.catalog(), key=lambda entry: (entry.time, entry.id), reverse=True)
+    snapshots = contract.newest_first(browser.catalog())
     matched: list[contract.TreeEntry] = []
     for snapshot in snapshots:
         for entry in browser.tree(snapshot, "/", recursive=True) or ():

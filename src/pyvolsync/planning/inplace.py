@@ -72,7 +72,6 @@ class Journal:
 
     source: str
     snapshot: str
-    snapshot_time: str
     paths: tuple[str, ...]
     phase: Phase
     workloads: tuple[Workload, ...] = ()
@@ -114,7 +113,6 @@ def read_journal(claim: Mapping[str, Any]) -> Journal | None:
         return Journal(
             source=str(document["source"]),
             snapshot=str(document["snapshot"]),
-            snapshot_time=str(document.get("snapshot_time", "")),
             paths=tuple(str(path) for path in document["paths"]),
             phase=Phase(document["phase"]),
             workloads=tuple(_workload(item) for item in document.get("workloads") or ()),

@@ -76,7 +76,6 @@ def test_the_journal_reads_back_what_was_written() -> None:
     journal = inplace.Journal(
         source="app",
         snapshot="1a2b3c4d" * 8,
-        snapshot_time="",
         paths=("/config/app.ini", "/ünï code"),
         phase=inplace.Phase.SAFETY_COPIED,
         workloads=(inplace.Workload(kind="Deployment", name="web", replicas=3),),

@@ -98,7 +98,8 @@ def catalog(text: str) -> list[contract.CatalogEntry]:
     if not isinstance(document, list):
         raise ValueError("kopia snapshot list --json did not return a list")
     entries = []
-    for item, snapshot in zip(document, parse_snapshots(text), strict=True):
+    pairs = zip(document, parse_snapshots(text), strict=True)
+    for item, snapshot in sorted(pairs, key=lambda pair: pair[1].start_time):
         source = item.get("source") if isinstance(item.get("source"), dict) else {}
         entries.append(
             contract.CatalogEntry(

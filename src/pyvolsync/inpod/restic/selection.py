@@ -106,7 +106,8 @@ def catalog(text: str) -> list[contract.CatalogEntry]:
     if not isinstance(document, list):
         raise ValueError("restic snapshots --json did not return a list")
     entries = []
-    for item, snapshot in zip(document, parse_snapshots(text), strict=True):
+    taken = sorted(zip(document, parse_snapshots(text), strict=True), key=lambda pair: pair[1].time)
+    for item, snapshot in taken:
         summary = item.get("summary")
         entries.append(
             contract.CatalogEntry(

@@ -107,11 +107,26 @@ def test_the_catalog_reads_times_in_any_offset_as_utc_seconds_and_keeps_the_coun
     )
     entries = selection.catalog(listing)
     assert [(entry.time, entry.identity) for entry in entries] == [
-        ("2026-11-25T10:00:00Z", "media/app"),
         ("2026-11-24T10:00:00Z", ""),
-    ]
-    assert (entries[0].size, entries[0].files, entries[0].added) == (5, 2, 3)
-    assert (entries[1].size, entries[1].files, entries[1].added) == (None, None, None)
+        ("2026-11-25T10:00:00Z", "media/app"),
+    ], "in the order they were taken"
+    assert (entries[1].size, entries[1].files, entries[1].added) == (5, 2, 3)
+    assert (entries[0].size, entries[0].files, entries[0].added) == (None, None, None)
     catalog = contract.parse_catalog(contract.catalog_line(entries))
     assert catalog is not None
     assert [entry.id for entry in catalog] == ["0123456789", "abcdef0123"], "oldest first"
+
+
+def test_snapshots_of_the_same_second_keep_the_order_they_were_taken_in() -> None:
+    listing = (
+        '[{"time": "2026-11-25T10:00:00.900Z", "id": "0000aaaa", "hostname": "volsync", '
+        '"paths": ["/data"]}, {"time": "2026-11-25T10:00:00.100Z", "id": "ffffbbbb", '
+        '"hostname": "volsync", "paths": ["/data"]}]'
+    )
+
+    entries = selection.catalog(listing)
+
+    assert [entry.id for entry in entries] == ["ffffbbbb", "0000aaaa"]
+    assert [entry.id for entry in contract.newest_first(entries)] == ["0000aaaa", "ffffbbbb"]
+    line = contract.parse_catalog(contract.catalog_line(entries)) or []
+    assert [entry.id for entry in line] == ["ffffbbbb", "0000aaaa"], "the CLI sees the same order"

@@ -22,7 +22,7 @@ from pyvolsync.cli import actions, session, views
 from pyvolsync.kube import client
 from pyvolsync.movers import jobs as job_plan
 from pyvolsync.movers import registry
-from pyvolsync.planning import names
+from pyvolsync.planning import inplace, names
 
 EVENT_LIMIT = 10
 REQUIRED_KEYS = {mover.name: mover.required_secret_keys for mover in registry.ENGINES}
@@ -236,6 +236,47 @@ def mover_rows(
     return rows
 
 
+def in_place_rows(journal: inplace.Journal, *, named: str) -> list[tuple[str, Any]]:
+    """Return the state of the last in-place restore of the source's PVC, and what to run."""
+    if journal.phase.finished:
+        state = rich.text.Text(str(journal.phase))
+        next_step = "-" if journal.phase is inplace.Phase.UNDONE else f"pyvolsync undo {named}"
+    else:
+        state = rich.text.Text(f"unfinished at step {journal.phase}", style="bold red")
+        next_step = (
+            f"the same `pyvolsync restore {named} --in-place --path ...` to finish, or "
+            f"`pyvolsync undo {named}` to roll back"
+        )
+    stopped = ", ".join(str(item) for item in journal.workloads) or "-"
+    return [
+        ("state", state),
+        ("paths", ", ".join(journal.paths)),
+        ("snapshot", journal.snapshot[:8]),
+        ("safety copy", journal.safety_copy[:8] or "-"),
+        ("started", journal.started_at),
+        ("workloads stopped meanwhile", stopped),
+        ("next", next_step),
+    ]
+
+
+async def _in_place_section(
+    kube: client.Kube, obj: Mapping[str, Any]
+) -> list[rich.console.RenderableType]:
+    claim_name = (obj.get("spec") or {}).get("sourcePVC")
+    if not session.is_source(obj) or not claim_name:
+        return []
+    namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+    claim = await kube.get(client.Kind.CLAIM, claim_name, namespace=namespace)
+    try:
+        journal = inplace.read_journal(claim or {})
+    except inplace.JournalError as error:
+        return [rich.text.Text(f"In-place restore: {error}", style="red")]
+    if journal is None:
+        return []
+    rows = in_place_rows(journal, named=f"{name} -n {namespace}")
+    return [_pairs(f"In-place restore into PVC {claim_name}", rows)]
+
+
 async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console.RenderableType]:
     """Return every section of the description."""
     meta, spec = obj["metadata"], obj.get("spec") or {}
@@ -268,6 +309,7 @@ async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console
             ),
         ),
         _pairs("Repository Secret", secret_rows(secret, secret_name, engine=engine)),
+        *await _in_place_section(kube, obj),
         events_table(await events_about(kube, obj)),
     ]
     logs = (status.get("latestMoverStatus") or {}).get("logs")

@@ -129,6 +129,8 @@ def test_a_restore_killed_midway_leaves_the_app_stopped_and_said_and_a_rerun_fin
     assert stopped["spec"]["replicas"] == 0
     note = stopped["metadata"]["annotations"][inplace.STOPPED_ANNOTATION]
     assert "PVC data" in note and "it had 1 replicas" in note
+    described = cli("describe", "app", "-n", namespace)
+    assert "unfinished at step stopped" in described.stdout, described.stdout
     other = cli("restore", "app", "--in-place", "--path", "/dir", "--yes", "-n", namespace,
                 "--repository-nfs", NFS)  # fmt: skip
     assert other.returncode == 2 and "is unfinished at step stopped" in other.stderr

@@ -3,6 +3,7 @@
 import datetime
 
 from pyvolsync.cli import describe
+from pyvolsync.planning import inplace
 
 
 def test_the_last_passed_check_is_shown_next_to_prune_and_unlock() -> None:
@@ -66,3 +67,22 @@ def test_the_snapshots_the_repository_keeps_are_summed_up_in_words() -> None:
 
     assert rows["snapshots kept"] == ("24 (1 pinned), 2026-11-19T03:00:00Z to 2026-11-26T02:00:00Z")
     assert "snapshots kept" not in dict(describe.status_rows({}, now=now))
+
+
+def test_an_unfinished_in_place_restore_says_what_to_run_next() -> None:
+    journal = inplace.Journal(
+        source="app",
+        snapshot="5c0e2b7d" * 8,
+        paths=("/config/config.php",),
+        phase=inplace.Phase.STOPPED,
+        workloads=(inplace.Workload(kind="Deployment", name="web", replicas=2),),
+        started_at="2026-12-03T20:14:02Z",
+    )
+
+    rows = dict(describe.in_place_rows(journal, named="app -n apps"))
+    done = dict(describe.in_place_rows(journal.at(inplace.Phase.DONE), named="app -n apps"))
+
+    assert str(rows["state"]) == "unfinished at step stopped"
+    assert "pyvolsync undo app -n apps" in rows["next"]
+    assert rows["workloads stopped meanwhile"] == "Deployment web (2 replicas)"
+    assert (str(done["state"]), done["next"]) == ("done", "pyvolsync undo app -n apps")

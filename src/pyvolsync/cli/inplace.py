@@ -27,7 +27,7 @@ import typer
 
 from pyvolsync import contract
 from pyvolsync.cli import session, snapshots, views
-from pyvolsync.kube import client
+from pyvolsync.kube import client, errors
 from pyvolsync.planning import inplace, metadata, names
 from pyvolsync.planning.inplace import Journal, Phase
 
@@ -144,15 +144,22 @@ class InPlace:
             names.Role.SOURCE, self.name
         )
         found = await self.kube.get(client.Kind.SERVICE_ACCOUNT, account, namespace=self.namespace)
-        space = await self.kube.get(client.Kind.NAMESPACE, self.namespace)
-        annotations = ((space or {}).get("metadata") or {}).get("annotations") or {}
-        privileged = annotations.get(metadata.PRIVILEGED_MOVERS_ANNOTATION, "").lower() == "true"
         return snapshots.DataVolume(
             claim=self.claim,
             read_only=read_only,
-            privileged=privileged,
+            privileged=await self.privileged(),
             service_account=account if found else "default",
         )
+
+    async def privileged(self) -> bool:
+        """Return True when the namespace allows privileged movers; False when it does not, or
+        when the user may not read Namespaces (the Job then runs unprivileged)."""
+        try:
+            space = await self.kube.get(client.Kind.NAMESPACE, self.namespace)
+        except errors.KubeError:
+            return False
+        annotations = ((space or {}).get("metadata") or {}).get("annotations") or {}
+        return str(annotations.get(metadata.PRIVILEGED_MOVERS_ANNOTATION, "")).lower() == "true"
 
     async def run(
         self,

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import yaml
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
-from tests.integration.cli.conftest import NFS, Cli
+from tests.integration.cli.conftest import NFS, PYVOLSYNC, Cli
 from tests.integration.cli.test_cli_commands import PASSWORD, SOURCE, backed_up_source, kopia_source
 from tests.integration.reconcile import helpers
 
@@ -189,3 +192,63 @@ def test_a_kopia_file_back_in_place_and_undone(
     assert back == ["hello", "1", "written-after"]
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
+
+
+RULES_WITHOUT_SCALING = [
+    {"apiGroups": ["volsync.backube"], "resources": ["replicationsources",
+     "replicationdestinations"], "verbs": ["get", "list"]},
+    {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "patch"]},
+    {"apiGroups": [""], "resources": ["pods", "pods/log", "secrets", "serviceaccounts"],
+     "verbs": ["get", "list"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets"],
+     "verbs": ["get", "list"]},
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "delete"]},
+]  # fmt: skip
+"""Everything an in-place restore needs but patching Deployments."""
+
+
+def _kubeconfig_of(cluster: controlplane.ControlPlane, namespace: str, path: Path) -> Path:
+    """Write a kubeconfig that logs in as ServiceAccount `restorer`, bound to a Role that may
+    do everything an in-place restore needs but scale Deployments."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "restorer"}, "rules": RULES_WITHOUT_SCALING}  # fmt: skip
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "restorer"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "restorer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "restorer", "namespace": namespace}],
+    }
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "restorer"}}
+    apply(cluster, account, role, binding, namespace=namespace)
+    token = cluster.kubectl("create", "token", "restorer", "-n", namespace).stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": "restorer", "user": {"token": token}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "restorer"}}],
+        "current-context": "local",
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_user_who_may_not_scale_the_app_is_refused_before_anything_changes(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object, tmp_path: Path
+) -> None:
+    backed_up_source(cluster, namespace)
+    _running_app(cluster, namespace)
+    kubeconfig = _kubeconfig_of(cluster, namespace, tmp_path / "restorer.kubeconfig")
+
+    refused = subprocess.run(
+        [PYVOLSYNC, "restore", "app", "-n", namespace, "--in-place", "--path", "/hello.txt",
+         "--yes", "--repository-nfs", NFS, "--kubeconfig", str(kubeconfig)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"you may not patch deployments in namespace {namespace}" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+    _unchanged(cluster, namespace)

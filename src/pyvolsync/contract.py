@@ -80,6 +80,9 @@ class EnvVar(enum.StrEnum):
     ABSENT_REMOVED = "PYVOLSYNC_ABSENT_REMOVED"
     """``true``: ``restore-paths`` removes a path the snapshot lacks instead of refusing (the
     undo of an in-place restore that created it)."""
+    FROM_FOLDER = "PYVOLSYNC_FROM_FOLDER"
+    """``restore-paths``: read the paths from this mounted folder (a volume made from a
+    VolumeSnapshot: an in-place restore's safety copy) instead of the repository."""
     DRY_RUN = "PYVOLSYNC_DRY_RUN"
     """``true``: ``restore-paths`` checks the snapshot and the paths and prints what it would
     restore, touching nothing."""

@@ -161,3 +161,31 @@ def test_a_safety_copy_is_pinned_as_it_is_taken(workspace: EngineWorkspace) -> N
     assert taken.returncode == 0, taken
     catalog = contract.parse_catalog(listed.output) or []
     assert [(entry.id, entry.pinned) for entry in catalog] == [(taken.result.snapshot_id, True)]
+
+
+def test_paths_come_back_from_a_mounted_copy_of_the_volume(
+    workspace: EngineWorkspace, tmp_path: Path
+) -> None:
+    """The undo of a restore whose safety copy is a VolumeSnapshot: the paths are read from a
+    volume made from it, mounted as a folder; the repository is not read."""
+    before = tmp_path / "before"
+    before.mkdir()
+    browse_support.build_awkward_tree(before, version=1)
+    expected = volume_state(before)
+    browse_support.build_awkward_tree(workspace.data, version=2)
+    (workspace.data / "sub" / "added-by-restore.txt").write_text("x")
+    untouched = volume_state(workspace.data)[UNICODE]
+
+    restored = workspace.mover(
+        "restore-paths",
+        PYVOLSYNC_FROM_FOLDER=str(before),
+        PYVOLSYNC_PATHS=_paths("/sub", "/plain.bin", "/link-to-plain", "/only-after"),
+        PYVOLSYNC_ABSENT_REMOVED="true",
+    )
+
+    assert restored.returncode == 0, restored
+    after = volume_state(workspace.data)
+    for path in ("sub", "sub/config.ini", "plain.bin", "link-to-plain"):
+        assert after[path] == expected[path], (path, after[path], expected[path])
+    assert "sub/added-by-restore.txt" not in after
+    assert after[UNICODE] == untouched

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, settings, times, volume
+from pyvolsync.inpod import browse, errors, folder, settings, times, volume
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,11 @@ class _Context(Protocol):
 Context = TypeVar("Context", bound=_Context)
 
 
+def folder_browser(root: str) -> browse.Browser:
+    """Return the browser of a mounted copy of the volume (see ``pyvolsync.inpod.folder``)."""
+    return folder.FolderBrowser(root)
+
+
 def operations(
     browser_of: Callable[[Context], browse.Browser],
 ) -> dict[contract.Operation, Callable[[Context], contract.OperationResult]]:
@@ -185,7 +190,9 @@ def operations(
 
     def restoring(context: Context) -> contract.OperationResult:
         found = context.config
-        return restore_paths(browser_of(context), found.browsing, data_dir=found.data_dir)
+        folder = found.browsing.from_folder
+        browser = folder_browser(folder) if folder else browser_of(context)
+        return restore_paths(browser, found.browsing, data_dir=found.data_dir)
 
     def removing(context: Context) -> contract.OperationResult:
         return remove_paths(context.config.browsing, data_dir=context.config.data_dir)

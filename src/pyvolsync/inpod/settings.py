@@ -86,6 +86,7 @@ class Browsing:
     other_snapshot: str = ""
     pin_backup: bool = False
     absent_removed: bool = False
+    from_folder: str = ""
     dry_run: bool = False
 
 
@@ -128,8 +129,15 @@ def browsing(environ: Mapping[str, str]) -> Browsing:
         other_snapshot=text(environ, contract.EnvVar.OTHER_SNAPSHOT),
         pin_backup=switch(environ, contract.EnvVar.PIN_BACKUP),
         absent_removed=switch(environ, contract.EnvVar.ABSENT_REMOVED),
+        from_folder=_folder(environ),
         dry_run=switch(environ, contract.EnvVar.DRY_RUN),
     )
+
+
+def _folder(environ: Mapping[str, str]) -> str:
+    if not text(environ, contract.EnvVar.FROM_FOLDER):
+        return ""
+    return absolute_directory(environ, contract.EnvVar.FROM_FOLDER)
 
 
 def switch(environ: Mapping[str, str], name: str) -> bool:

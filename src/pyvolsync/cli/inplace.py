@@ -18,6 +18,7 @@ import asyncio
 import datetime
 import json
 import posixpath
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from pyvolsync.planning import inplace, metadata, names
 from pyvolsync.planning.inplace import Journal, Phase
 
 POLL_SECONDS = 1.0
+BEFORE_MOUNT = "/before"
+"""Where the undo's Job mounts the volume made from a VolumeSnapshot safety copy."""
 KIND_OF_WORKLOAD = {"Deployment": client.Kind.DEPLOYMENT, "StatefulSet": client.Kind.STATEFUL_SET}
 RESOURCE_OF_WORKLOAD = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
 
@@ -229,6 +232,87 @@ class InPlace:
             action="the paths could not be restored",
         )  # fmt: skip
 
+    async def snapshot_class(self, method: str) -> str:
+        """Return the VolumeSnapshotClass of the safety copy ("" for a backup): ``auto`` takes
+        a VolumeSnapshot when a class can snapshot the PVC, ``snapshot`` insists on one."""
+        if method == "backup":
+            return ""
+        claim = await self.kube.get(client.Kind.CLAIM, self.claim, namespace=self.namespace)
+        try:
+            storage_classes = await self.kube.list(client.Kind.STORAGE_CLASS)
+            snapshot_classes = await self.kube.list(client.Kind.VOLUME_SNAPSHOT_CLASS)
+        except errors.KubeError:
+            storage_classes, snapshot_classes = [], []
+        section = (self.obj.get("spec") or {}).get(session.engine_of(self.obj)) or {}
+        found = inplace.snapshot_class(
+            claim or {}, storage_classes=storage_classes, snapshot_classes=snapshot_classes,
+            wanted=str(section.get("volumeSnapshotClassName") or ""),
+        )  # fmt: skip
+        if method == "snapshot" and not found:
+            raise session.UserError(
+                f"--safety-copy snapshot: no VolumeSnapshotClass can snapshot PVC {self.claim} "
+                "(none for its storage class's driver, or you may not list them); use "
+                "--safety-copy backup; nothing was changed"
+            )
+        return found
+
+    async def take_volume_snapshot(self, journal: Journal) -> str:
+        """Take the VolumeSnapshot safety copy (named after the restore's start, so a rerun
+        finds the same one) and wait until it is ready; return its name."""
+        name = f"{self.claim}-before-restore-{re.sub(r'[^0-9]', '', journal.started_at)}"
+        claim = await self.kube.get(client.Kind.CLAIM, self.claim, namespace=self.namespace)
+        await self.kube.create(
+            inplace.volume_snapshot(
+                claim or {"metadata": {"name": self.claim, "namespace": self.namespace}},
+                name=name, class_name=journal.volume_snapshot_class,
+            )
+        )  # fmt: skip
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            found = await self.kube.get(client.Kind.VOLUME_SNAPSHOT, name, namespace=self.namespace)
+            state = (found or {}).get("status") or {}
+            if state.get("readyToUse"):
+                return name
+            problem = (state.get("error") or {}).get("message")
+            if problem or time.monotonic() > deadline:
+                raise session.UserError(
+                    f"the safety copy could not be taken: VolumeSnapshot {name} is not ready "
+                    f"({problem or f'after {self.options.timeout:g} s'}); pass --safety-copy "
+                    "backup to take a backup instead"
+                )
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def put_back_from_volume_snapshot(self, journal: Journal) -> None:
+        """Put the paths back from a volume made from the VolumeSnapshot safety copy (mounted
+        read-only beside the PVC); delete that volume afterwards."""
+        claim = await self.kube.get(client.Kind.CLAIM, self.claim, namespace=self.namespace)
+        clone = inplace.clone_claim(
+            claim or {}, name=journal.volume_snapshot, volume_snapshot=journal.volume_snapshot
+        )
+        await self.kube.create(clone)
+        environment = {
+            contract.EnvVar.PATHS.value: json.dumps(list(journal.paths)),
+            contract.EnvVar.FROM_FOLDER.value: BEFORE_MOUNT,
+            contract.EnvVar.ABSENT_REMOVED.value: "true",
+        }
+        job = await snapshots.prepared_job(
+            self.kube, self.obj, self.options, operation=contract.Operation.RESTORE_PATHS,
+            environment=environment, data=await self.data_volume(read_only=False),
+        )  # fmt: skip
+        pod = job["spec"]["template"]["spec"]
+        pod["volumes"].append(
+            {"name": "before", "persistentVolumeClaim": {"claimName": journal.volume_snapshot,
+                                                         "readOnly": True}}
+        )  # fmt: skip
+        pod["containers"][0]["volumeMounts"].append(
+            {"name": "before", "mountPath": BEFORE_MOUNT, "readOnly": True}
+        )
+        await snapshots.run_job(
+            self.kube, job, timeout=self.options.timeout, owner=self.name,
+            action="the paths could not be put back",
+        )  # fmt: skip
+        await self.kube.delete(client.Kind.CLAIM, journal.volume_snapshot, namespace=self.namespace)
+
     def stopped_warning(self, journal: Journal) -> str:
         """Say that the app stays stopped, and what to run."""
         stopped = ", ".join(str(item) for item in journal.workloads) or "no workload"
@@ -247,15 +331,14 @@ async def finish_restore(step: InPlace, journal: Journal) -> Journal:
         journal = await _written(step, journal.at(Phase.STOPPED))
     if journal.phase is Phase.STOPPED:
         try:
-            safety = await step.safety_copy()
+            taken = await _safety_copy(step, journal)
         except session.UserError as error:
             await step.scale(journal.workloads, stopping=False)
             await step.write(None)
             raise session.UserError(
                 f"{error}; nothing was changed and the app was started again"
             ) from None
-        step.console.print(_safety_said(safety), highlight=False)
-        journal = await _written(step, journal.at(Phase.SAFETY_COPIED, safety_copy=safety))
+        journal = await _written(step, taken)
     if journal.phase is Phase.SAFETY_COPIED:
         try:
             await step.put_back(journal.paths, journal.snapshot, undoing=False)
@@ -274,7 +357,10 @@ async def finish_undo(step: InPlace, journal: Journal) -> Journal:
         await step.scale(journal.workloads, stopping=True)
         await step.wait_until_unmounted()
         try:
-            await step.put_back(journal.paths, journal.safety_copy, undoing=True)
+            if journal.volume_snapshot:
+                await step.put_back_from_volume_snapshot(journal)
+            else:
+                await step.put_back(journal.paths, journal.safety_copy, undoing=True)
         except session.UserError as error:
             raise session.UserError(f"{error}; {step.stopped_warning(journal)}") from None
         await step.scale(journal.workloads, stopping=False)
@@ -282,9 +368,29 @@ async def finish_undo(step: InPlace, journal: Journal) -> Journal:
     return journal
 
 
+async def _safety_copy(step: InPlace, journal: Journal) -> Journal:
+    """Take the safety copy the journal asks for; return the journal that records it."""
+    if journal.volume_snapshot_class:
+        name = await step.take_volume_snapshot(journal)
+        step.console.print(f"safety copy: VolumeSnapshot {name} is ready", highlight=False)
+        return journal.at(Phase.SAFETY_COPIED, volume_snapshot=name)
+    safety = await step.safety_copy()
+    step.console.print(_safety_said(safety), highlight=False)
+    return journal.at(Phase.SAFETY_COPIED, safety_copy=safety)
+
+
 async def _written(step: InPlace, journal: Journal) -> Journal:
     await step.write(journal)
     return journal
+
+
+def safety_named(journal: Journal) -> str:
+    """Name the journal's safety copy."""
+    if journal.volume_snapshot:
+        return f"VolumeSnapshot {journal.volume_snapshot}"
+    if journal.safety_copy:
+        return f"the pinned backup {journal.safety_copy[: views.SHORT_ID_LENGTH]}"
+    return "nothing: the volume was empty"
 
 
 def _safety_said(safety: str) -> str:
@@ -303,7 +409,12 @@ def confirm(question: str, *, yes: bool) -> None:
 
 
 def described_plan(
-    step: InPlace, entries: Sequence[contract.TreeEntry], snapshot: str, *, stops: str
+    step: InPlace,
+    entries: Sequence[contract.TreeEntry],
+    snapshot: str,
+    *,
+    stops: str,
+    snapshot_class: str,
 ) -> str:
     """Say exactly what the restore will do."""
     listed = "\n".join(
@@ -314,9 +425,15 @@ def described_plan(
     return (
         f"In-place restore into PVC {step.namespace}/{step.claim} from snapshot "
         f"{snapshot[: views.SHORT_ID_LENGTH]}:\n{listed}\n"
-        f"It will {stops}, take a pinned safety copy of the volume, replace those paths (every "
-        "other file stays as it is) and start the workloads again."
+        f"It will {stops}, take a safety copy of the volume ({_copy_kind(snapshot_class)}), "
+        "replace those paths (every other file stays as it is) and start the workloads again."
     )
+
+
+def _copy_kind(snapshot_class: str) -> str:
+    if snapshot_class:
+        return f"a VolumeSnapshot of class {snapshot_class}"
+    return "a pinned backup"
 
 
 def _stops(workloads: Sequence[inplace.Workload], *, no_stop: bool) -> str:
@@ -335,6 +452,7 @@ async def restore_in_place(
     as_of: str | None,
     no_stop: bool,
     yes: bool,
+    safety: str = "auto",
 ) -> Journal:
     """Restore ``paths`` in place, or finish the unfinished restore the journal records."""
     journal = await step.journal()
@@ -350,8 +468,10 @@ async def restore_in_place(
         )
     workloads = () if no_stop else discovery.workloads
     await step.check_permissions(workloads)
+    snapshot_class = await step.snapshot_class(safety)
+    stops = _stops(workloads, no_stop=no_stop)
     step.console.print(
-        described_plan(step, entries, chosen, stops=_stops(workloads, no_stop=no_stop)),
+        described_plan(step, entries, chosen, stops=stops, snapshot_class=snapshot_class),
         highlight=False,
     )
     confirm("Go on?", yes=yes)
@@ -361,6 +481,7 @@ async def restore_in_place(
         paths=tuple(entry.path for entry in entries),
         phase=Phase.STOPPING,
         workloads=workloads,
+        volume_snapshot_class=snapshot_class,
         started_at=_now(),
     )
     await step.write(started)
@@ -416,8 +537,7 @@ async def undo(step: InPlace, *, yes: bool) -> Journal:
         await step.check_permissions(discovery.workloads)
         step.console.print(
             f"Undo puts {', '.join(journal.paths)} back as they were before the restore of "
-            f"{journal.started_at} (from safety copy "
-            f"{journal.safety_copy[: views.SHORT_ID_LENGTH] or 'of an empty volume'}); it will "
+            f"{journal.started_at} (from {safety_named(journal)}); it will "
             f"{_stops(discovery.workloads, no_stop=False)} meanwhile.",
             highlight=False,
         )

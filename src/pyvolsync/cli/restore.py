@@ -18,7 +18,7 @@ import typer
 from pyvolsync.api import timestamps
 from pyvolsync.cli import actions, follow, inplace, session, snapshots
 from pyvolsync.kube import client
-from pyvolsync.planning.inplace import Phase
+from pyvolsync.planning.inplace import Journal, Phase
 
 CARRIED_FIELDS = (
     "moverSecurityContext",
@@ -34,6 +34,7 @@ CARRIED_FIELDS = (
 )
 """Mover settings the restore takes from the source (they reach the same repository)."""
 DEFAULT_CAPACITY = "1Gi"
+SAFETY_COPIES = ("auto", "snapshot", "backup")
 COPIED_FROM_ANNOTATION = "pyvolsync.dev/copied-from"
 """On a repository Secret ``--copy-secret`` made: ``<namespace>/<name>`` of the original."""
 
@@ -156,6 +157,14 @@ def restore(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask to confirm an in-place restore.")
     ] = False,
+    safety_copy: Annotated[
+        str,
+        typer.Option(
+            "--safety-copy",
+            help="With --in-place: auto (a VolumeSnapshot when a class can take one, else a "
+            "pinned backup), snapshot or backup.",
+        ),
+    ] = "auto",
     repository_nfs: snapshots.RepositoryNfsOption = None,
     mover_image: snapshots.MoverImageOption = None,
     as_of: Annotated[
@@ -201,6 +210,7 @@ def restore(
     if in_place or path:
         wanted = InPlaceRequest(
             paths=tuple(path or ()), snapshot=snapshot, as_of=as_of, no_stop=no_stop, yes=yes,
+            safety=safety_copy,
             options=snapshots.JobOptions(
                 repository_nfs=repository_nfs, mover_image=mover_image, timeout=timeout
             ),
@@ -378,6 +388,7 @@ class InPlaceRequest:
     as_of: str | None
     no_stop: bool
     yes: bool
+    safety: str
     options: snapshots.JobOptions
 
 
@@ -399,6 +410,8 @@ def _restore_in_place(
         raise session.fail("--in-place needs at least one --path P")
     if wanted.snapshot and wanted.as_of:
         raise session.fail("give --snapshot or --as-of, not both")
+    if wanted.safety not in SAFETY_COPIES:
+        raise session.fail(f"--safety-copy {wanted.safety}: choose {', '.join(SAFETY_COPIES)}")
     as_of = check_as_of(wanted.as_of)
 
     async def body(kube: client.Kube) -> None:
@@ -408,7 +421,7 @@ def _restore_in_place(
         step = inplace.InPlace(kube, obj, wanted.options, console)
         journal = await inplace.restore_in_place(
             step, wanted.paths, snapshot=wanted.snapshot, as_of=as_of,
-            no_stop=wanted.no_stop, yes=wanted.yes,
+            no_stop=wanted.no_stop, yes=wanted.yes, safety=wanted.safety,
         )  # fmt: skip
         console.print(
             f"restored {', '.join(journal.paths)} into PVC {step.namespace}/{step.claim} from "
@@ -448,15 +461,25 @@ def undo(
         )
         step = inplace.InPlace(kube, obj, options, console)
         journal = await inplace.undo(step, yes=yes)
-        if journal.phase is Phase.UNDONE and journal.safety_copy:
-            short = journal.safety_copy[:8]
-            console.print(
-                f"{', '.join(journal.paths)} are back as they were; the safety copy {short} "
-                f"stays pinned (`pyvolsync unpin {step.name} {short} -n {step.namespace}` lets "
-                "retention remove it)",
-                highlight=False,
-            )
-        elif journal.phase is Phase.UNDONE:
-            console.print(f"{', '.join(journal.paths)} are removed again, as before the restore")
+        if journal.phase is Phase.UNDONE:
+            console.print(_undone(journal, step), highlight=False)
 
     session.run(body, target)
+
+
+def _undone(journal: Journal, step: inplace.InPlace) -> str:
+    """Say that the paths are back, and what became of the safety copy."""
+    back = f"{', '.join(journal.paths)} are back as they were"
+    if journal.volume_snapshot:
+        return (
+            f"{back}; the VolumeSnapshot {journal.volume_snapshot} stays (`kubectl delete "
+            f"volumesnapshot {journal.volume_snapshot} -n {step.namespace}` when you no longer "
+            "need it)"
+        )
+    if journal.safety_copy:
+        short = journal.safety_copy[:8]
+        return (
+            f"{back}; the safety copy {short} stays pinned (`pyvolsync unpin {step.name} {short} "
+            f"-n {step.namespace}` lets retention remove it)"
+        )
+    return f"{back} (removed: the volume was empty before the restore)"

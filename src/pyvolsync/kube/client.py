@@ -51,6 +51,9 @@ WATCH_SERVER_TIMEOUT_SECONDS = 300
 VolumeSnapshot = generic_resource.create_namespaced_resource(
     "snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots"
 )
+VolumeSnapshotClass = generic_resource.create_global_resource(
+    "snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses"
+)
 ReplicationSource = generic_resource.create_namespaced_resource(
     resources.GROUP, resources.VERSION, resources.SOURCE_KIND, resources.SOURCE_PLURAL
 )
@@ -88,6 +91,7 @@ class Kind(enum.Enum):
     REPLICA_SET = apps_v1.ReplicaSet
     EVENT = Event
     VOLUME_SNAPSHOT = VolumeSnapshot
+    VOLUME_SNAPSHOT_CLASS = VolumeSnapshotClass
     REPLICATION_SOURCE = ReplicationSource
     REPLICATION_DESTINATION = ReplicationDestination
     KOPIA_MAINTENANCE = KopiaMaintenance
@@ -196,7 +200,8 @@ class Kube:
         """Return the objects of ``kind`` (in ``namespace``, or all) matching ``labels``."""
         selector: dict[str, Any] | None = dict(labels) if labels else None
         try:
-            found = self.client.list(kind.value, namespace=namespace or "*", labels=selector)
+            where = namespace or _everywhere(kind)
+            found = self.client.list(kind.value, namespace=where, labels=selector)
             return [_to_dict(item) async for item in found]
         except API_ERRORS as error:
             raise _translate(error) from None

@@ -78,6 +78,10 @@ class Journal:
     safety_copy: str = ""
     """The pinned snapshot of the volume as it was ("" before it is taken, or when the volume
     was empty: undo then removes the paths)."""
+    volume_snapshot_class: str = ""
+    """When set, the safety copy is a VolumeSnapshot of this class instead of a backup."""
+    volume_snapshot: str = ""
+    """The name of that VolumeSnapshot, once it is ready."""
     started_at: str = ""
 
     def annotation(self) -> str:
@@ -117,6 +121,8 @@ def read_journal(claim: Mapping[str, Any]) -> Journal | None:
             phase=Phase(document["phase"]),
             workloads=tuple(_workload(item) for item in document.get("workloads") or ()),
             safety_copy=str(document.get("safety_copy", "")),
+            volume_snapshot_class=str(document.get("volume_snapshot_class", "")),
+            volume_snapshot=str(document.get("volume_snapshot", "")),
             started_at=str(document.get("started_at", "")),
         )
     except (ValueError, KeyError, TypeError) as error:
@@ -146,6 +152,77 @@ def stop_note(workload: Workload, *, claim: str, since: str) -> str:
         f"stopped at {since} by `pyvolsync restore --in-place` of PVC {claim}; it had "
         f"{workload.replicas} replicas: the same command (or `pyvolsync undo`) starts it again"
     )
+
+
+DEFAULT_SNAPSHOT_CLASS_ANNOTATION = "snapshot.storage.kubernetes.io/is-default-class"
+
+
+def snapshot_class(
+    claim: Mapping[str, Any],
+    *,
+    storage_classes: Sequence[Mapping[str, Any]],
+    snapshot_classes: Sequence[Mapping[str, Any]],
+    wanted: str = "",
+) -> str:
+    """Return the VolumeSnapshotClass that can snapshot ``claim`` ("" when none can): ``wanted``
+    (the source's ``volumeSnapshotClassName``) if its driver matches, else the driver's default
+    class, else its only one."""
+    class_name = (claim.get("spec") or {}).get("storageClassName")
+    drivers = {str(item["metadata"]["name"]): item.get("provisioner") for item in storage_classes}
+    driver = drivers.get(str(class_name))
+    matching = [item for item in snapshot_classes if driver and item.get("driver") == driver]
+    names_found = [str(item["metadata"]["name"]) for item in matching]
+    if wanted:
+        return wanted if wanted in names_found else ""
+    defaults = [
+        str(item["metadata"]["name"])
+        for item in matching
+        if ((item["metadata"].get("annotations") or {}).get(DEFAULT_SNAPSHOT_CLASS_ANNOTATION))
+        == "true"
+    ]
+    if defaults:
+        return defaults[0]
+    return names_found[0] if len(names_found) == 1 else ""
+
+
+def clone_claim(claim: Mapping[str, Any], *, name: str, volume_snapshot: str) -> dict[str, Any]:
+    """Return a PVC made from ``volume_snapshot``, shaped like ``claim`` (the undo reads it)."""
+    spec = claim.get("spec") or {}
+    size = ((claim.get("status") or {}).get("capacity") or {}).get("storage") or (
+        (spec.get("resources") or {}).get("requests") or {}
+    ).get("storage")
+    clone_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+        "dataSource": {
+            "apiGroup": "snapshot.storage.k8s.io",
+            "kind": "VolumeSnapshot",
+            "name": volume_snapshot,
+        },
+    }
+    if spec.get("storageClassName"):
+        clone_spec["storageClassName"] = spec["storageClassName"]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": claim["metadata"]["namespace"],
+                     "labels": {"app.kubernetes.io/created-by": "pyvolsync-cli"}},
+        "spec": clone_spec,
+    }  # fmt: skip
+
+
+def volume_snapshot(claim: Mapping[str, Any], *, name: str, class_name: str) -> dict[str, Any]:
+    """Return the VolumeSnapshot of ``claim`` that is an in-place restore's safety copy."""
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": name, "namespace": claim["metadata"]["namespace"],
+                     "labels": {"app.kubernetes.io/created-by": "pyvolsync-cli"}},
+        "spec": {
+            "volumeSnapshotClassName": class_name,
+            "source": {"persistentVolumeClaimName": claim["metadata"]["name"]},
+        },
+    }  # fmt: skip
 
 
 def _claims_of(template: Mapping[str, Any]) -> set[str]:

@@ -83,10 +83,14 @@ def test_one_file_back_in_place_then_undone_with_the_app_stopped_meanwhile(
     helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
     where = ["-n", namespace, "--repository-nfs", NFS]
 
-    restored = cli("restore", "app", "--in-place", "--path", "/hello.txt", "--yes", *where)
+    restored = cli(
+        "restore", "app", "--in-place", "--path", "/hello.txt", "--safety-copy", "backup",
+        "--yes", *where,
+    )  # fmt: skip
 
     assert restored.returncode == 0, restored.stdout + restored.stderr
     said = restored.stdout
+    assert "take a safety copy of the volume (a pinned backup)" in said
     assert "Deployment web (1 replica) stopped" in said
     assert "safety copy" in said and "Deployment web (1 replica) started again" in said
     assert f"pyvolsync undo app -n {namespace}" in said
@@ -189,9 +193,19 @@ def test_a_kopia_file_back_in_place_and_undone(
 
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "It will stop nothing (no workload mounts the PVC)" in restored.stdout
+    assert "(a VolumeSnapshot of class local-snapshots)" in restored.stdout, "the default class"
+    journal = _journal(cluster, namespace)
+    assert journal is not None and journal.volume_snapshot.startswith("data-before-restore-")
     assert back == ["hello", "1", "written-after"]
     assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert f"the VolumeSnapshot {journal.volume_snapshot} stays" in undone.stdout
     assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
+    assert get(cluster, "volumesnapshot", journal.volume_snapshot, namespace=namespace)
+    wait_until(
+        lambda: get(cluster, "pvc", journal.volume_snapshot, namespace=namespace) is None,
+        what="the volume made from the VolumeSnapshot to be deleted after the undo",
+        timeout=60,
+    )
 
 
 RULES_WITHOUT_SCALING = [

@@ -104,3 +104,46 @@ def test_only_the_first_two_phases_leave_the_volume_untouched() -> None:
 
     assert untouched == [inplace.Phase.STOPPING, inplace.Phase.STOPPED]
     assert finished == [inplace.Phase.DONE, inplace.Phase.UNDONE]
+
+
+def _snapshot_class(name: str, driver: str, *, default: bool = False) -> dict[str, Any]:
+    annotations = {inplace.DEFAULT_SNAPSHOT_CLASS_ANNOTATION: "true"} if default else {}
+    return {"metadata": {"name": name, "annotations": annotations}, "driver": driver}
+
+
+def test_the_safety_copy_is_a_volume_snapshot_only_where_a_class_can_take_one() -> None:
+    claim = {"metadata": {"name": "data", "namespace": "apps"},
+             "spec": {"storageClassName": "longhorn"}}  # fmt: skip
+    storage = [{"metadata": {"name": "longhorn"}, "provisioner": "driver.longhorn.io"}]
+    classes = [
+        _snapshot_class("other", "other.csi"),
+        _snapshot_class("plain", "driver.longhorn.io"),
+        _snapshot_class("chosen", "driver.longhorn.io", default=True),
+    ]
+
+    def chosen(wanted: str = "", found: list[dict[str, Any]] = classes) -> str:
+        return inplace.snapshot_class(
+            claim, storage_classes=storage, snapshot_classes=found, wanted=wanted
+        )
+
+    assert chosen() == "chosen", "the driver's default"
+    assert chosen(found=classes[:2]) == "plain", "its only one"
+    assert chosen(found=classes[:1]) == "", "no class for the driver: a backup"
+    assert chosen("plain") == "plain" and chosen("other") == "", "the source's, if it fits"
+
+
+def test_the_undo_reads_a_volume_made_from_the_snapshot_shaped_like_the_claim() -> None:
+    claim = {
+        "metadata": {"name": "data", "namespace": "apps"},
+        "spec": {"storageClassName": "longhorn", "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"capacity": {"storage": "2Gi"}},
+    }
+
+    clone = inplace.clone_claim(claim, name="data-before", volume_snapshot="data-before")
+
+    assert clone["metadata"]["namespace"] == "apps"
+    assert clone["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert clone["spec"]["storageClassName"] == "longhorn"
+    assert clone["spec"]["dataSource"] == {
+        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "data-before",
+    }  # fmt: skip

@@ -15,7 +15,7 @@ KOPIA_DIR = $(PYVOLSYNC_CACHE)/kopia-$(KOPIA_VERSION)
 # Tests and the demo find the pinned restic and kopia first on PATH.
 TOOLS_PATH = $(RESTIC_DIR):$(KOPIA_DIR):$(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv restic kopia tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
+.PHONY: venv restic kopia chromium tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
 .PHONY: localcluster-bin cluster-up cluster-down
 
 venv:
@@ -29,6 +29,10 @@ kopia:
 	@./scripts/ensure-kopia.sh >/dev/null
 
 tools: venv restic kopia
+
+# Debian's Chromium for the console's browser tests (installed once with apt-get).
+chromium:
+	@./scripts/ensure-chromium.sh
 
 # kube-apiserver, kube-controller-manager, kubectl, etcd, kustomize and helm (for the chart tests)
 # built from Go modules into $(PYVOLSYNC_CACHE); only what is missing is built (about 6-12 min cold,
@@ -50,7 +54,7 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: tools localcluster-bin lint
+test: tools chromium localcluster-bin lint
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest
 
 test-fast: tools

@@ -13,14 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from localcluster import controlplane
+from tests.support import kubeconfigs
 from tests.unit.deploy import deploy_tools
 
 RBAC_KINDS = frozenset(
     {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 )
-TOKEN_DURATION = "12h"
 TEST_RELEASE = "pyvolsync-security"
 """The release (and namespace) the tests install the chart's RBAC as."""
 
@@ -94,21 +93,4 @@ class Release:
 
     def kubeconfig(self, plane: controlplane.ControlPlane, path: Path) -> Path:
         """Write a kubeconfig that logs in with a fresh token of the chart's ServiceAccount."""
-        token = plane.kubectl(
-            "create", "token", self.service_account, "-n", self.namespace,
-            f"--duration={TOKEN_DURATION}",
-        ).stdout.strip()  # fmt: skip
-        admin = yaml.safe_load(plane.kubeconfig.read_text())
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
-            "users": [{"name": self.service_account, "user": {"token": token}}],
-            "contexts": [
-                {"name": "local", "context": {"cluster": "local", "user": self.service_account}}
-            ],
-            "current-context": "local",
-        }
-        path.write_text(json.dumps(config))
-        path.chmod(0o600)
-        return path
+        return kubeconfigs.for_account(plane, self.service_account, self.namespace, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from pyvolsync.cli import actions, browse, describe, pins, restore, snapshots, status
+from pyvolsync.cli.console import command as console
 
 
 def register(app: typer.Typer) -> None:
@@ -32,3 +33,4 @@ def register(app: typer.Typer) -> None:
     app.command("logs")(actions.logs)
     app.command("pause")(actions.pause)
     app.command("resume")(actions.resume)
+    app.command("ui")(console.ui)

@@ -24,6 +24,7 @@ from lightkube.core import exceptions as lightkube_exceptions
 from lightkube.core import resource as lightkube_resource
 from lightkube.resources import (
     apps_v1,
+    authentication_v1,
     authorization_v1,
     batch_v1,
     coordination_v1,
@@ -207,12 +208,18 @@ class Kube:
             raise _translate(error) from None
 
     async def list_at(
-        self, kind: Kind, *, labels: Mapping[str, str] | None = None
+        self,
+        kind: Kind,
+        *,
+        labels: Mapping[str, str] | None = None,
+        namespace: str | None = None,
     ) -> tuple[JsonObjects, str | None]:
-        """Return every object of ``kind`` (all namespaces) and the list's resourceVersion."""
+        """Return every object of ``kind`` (in ``namespace``, or all) and the list's
+        resourceVersion."""
         selector: dict[str, Any] | None = dict(labels) if labels else None
         try:
-            found = self.client.list(kind.value, namespace=_everywhere(kind), labels=selector)
+            where = namespace or _everywhere(kind)
+            found = self.client.list(kind.value, namespace=where, labels=selector)
             items = [_to_dict(item) async for item in found]
         except API_ERRORS as error:
             raise _translate(error) from None
@@ -228,14 +235,16 @@ class Kube:
         *,
         resource_version: str | None,
         labels: Mapping[str, str] | None = None,
+        namespace: str | None = None,
     ) -> AsyncIterator[tuple[str, JsonObject]]:
-        """Yield (event type, object) from ``resource_version`` on, reconnecting as needed;
-        a watch the server can no longer continue (410 Gone) raises, to be listed again."""
+        """Yield (event type, object) of ``namespace`` (or all) from ``resource_version`` on,
+        reconnecting as needed; a watch the server can no longer continue (410 Gone) raises,
+        to be listed again."""
         selector: dict[str, Any] | None = dict(labels) if labels else None
         try:
             async for event_type, item in self.client.watch(
                 kind.value,
-                namespace=_everywhere(kind),
+                namespace=namespace or _everywhere(kind),
                 labels=selector,
                 resource_version=resource_version,
                 server_timeout=WATCH_SERVER_TIMEOUT_SECONDS,
@@ -279,6 +288,18 @@ class Kube:
         except API_ERRORS as error:
             raise _translate(error) from None
         return bool((answered.get("status") or {}).get("allowed"))
+
+    async def whoami(self) -> str:
+        """Return the user name the API server knows the client as (a SelfSubjectReview)."""
+        review = authentication_v1.SelfSubjectReview.from_dict(
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        )
+        try:
+            answered = _to_dict(await self.client.create(review))
+        except API_ERRORS as error:
+            raise _translate(error) from None
+        user = (answered.get("status") or {}).get("userInfo") or {}
+        return str(user.get("username") or "unknown user")
 
     async def replace(self, obj: Mapping[str, Any]) -> JsonObject:
         """Replace the object with ``obj``, which carries the resourceVersion it was read at."""

@@ -57,6 +57,9 @@ class FakeKube(client.Kube):
         self._watcher_ids = itertools.count(1)
         self._waiting_watchers: dict[int, int] = {}
         """Each open watch, by id: the last change it had handled when it last waited."""
+        self.user = "fake-user"
+        self.denied: set[tuple[str, str]] = set()
+        """(verb, resource) pairs the fake user may not do (``allowed`` answers False)."""
 
     # --- what tests use to play the controllers ------------------------------------------
 
@@ -222,9 +225,14 @@ class FakeKube(client.Kube):
         return copy.deepcopy(patched)
 
     async def list_at(
-        self, kind: client.Kind, *, labels: Mapping[str, str] | None = None
+        self,
+        kind: client.Kind,
+        *,
+        labels: Mapping[str, str] | None = None,
+        namespace: str | None = None,
     ) -> tuple[client.JsonObjects, str | None]:
-        return await self.list(kind, labels=labels), str(next(self._versions))
+        found = await self.list(kind, labels=labels, namespace=namespace)
+        return found, str(next(self._versions))
 
     async def watch(
         self,
@@ -232,6 +240,7 @@ class FakeKube(client.Kube):
         *,
         resource_version: str | None,
         labels: Mapping[str, str] | None = None,
+        namespace: str | None = None,
     ) -> AsyncIterator[tuple[str, JsonObject]]:
         seen = int(resource_version or 0)
         wanted = dict(labels or {}).items()
@@ -245,6 +254,7 @@ class FakeKube(client.Kube):
                     seen = version
                     if (
                         client.kind_of(obj) is kind
+                        and namespace in (None, obj["metadata"].get("namespace"))
                         and wanted <= (obj["metadata"].get("labels") or {}).items()
                     ):
                         yield event_type, copy.deepcopy(obj)
@@ -274,6 +284,12 @@ class FakeKube(client.Kube):
     @property
     def default_namespace(self) -> str:
         return "default"
+
+    async def allowed(self, verb: str, resource: str, *, group: str = "", namespace: str) -> bool:
+        return (verb, resource) not in self.denied
+
+    async def whoami(self) -> str:
+        return self.user
 
     async def close(self) -> None:
         return None

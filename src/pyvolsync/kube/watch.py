@@ -36,6 +36,8 @@ class Watch:
     kind: client.Kind
     handler: Handler
     labels: Mapping[str, str] | None = None
+    namespace: str | None = None
+    """Only this namespace (None: all)."""
     required: bool = True
     """Whether the operator is ready only once this kind was listed."""
     listed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
@@ -54,12 +56,14 @@ class Watch:
                     await self._list_and_watch()
 
     async def _list_and_watch(self) -> None:
-        items, version = await self.kube.list_at(self.kind, labels=self.labels)
+        items, version = await self.kube.list_at(
+            self.kind, labels=self.labels, namespace=self.namespace
+        )
         for item in items:
             await self._hand(None, item)
         self.listed.set()
         async for event_type, item in self.kube.watch(
-            self.kind, resource_version=version, labels=self.labels
+            self.kind, resource_version=version, labels=self.labels, namespace=self.namespace
         ):
             if event_type in ("ADDED", "MODIFIED", "DELETED"):
                 await self._hand(event_type, item)

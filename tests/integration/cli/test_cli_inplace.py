@@ -11,12 +11,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
 from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from tests.integration.cli.conftest import NFS, PYVOLSYNC, Cli
 from tests.integration.cli.test_cli_commands import PASSWORD, SOURCE, backed_up_source, kopia_source
 from tests.integration.reconcile import helpers
+from tests.support import kubeconfigs
 
 from pyvolsync.planning import inplace
 
@@ -224,29 +224,7 @@ RULES_WITHOUT_SCALING = [
 def _kubeconfig_of(cluster: controlplane.ControlPlane, namespace: str, path: Path) -> Path:
     """Write a kubeconfig that logs in as ServiceAccount `restorer`, bound to a Role that may
     do everything an in-place restore needs but scale Deployments."""
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": "restorer"}, "rules": RULES_WITHOUT_SCALING}  # fmt: skip
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": "restorer"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "restorer"},
-        "subjects": [{"kind": "ServiceAccount", "name": "restorer", "namespace": namespace}],
-    }
-    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "restorer"}}
-    apply(cluster, account, role, binding, namespace=namespace)
-    token = cluster.kubectl("create", "token", "restorer", "-n", namespace).stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
-        "users": [{"name": "restorer", "user": {"token": token}}],
-        "contexts": [{"name": "local", "context": {"cluster": "local", "user": "restorer"}}],
-        "current-context": "local",
-    }
-    path.write_text(json.dumps(config))
-    return path
+    return kubeconfigs.for_role(cluster, "restorer", namespace, RULES_WITHOUT_SCALING, path)
 
 
 def test_a_user_who_may_not_scale_the_app_is_refused_before_anything_changes(

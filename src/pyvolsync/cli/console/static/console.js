@@ -1,0 +1,161 @@
+// The console's script: live rows from the server's event stream, ticking ages, the filter,
+// the theme switch, and the buttons' requests (with the page's CSRF token). Pages work without
+// it, only without live updates.
+"use strict";
+
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+function durationText(seconds) {
+  const units = [["d", 86400, "h", 3600], ["h", 3600, "m", 60], ["m", 60, "s", 1]];
+  for (const [unit, size, smaller, smallerSize] of units) {
+    if (seconds >= size) {
+      const rest = Math.floor((seconds % size) / smallerSize);
+      return `${Math.floor(seconds / size)}${unit}${rest ? rest + smaller : ""}`;
+    }
+  }
+  return `${seconds}s`;
+}
+
+function tickAges() {
+  const now = Date.now();
+  for (const element of document.querySelectorAll("time[data-relative]")) {
+    const seconds = Math.trunc((Date.parse(element.getAttribute("datetime")) - now) / 1000);
+    const text = durationText(Math.abs(seconds));
+    element.textContent = seconds > 0 ? `in ${text}` : `${text} ago`;
+  }
+}
+
+function say(text, failed) {
+  const region = document.getElementById("said");
+  region.textContent = text;
+  region.classList.toggle("failed", Boolean(failed));
+}
+
+function setUpTheme() {
+  const button = document.getElementById("theme");
+  const saved = localStorage.getItem("pyvolsync-theme");
+  if (saved) document.documentElement.dataset.theme = saved;
+  const dark = () => document.documentElement.dataset.theme === "dark" ||
+    (!document.documentElement.dataset.theme && matchMedia("(prefers-color-scheme: dark)").matches);
+  button.setAttribute("aria-pressed", String(dark()));
+  button.addEventListener("click", () => {
+    const next = dark() ? "light" : "dark";
+    document.documentElement.dataset.theme = next;
+    localStorage.setItem("pyvolsync-theme", next);
+    button.setAttribute("aria-pressed", String(next === "dark"));
+  });
+}
+
+function applyFilter() {
+  const body = document.getElementById("fleet-rows");
+  if (!body) return;
+  const text = document.getElementById("filter").value.trim().toLowerCase();
+  const health = document.getElementById("health-filter").value;
+  let shown = 0;
+  for (const row of body.children) {
+    const match = row.dataset.search.toLowerCase().includes(text) &&
+      (!health || row.dataset.health === health);
+    row.hidden = !match;
+    if (match) shown += 1;
+  }
+  document.getElementById("shown").textContent =
+    text || health ? `${shown} of ${body.children.length} shown` : "";
+  const counts = {};
+  for (const row of body.children) counts[row.dataset.health] = (counts[row.dataset.health] ?? 0) + 1;
+  for (const count of document.querySelectorAll("#summary .count")) {
+    count.querySelector(".number").textContent = counts[count.dataset.health] ?? 0;
+  }
+}
+
+function sortRows(body) {
+  const rows = [...body.children];
+  rows.sort((a, b) => (a.dataset.rank - b.dataset.rank) || a.dataset.sort.localeCompare(b.dataset.sort));
+  for (const row of rows) body.appendChild(row);
+}
+
+function followFleet(body) {
+  const stream = new EventSource("/events");
+  stream.addEventListener("row", (event) => {
+    const change = JSON.parse(event.data);
+    const holder = document.createElement("tbody");
+    holder.innerHTML = change.html;
+    const row = holder.firstElementChild;
+    const old = document.getElementById(change.key);
+    if (old) old.replaceWith(row); else body.appendChild(row);
+    document.getElementById("empty")?.remove();
+    sortRows(body);
+    applyFilter();
+    tickAges();
+  });
+  stream.addEventListener("gone", (event) => {
+    document.getElementById(JSON.parse(event.data).key)?.remove();
+    applyFilter();
+  });
+  stream.addEventListener("reload", () => location.reload());
+  document.body.dataset.live = "following";
+  stream.addEventListener("ready", () => { document.body.dataset.live = "ready"; });
+}
+
+function followObject(panel) {
+  const stream = new EventSource(`/events?key=${encodeURIComponent(panel.dataset.key)}`);
+  let pending = false;
+  const refresh = async () => {
+    pending = false;
+    const answer = await fetch(panel.dataset.url, { headers: { Accept: "text/html" } });
+    if (answer.ok) {
+      panel.innerHTML = await answer.text();
+      tickAges();
+    }
+  };
+  stream.addEventListener("row", () => {
+    if (!pending) { pending = true; setTimeout(refresh, 300); }
+  });
+  stream.addEventListener("gone", () => {
+    say("This object was deleted; its page no longer changes.", true);
+    for (const button of document.querySelectorAll(".actions button")) button.disabled = true;
+  });
+  stream.addEventListener("ready", () => { document.body.dataset.live = "ready"; });
+}
+
+function setUpActions() {
+  for (const form of document.querySelectorAll("form[data-action]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const answer = await fetch(form.action, {
+          method: "POST",
+          headers: { "X-CSRF-Token": csrfToken, Accept: "application/json" },
+        });
+        const said = await answer.json().catch(() => ({ error: `the console answered ${answer.status}` }));
+        say(said.message ?? said.error, !answer.ok);
+        if (answer.ok && /\/(pause|resume)$/.test(form.action)) setTimeout(() => location.reload(), 600);
+      } catch (error) {
+        say(`the console cannot be reached (${error})`, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setUpTheme();
+  setUpActions();
+  tickAges();
+  setInterval(tickAges, 5000);
+  const body = document.getElementById("fleet-rows");
+  if (body) {
+    const params = new URLSearchParams(location.search);
+    document.getElementById("filter").value = params.get("q") ?? "";
+    document.getElementById("health-filter").value = params.get("health") ?? "";
+    for (const id of ["filter", "health-filter"]) {
+      document.getElementById(id).addEventListener("input", applyFilter);
+    }
+    applyFilter();
+    followFleet(body);
+  }
+  const panel = document.getElementById("panel");
+  if (panel) followObject(panel);
+});

@@ -1,0 +1,105 @@
+"""The console (`pyvolsync ui`) as a user runs it, and Debian's Chromium driven by Playwright.
+
+The console runs as the installed command in a subprocess, against the local cluster and the
+real operator; the test reads the login address it prints, as a user would copy it. The browser
+is the system's Chromium (scripts/ensure-chromium.sh installs it): Playwright drives it and
+downloads nothing. With PYVOLSYNC_SCREENSHOTS=DIR the tests save the screenshots the docs show.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from localcluster import controlplane
+from playwright import sync_api
+from tests.integration.cli.conftest import PYVOLSYNC
+
+CHROMIUM = "/usr/bin/chromium"
+ADDRESS = re.compile(r"(http://127\.0\.0\.1:\d+)/login\?token=\S+")
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 15
+SCREENSHOTS = os.environ.get("PYVOLSYNC_SCREENSHOTS")
+
+
+class RunningConsole:
+    """A `pyvolsync ui` process: its login address, its base address, its output so far."""
+
+    def __init__(self, process: subprocess.Popen[str], login: str, base: str) -> None:
+        self.process = process
+        self.login = login
+        self.base = base
+
+    def stop(self) -> str:
+        """Stop it as Ctrl-C does; return what it printed after the address."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = self.process.communicate(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            rest, _ = self.process.communicate()
+        return rest
+
+
+def start_console(kubeconfig: Path, *arguments: str) -> RunningConsole:
+    """Start `pyvolsync ui --port 0 ARGS` and wait for the address it prints."""
+    process = subprocess.Popen(
+        [PYVOLSYNC, "ui", "--port", "0", "--kubeconfig", str(kubeconfig), *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        found = ADDRESS.search(line)
+        if found:
+            return RunningConsole(process, found.group(0), found.group(1))
+    process.wait(timeout=START_TIMEOUT_SECONDS)
+    pytest.fail(f"`pyvolsync ui` exited with {process.returncode}:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def console_factory(operator: object) -> Iterator[list[RunningConsole]]:
+    """Consoles a test starts (`start_console`), stopped when it ends; the operator runs."""
+    started: list[RunningConsole] = []
+    yield started
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[sync_api.Browser]:
+    """Debian's headless Chromium, one for the session."""
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: sync_api.Browser) -> Iterator[sync_api.Page]:
+    """A fresh browser context (no cookies) and page, 1280x800."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def screenshot(page: sync_api.Page, name: str) -> None:
+    """Save a screenshot for the docs when PYVOLSYNC_SCREENSHOTS names a folder."""
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def admin_kubeconfig(cluster: controlplane.ControlPlane) -> Path:
+    return cluster.kubeconfig

@@ -1,0 +1,184 @@
+"""The web console in a real browser, on the local cluster with the real operator.
+
+What a user checks: the fleet page lists the sources with the right health, trouble first; "Sync
+now" starts a sync and the page shows it finish without a reload; a user whose RBAC does not
+allow an action cannot do it (the server refuses, not only the button); a deleted object, a
+wrong login link and an unknown page each get a clear message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from localcluster import controlplane
+from localcluster.testing import apply, get, wait_until
+from playwright import sync_api
+from tests.integration.cli.test_cli_commands import SOURCE, backed_up_source
+from tests.integration.console.conftest import RunningConsole, screenshot, start_console
+from tests.integration.reconcile import helpers
+from tests.support import kubeconfigs
+
+LIVE_TIMEOUT_MS = 120_000
+VIEWER_RULES = [
+    {"apiGroups": ["volsync.backube"], "resources": ["replicationsources",
+     "replicationdestinations"], "verbs": ["get", "list", "watch"]},
+]  # fmt: skip
+"""May read backups but not change them, nor read their events (the page says so and works)."""
+
+
+def broken_source(plane: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
+    """Create source `broken`, whose repository Secret does not exist; return its status once
+    the operator said why it cannot sync."""
+    apply(
+        plane,
+        helpers.replication_source("broken", repository="no-such-secret", copy_method="Direct"),
+        namespace=namespace,
+    )
+    return wait_until(
+        lambda: helpers.status(plane, SOURCE, "broken", namespace) or None,
+        what="source broken to get a status",
+    )
+
+
+def login(page: sync_api.Page, console: RunningConsole) -> None:
+    page.goto(console.login)
+    sync_api.expect(page.locator("h1")).to_have_text("Backups and restores")
+
+
+def row(page: sync_api.Page, namespace: str, name: str) -> sync_api.Locator:
+    return page.locator(f"#source--{namespace}--{name}")
+
+
+def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    page: sync_api.Page,
+    console_factory: list[RunningConsole],
+) -> None:
+    first = backed_up_source(cluster, namespace)
+    broken_source(cluster, namespace)
+    console = start_console(cluster.kubeconfig, "-n", namespace)
+    console_factory.append(console)
+
+    login(page, console)
+    sync_api.expect(row(page, namespace, "app").locator(".health")).to_have_text("healthy")
+    failing = row(page, namespace, "broken")
+    sync_api.expect(failing.locator(".health")).to_have_text("failing")
+    sync_api.expect(failing.locator(".problem")).to_contain_text("no-such-secret")
+    keys = page.locator("#fleet-rows tr").evaluate_all("rows => rows.map(row => row.id)")
+    assert keys == [f"source--{namespace}--broken", f"source--{namespace}--app"]
+    screenshot(page, "console-fleet")
+
+    page.locator("#filter").fill("brok")
+    sync_api.expect(row(page, namespace, "app")).to_be_hidden()
+    sync_api.expect(page.locator("#shown")).to_have_text("1 of 2 shown")
+    page.locator("#filter").fill("")
+
+    page.get_by_role("link", name=f"{namespace}/app").click()
+    sync_api.expect(page.locator("h1")).to_contain_text(f"{namespace}/app")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("button", name="Sync now").click()
+    sync_api.expect(page.locator("#said")).to_contain_text("sync requested")
+
+    answered = wait_until(
+        lambda: _answered_again(cluster, namespace, first),
+        what="the console's sync to finish",
+        timeout=LIVE_TIMEOUT_MS / 1000,
+    )
+    new_snapshot = answered["lastSyncResult"]["snapshotID"]
+    sync_api.expect(page.locator("#panel")).to_contain_text(new_snapshot, timeout=LIVE_TIMEOUT_MS)
+    sync_api.expect(page.locator("#object-health")).to_have_text("healthy")
+    assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "console-source")
+
+    reasons = [event["reason"] for event in helpers.events(cluster, namespace, "app")]
+    notes = [event.get("note", "") for event in helpers.events(cluster, namespace, "app")]
+    assert "SyncRequested" in reasons
+    assert any("from the pyvolsync console" in note and " by " in note for note in notes)
+    sync_api.expect(page.locator("#events")).to_contain_text("SyncRequested")
+
+
+def _answered_again(
+    plane: controlplane.ControlPlane, namespace: str, first: dict[str, Any]
+) -> dict[str, Any] | None:
+    status = helpers.status(plane, SOURCE, "app", namespace)
+    done = status.get("lastManualSync") not in (None, first["lastManualSync"])
+    return status if done and not status.get("lastSyncStartTime") else None
+
+
+def test_a_user_without_permission_sees_read_only_and_the_server_refuses(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    page: sync_api.Page,
+    console_factory: list[RunningConsole],
+    tmp_path: Path,
+) -> None:
+    backed_up_source(cluster, namespace)
+    kubeconfig = kubeconfigs.for_role(
+        cluster, "viewer", namespace, VIEWER_RULES, tmp_path / "viewer", context_namespace=namespace
+    )
+    console = start_console(kubeconfig)
+    console_factory.append(console)
+
+    login(page, console)
+    sync_api.expect(page.locator(".note").first).to_contain_text(
+        f"shows namespace {namespace} only"
+    )
+    sync_api.expect(page.locator(".who")).to_contain_text(
+        f"system:serviceaccount:{namespace}:viewer"
+    )
+    page.get_by_role("link", name=f"{namespace}/app").click()
+    sync_api.expect(page.get_by_role("button", name="Pause")).to_be_disabled()
+    sync_api.expect(page.locator(".actions .note")).to_contain_text("Read-only")
+    sync_api.expect(page.locator("#events-note")).to_contain_text("cannot list events")
+
+    refused = page.evaluate(
+        """async (path) => {
+            const token = document.querySelector('meta[name="csrf-token"]').content;
+            const answer = await fetch(path, {method: "POST", headers: {"X-CSRF-Token": token}});
+            return {status: answer.status, body: await answer.json()};
+        }""",
+        f"/source/{namespace}/app/pause",
+    )
+    assert refused["status"] == 403, refused
+    assert "your RBAC does not let you patch ReplicationSource" in refused["body"]["error"]
+    assert not (get(cluster, SOURCE, "app", namespace=namespace) or {})["spec"].get("paused")
+
+
+def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    page: sync_api.Page,
+    console_factory: list[RunningConsole],
+) -> None:
+    broken_source(cluster, namespace)
+    console = start_console(cluster.kubeconfig, "-n", namespace)
+    console_factory.append(console)
+
+    page.goto(f"{console.base}/login?token=wrong")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text("login link is not valid")
+    page.goto(f"{console.base}/")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text("open the address")
+
+    login(page, console)
+    page.goto(f"{console.base}/source/{namespace}/nothing-here")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text(
+        f"ReplicationSource {namespace}/nothing-here does not exist"
+    )
+    page.goto(f"{console.base}/source/{namespace}/broken")
+    forged = page.evaluate(
+        """async (path) => {
+            const answer = await fetch(path, {method: "POST", headers: {"X-CSRF-Token": "forged"}});
+            return {status: answer.status, body: await answer.json()};
+        }""",
+        f"/source/{namespace}/broken/pause",
+    )
+    assert forged["status"] == 403, forged
+    assert "stale" in forged["body"]["error"]
+
+    cluster.kubectl("delete", SOURCE, "broken", "-n", namespace)
+    sync_api.expect(page.locator("#said")).to_contain_text("was deleted")
+    page.goto(f"{console.base}/")
+    sync_api.expect(page.locator("#fleet-rows tr")).to_have_count(0)
+    assert page.evaluate("fetch('/healthz').then(answer => answer.status)") == 200

@@ -38,6 +38,9 @@ class Watch:
     labels: Mapping[str, str] | None = None
     namespace: str | None = None
     """Only this namespace (None: all)."""
+    on_listed: Callable[[client.Kind, list[JsonObject]], None] | None = None
+    """Called with each whole listing (the first and every one after a watch broke), so a
+    holder of the objects can drop those deleted while no watch ran."""
     required: bool = True
     """Whether the operator is ready only once this kind was listed."""
     listed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
@@ -61,6 +64,8 @@ class Watch:
         )
         for item in items:
             await self._hand(None, item)
+        if self.on_listed is not None:
+            self.on_listed(self.kind, items)
         self.listed.set()
         async for event_type, item in self.kube.watch(
             self.kind, resource_version=version, labels=self.labels, namespace=self.namespace

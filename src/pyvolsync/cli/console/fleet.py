@@ -21,7 +21,15 @@ OVERDUE_AFTER = datetime.timedelta(minutes=15)
 """A scheduled sync this late has been missed (operator down, stuck Job): the row says so."""
 RUNNING_REASONS = frozenset({"SyncInProgress", "CleaningUp"})
 ATTENTION_REASONS = frozenset(
-    {"WaitingForMoverSlot", "SourceEmpty", "NoEligibleSnapshot", "RepositoryMissing"}
+    {
+        "Paused",
+        "WaitingForMoverSlot",
+        "WaitingForVolume",
+        "SourceEmpty",
+        "NoEligibleSnapshot",
+        "RepositoryMissing",
+        "TransferCompletedWithWarnings",
+    }
 )
 IDLE_REASONS = frozenset({"WaitingForSchedule", "WaitingForManual"})
 

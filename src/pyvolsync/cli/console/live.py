@@ -21,7 +21,10 @@ logger = logging.getLogger(__name__)
 JsonObject = dict[str, Any]
 ObjectKey = tuple[str, str, str]
 """(kind, namespace, name), kind as the API names it: ReplicationSource or ...Destination."""
-KINDS = (client.Kind.REPLICATION_SOURCE, client.Kind.REPLICATION_DESTINATION)
+KINDS = {
+    client.Kind.REPLICATION_SOURCE: "ReplicationSource",
+    client.Kind.REPLICATION_DESTINATION: "ReplicationDestination",
+}
 QUEUE_LIMIT = 1000
 """Changes a slow page may fall behind by before it is told to reload."""
 
@@ -53,7 +56,10 @@ class Fleet:
         self.objects: dict[ObjectKey, JsonObject] = {}
         self.listeners: set[asyncio.Queue[Change]] = set()
         self.watches = [
-            watch.Watch(kube, kind, self._handle, namespace=namespace) for kind in KINDS
+            watch.Watch(
+                kube, kind, self._handle, namespace=namespace, on_listed=self._drop_unlisted
+            )
+            for kind in KINDS
         ]
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,6 +95,14 @@ class Fleet:
             self._publish(Change(key, obj))
         async with self._changed:
             self._changed.notify_all()
+
+    def _drop_unlisted(self, listed_kind: client.Kind, items: list[JsonObject]) -> None:
+        """Forget the objects of the listed kind that the listing no longer has."""
+        kind = KINDS[listed_kind]
+        listed = {key_of(item) for item in items}
+        for key in [key for key in self.objects if key[0] == kind and key not in listed]:
+            del self.objects[key]
+            self._publish(Change(key, None))
 
     def _publish(self, change: Change) -> None:
         for queue in list(self.listeners):

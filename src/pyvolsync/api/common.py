@@ -212,6 +212,21 @@ class SyncResult(wire.WireModel):
     """Warnings of a sync that succeeded anyway (e.g. files that could not be read)."""
 
 
+class SyncRecord(wire.WireModel):
+    """One finished sync, for the history a person looks at (a pyvolsync addition)."""
+
+    time: wire.Time
+    """When it ended."""
+    result: wire.Str
+    """Successful or Failed."""
+    duration_seconds: wire.Number | None = None
+    """How long it took."""
+    bytes_added: wire.Int64 | None = None
+    """Bytes a backup added to the repository."""
+    bytes_processed: wire.Int64 | None = None
+    """Bytes a backup read from the volume (the volume's size, for a full read)."""
+
+
 class SyncProgress(wire.WireModel):
     """How far the running sync is (a pyvolsync addition); cleared when the sync ends."""
 
@@ -260,3 +275,6 @@ class CommonStatus(wire.WireModel):
     """When the latest failed mover run ended (a pyvolsync addition)."""
     consecutive_failures: wire.Int32 | None = None
     """Failed mover runs since the latest success (a pyvolsync addition)."""
+    recent_syncs: list[SyncRecord] | None = None
+    """The latest finished syncs, oldest first, at most 24 (a pyvolsync addition): what the
+    console's history chart draws."""

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import rich.console
@@ -294,10 +294,11 @@ async def run_streaming(
     timeout: float,
     owner: str,
     action: str,
-    on_line: Callable[[str], None],
+    on_line: Callable[[str], Awaitable[None] | None],
 ) -> None:
     """Run the Job and pass each line of its pod's log to ``on_line`` as it is written (a
-    download streams through here, never held whole); delete the Job in any case. A failed
+    download streams through here, never held whole; an ``on_line`` that returns an awaitable
+    is awaited, so a slow reader slows the log down); delete the Job in any case. A failed
     Job raises UserError saying ``action`` failed, in the mover's own words."""
     namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
     said: collections.deque[str] = collections.deque(maxlen=LOG_LINES_KEPT)
@@ -313,7 +314,9 @@ async def run_streaming(
             async for line in lines:
                 if not line.startswith(contract.STREAM_DATA_PREFIX):
                     said.append(line)
-                on_line(line)
+                waiting = on_line(line)
+                if waiting is not None:
+                    await waiting
         state = await _finished(kube, name, namespace, timeout=timeout)
         pods = await kube.list(client.Kind.POD, namespace=namespace, labels={"job-name": name})
     finally:

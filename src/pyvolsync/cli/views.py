@@ -82,6 +82,11 @@ def go_duration(text: str | None) -> str:
         seconds = durations.parse_duration(text).total_seconds()
     except ValueError:
         return text
+    return seconds_text(seconds)
+
+
+def seconds_text(seconds: float) -> str:
+    """Return a duration in seconds rounded for a table: ``30.6s``, ``3m20s``."""
     return f"{seconds:.1f}s" if seconds < 60 else short_duration(seconds)
 
 

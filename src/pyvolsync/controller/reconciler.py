@@ -41,6 +41,8 @@ REASON_REPOSITORY_MISSING = "RepositoryMissing"
 REASON_REPOSITORY_DAMAGED = "RepositoryDamaged"
 REASON_COMPLETED_WITH_WARNINGS = "TransferCompletedWithWarnings"
 DEFAULT_CHECK_INTERVAL = datetime.timedelta(days=7)
+HISTORY_LIMIT = 24
+"""Finished syncs ``status.recentSyncs`` keeps: a day of hourly backups."""
 ADOPT_RETRY_SECONDS = 0.5
 """The first wait before listing syncs in progress again at start-up (it doubles, up to 5 s)."""
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
@@ -466,6 +468,14 @@ class Reconciler:
             logs=result.logs,
         )
         status.last_sync_result = _sync_result(outcome, failure_kind=result.failure_kind)
+        status.recent_syncs = recent_syncs(
+            status.recent_syncs,
+            outcome,
+            succeeded=succeeded,
+            backup=isinstance(status, source.ReplicationSourceStatus),
+            started=started,
+            ended=ended,
+        )
         if isinstance(status, source.ReplicationSourceStatus) and outcome.newest_snapshot:
             status.snapshots = snapshot_catalog(outcome)
         if succeeded:
@@ -691,3 +701,25 @@ def _sync_result(
         warnings=list(outcome.warnings) or None,
         **counters,
     )
+
+
+def recent_syncs(
+    history: list[common.SyncRecord] | None,
+    outcome: contract.MoverResult,
+    *,
+    succeeded: bool,
+    backup: bool,
+    started: datetime.datetime,
+    ended: datetime.datetime,
+) -> list[common.SyncRecord]:
+    """Return ``history`` with the sync that just ended added (a backup's byte counts with it),
+    the oldest dropped past HISTORY_LIMIT."""
+    counted = succeeded and backup and bool(outcome.snapshot_id)
+    record = common.SyncRecord(
+        time=ended,
+        result=conditions.MOVER_RESULT_SUCCESSFUL if succeeded else conditions.MOVER_RESULT_FAILED,
+        duration_seconds=round((ended - started).total_seconds(), 3),
+        bytes_added=outcome.bytes_added if counted else None,
+        bytes_processed=outcome.bytes_processed if counted else None,
+    )
+    return [*(history or []), record][-HISTORY_LIMIT:]

@@ -67,6 +67,13 @@ def start_console(kubeconfig: Path, *arguments: str) -> RunningConsole:
     pytest.fail(f"`pyvolsync ui` exited with {process.returncode}:\n{''.join(seen)}")
 
 
+@pytest.fixture(scope="module")
+def operator_arguments() -> tuple[str, ...]:
+    """As the chart runs it: leader election on, so the operator's Lease publishes the
+    repository volume the console's browsing Jobs mount (no --repository-nfs needed)."""
+    return ("--progress-interval", "2", "--leader-election", "--lease-namespace", "kube-system")
+
+
 @pytest.fixture
 def console_factory(operator: object) -> Iterator[list[RunningConsole]]:
     """Consoles a test starts (`start_console`), stopped when it ends; the operator runs."""

@@ -8,6 +8,8 @@ wrong login link and an unknown page each get a clear message.
 
 from __future__ import annotations
 
+import hashlib
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,57 @@ def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
     assert "SyncRequested" in reasons
     assert any("from the pyvolsync console" in note and " by " in note for note in notes)
     sync_api.expect(page.locator("#events")).to_contain_text("SyncRequested")
+
+
+def test_a_file_browsed_in_a_snapshot_previews_and_downloads_byte_exact(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    page: sync_api.Page,
+    console_factory: list[RunningConsole],
+    tmp_path: Path,
+) -> None:
+    first = backed_up_source(cluster, namespace)
+    console = start_console(cluster.kubeconfig, "-n", namespace)
+    console_factory.append(console)
+    login(page, console)
+    page.get_by_role("link", name=f"{namespace}/app").click()
+    page.get_by_role("link", name="Snapshots and files").click()
+    snapshot = first["lastSyncResult"]["snapshotID"]
+    listed = page.locator(f"#snapshots tr[data-snapshot='{snapshot}']")
+    sync_api.expect(listed).to_have_count(1)
+    listed.get_by_role("link", name="Browse").click()
+    sync_api.expect(page.locator("#entries")).to_contain_text("hello.txt")
+    sync_api.expect(page.locator("#entries tr[data-path='/link']")).to_contain_text("hello.txt")
+    page.locator("#entries").get_by_role("link", name="dir/").click()
+    sync_api.expect(page.locator("#entries tr[data-path='/dir/blob']")).to_contain_text("293.0 KiB")
+    screenshot(page, "console-browse")
+
+    with page.expect_download() as blob_download:
+        page.get_by_role("link", name="Download blob").click()
+    saved = tmp_path / "blob"
+    blob_download.value.save_as(saved)
+    original = helpers.run_shell(
+        cluster, namespace, "blob-sum", claim_name="data", script="sha256sum /data/dir/blob"
+    )
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == original.split()[0]
+    assert blob_download.value.suggested_filename == "blob"
+
+    with page.expect_download() as folder_download:
+        page.get_by_role("link", name="Download this folder (.tar)").click()
+    archive = tmp_path / "dir.tar"
+    folder_download.value.save_as(archive)
+    with tarfile.open(archive) as unpacked:
+        names = unpacked.getnames()
+        marker = unpacked.extractfile(next(n for n in names if n.endswith("deeper/marker")))
+        assert marker is not None and marker.read() == b"1\n"
+    assert any(name.endswith("dir/blob") for name in names), names
+
+    page.locator(".crumbs").get_by_role("link", name="/", exact=True).click()
+    page.locator("#entries").get_by_role("link", name="hello.txt").click()
+    sync_api.expect(page.locator("#preview")).to_have_text("hello\n")
+
+    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}?path=/no-such-folder")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text("no-such-folder")
 
 
 def _answered_again(

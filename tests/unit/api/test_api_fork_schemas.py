@@ -29,6 +29,7 @@ SYNC_STATUS_ADDITIONS = (
     "progress",
     "lastFailureTime",
     "consecutiveFailures",
+    "recentSyncs",
 )
 FORK_DEFAULTS = {
     "activeDeadlineSeconds": 10800,

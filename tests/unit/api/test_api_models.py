@@ -54,7 +54,7 @@ def test_a_manifest_round_trips_unchanged(path: pathlib.Path) -> None:
 BACKUP_ONLY = {
     f"status.lastSyncResult.{name}"
     for name in ("filesNew", "filesChanged", "filesUnmodified", "bytesAdded", "bytesProcessed")
-}
+} | {"status.recentSyncs.bytesAdded", "status.recentSyncs.bytesProcessed"}
 RESTORE_ONLY = {f"status.lastSyncResult.{name}" for name in ("filesRestored", "bytesRestored")}
 
 

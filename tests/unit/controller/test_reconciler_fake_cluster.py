@@ -142,6 +142,9 @@ def test_a_manual_backup_runs_one_job_and_records_its_snapshot() -> None:
     assert status["lastSyncResult"]["snapshotID"] == "a1b2c3d4e5f6"
     assert status["lastManualSync"] == "first"
     assert status["lastSyncDuration"] == "30s"
+    [record] = status["recentSyncs"]
+    assert record == {"time": status["lastSyncTime"], "result": "Successful",
+                      "durationSeconds": 30.0, "bytesAdded": 2048, "bytesProcessed": 0}  # fmt: skip
     assert "lastSyncStartTime" not in status
     assert cluster.job() is None  # cleaned up
     reasons = [(event["type"], event["reason"]) for event in cluster.kube.events]
@@ -197,6 +200,8 @@ def test_a_failed_manual_sync_is_named_and_waits_for_a_new_trigger_value() -> No
     status = cluster.source()["status"]
     assert status["lastSyncResult"]["errorKind"] == "wrong-password"
     assert status["consecutiveFailures"] == 1
+    assert [record["result"] for record in status["recentSyncs"]] == ["Failed"]
+    assert "bytesAdded" not in status["recentSyncs"][0]
     assert cluster.condition()[0] == "WrongPassword"
     notes = [event["note"] for event in cluster.kube.events if event["reason"] == "TransferFailed"]
     assert notes == ["synchronization failed (wrong-password): " + wrong.message]
@@ -408,3 +413,16 @@ def test_a_kopia_destination_whose_source_does_not_exist_says_so_and_starts_noth
         f"names ReplicationSource {NAMESPACE}/gone, which does not exist" in message
         for message in messages
     ), messages
+
+
+def test_the_sync_history_keeps_the_latest_day_of_hourly_syncs() -> None:
+    history = None
+    for hour in range(30):
+        ended = NOW + datetime.timedelta(hours=hour)
+        history = reconciler.recent_syncs(
+            history, BACKED_UP, succeeded=True, backup=True,
+            started=ended - datetime.timedelta(seconds=hour), ended=ended,
+        )  # fmt: skip
+    assert history is not None and len(history) == reconciler.HISTORY_LIMIT
+    assert history[0].time == NOW + datetime.timedelta(hours=6)
+    assert history[-1].duration_seconds == 29.0

@@ -9,6 +9,7 @@ its page is open says so, and the rest of the console keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -26,8 +27,8 @@ from starlette.middleware import trustedhost
 
 from pyvolsync import __version__
 from pyvolsync.api.timestamps import parse_time
-from pyvolsync.cli import describe, views
-from pyvolsync.cli.console import access, acting, fleet, live
+from pyvolsync.cli import browse, describe, session, views
+from pyvolsync.cli.console import access, acting, browsing, fleet, history, live
 from pyvolsync.kube import client, errors
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ KINDS = {"source": "ReplicationSource", "destination": "ReplicationDestination"}
 PLURALS = {"source": "replicationsources", "destination": "replicationdestinations"}
 GROUP = "volsync.backube"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+SNAPSHOT = "/{kind:str}/{namespace:str}/{name:str}/snapshots/{snapshot:str}"
 LOG_LINES = 40
 """The mover's last log lines an object's page shows."""
 
@@ -49,6 +51,7 @@ class Console:
     fleet: live.Fleet
     sessions: access.Sessions
     acting: acting.Acting
+    browser: browsing.Browser
     scope_note: str | None = None
     """Said on the fleet page when the user sees only some namespaces."""
 
@@ -74,6 +77,7 @@ def make_templates() -> templating.Jinja2Templates:
         size=views.size,
         duration=views.go_duration,
         progress=views.progress_text,
+        seconds=lambda value: "-" if value is None else views.seconds_text(float(value)),
     )
     environment.globals["version"] = __version__
     return templating.Jinja2Templates(env=environment)
@@ -93,6 +97,10 @@ def create(console: Console) -> access.Asgi:
         routing.Mount("/static", staticfiles.StaticFiles(directory=HERE / "static"), name="static"),
         routing.Route("/{kind:str}/{namespace:str}/{name:str}", pages.object_page),
         routing.Route("/{kind:str}/{namespace:str}/{name:str}/panel", pages.panel),
+        routing.Route("/{kind:str}/{namespace:str}/{name:str}/snapshots", pages.snapshot_list),
+        routing.Route(f"{SNAPSHOT}", pages.folder),
+        routing.Route(f"{SNAPSHOT}/preview", pages.preview),
+        routing.Route(f"{SNAPSHOT}/download", pages.download),
         routing.Route(
             "/{kind:str}/{namespace:str}/{name:str}/{action:str}", pages.act, methods=["POST"]
         ),
@@ -102,6 +110,7 @@ def create(console: Console) -> access.Asgi:
         exception_handlers={
             starlette_exceptions.HTTPException: pages.http_failure,
             errors.KubeError: pages.api_failure,
+            session.UserError: pages.user_failure,
             Exception: pages.failure,
         },
     )
@@ -206,6 +215,8 @@ class Pages:
             "conditions": status.get("conditions") or [],
             **await self._events(obj),
             "log_lines": logs[-LOG_LINES:],
+            "charts": history.charts(status, backup=kind == "source"),
+            "history": status.get("recentSyncs") or [],
         }
 
     async def _events(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -240,6 +251,73 @@ class Pages:
         context = await self._panel_context(kind, obj)
         return TEMPLATES.TemplateResponse(request, "panel.html", context)
 
+    async def snapshot_list(self, request: requests.Request) -> responses.Response:
+        """The object's snapshots, newest first, each with a link to browse it."""
+        visitor = self._visitor(request)
+        kind, obj = self._object(request)
+        entries = await self.console.browser.catalog(obj)
+        context = {"visitor": visitor, "kind": kind, "obj": obj, "entries": entries}
+        return TEMPLATES.TemplateResponse(request, "snapshots.html", context)
+
+    def _where(self, request: requests.Request) -> tuple[str, str]:
+        """Return the snapshot and the path (``/`` unless ``?path=`` says otherwise)."""
+        path = request.query_params.get("path") or "/"
+        if not path.startswith("/"):
+            raise starlette_exceptions.HTTPException(400, f"path {path!r} must start with /")
+        return request.path_params["snapshot"], path
+
+    async def folder(self, request: requests.Request) -> responses.Response:
+        """One folder of a snapshot: its entries, each to open, preview or download."""
+        visitor = self._visitor(request)
+        kind, obj = self._object(request)
+        snapshot, path = self._where(request)
+        entries, read = await self.console.browser.folder(obj, snapshot, path)
+        context = {
+            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": read or snapshot,
+            "path": path, "crumbs": _crumbs(path), "entries": sorted(entries, key=_listing_order),
+            "shown": browse.display_name,
+        }  # fmt: skip
+        return TEMPLATES.TemplateResponse(request, "folder.html", context)
+
+    async def preview(self, request: requests.Request) -> responses.Response:
+        """The first bytes of a file, as text when it is text."""
+        visitor = self._visitor(request)
+        kind, obj = self._object(request)
+        snapshot, path = self._where(request)
+        shown = await self.console.browser.preview(obj, snapshot, path)
+        context = {
+            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": snapshot, "path": path,
+            "crumbs": _crumbs(path), "preview": shown, "shown": browse.display_name,
+            "limit": views.size(browsing.PREVIEW_BYTES),
+        }  # fmt: skip
+        return TEMPLATES.TemplateResponse(request, "preview.html", context)
+
+    async def download(self, request: requests.Request) -> responses.Response:
+        """A file's bytes, or a folder as a tar archive, streamed as the Job reads them."""
+        self._visitor(request)
+        _, obj = self._object(request)
+        snapshot, path = self._where(request)
+        folder = request.query_params.get("folder") == "1"
+        stack = contextlib.AsyncExitStack()
+        chunks = await stack.enter_async_context(
+            self.console.browser.stream(obj, snapshot, path, folder=folder)
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            async with stack:
+                async for chunk in chunks:
+                    yield chunk
+
+        name = (path.rstrip("/").rsplit("/", 1)[-1] or obj["metadata"]["name"]) + (
+            ".tar" if folder else ""
+        )
+        disposition = f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"
+        return responses.StreamingResponse(
+            body(),
+            media_type="application/x-tar" if folder else "application/octet-stream",
+            headers={"content-disposition": disposition},
+        )
+
     async def act(self, request: requests.Request) -> responses.Response:
         """Carry out a button's action; JSON for the script, a redirect for a plain form."""
         visitor = self._visitor(request)
@@ -273,6 +351,10 @@ class Pages:
         """The API server refused or could not be reached while building a page."""
         assert isinstance(error, errors.KubeError)
         return _problem(request, 502 if error.code == 0 else error.code, api_text(error))
+
+    async def user_failure(self, request: requests.Request, error: Exception) -> responses.Response:
+        """A short Job failed (no such path, repository unreachable): the mover's words."""
+        return _problem(request, 502, str(error))
 
     async def failure(self, request: requests.Request, error: Exception) -> responses.Response:
         """Anything else: logged with its traceback for the operator, one line for the page."""
@@ -314,3 +396,16 @@ def _api_message(error: errors.KubeError, action: acting.Action, obj: Mapping[st
             f"{meta['namespace']}/{meta['name']} (needed to {action.value})"
         )
     return api_text(error)
+
+
+def _crumbs(path: str) -> list[tuple[str, str]]:
+    """Return (name, path) of each folder on the way to ``path``, the root first."""
+    parts = [part for part in path.split("/") if part]
+    return [("/", "/")] + [
+        (part, "/" + "/".join(parts[: index + 1])) for index, part in enumerate(parts)
+    ]
+
+
+def _listing_order(entry: Any) -> tuple[bool, str]:
+    """Folders first, then by name."""
+    return (entry.type != "dir", entry.path)

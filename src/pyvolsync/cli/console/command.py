@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from pyvolsync.cli import session
-from pyvolsync.cli.console import access, acting, app, live
+from pyvolsync.cli import session, snapshots
+from pyvolsync.cli.console import access, acting, app, browsing, live
 from pyvolsync.kube import client, errors
 
 DEFAULT_PORT = 8742
@@ -34,12 +34,16 @@ def ui(
         str | None,
         typer.Option("--namespace", "-n", help="Show only this namespace (default: all you see)."),
     ] = None,
+    repository_nfs: snapshots.RepositoryNfsOption = None,
+    mover_image: snapshots.MoverImageOption = None,
     kubeconfig: session.KubeconfigOption = None,
     context: session.ContextOption = None,
 ) -> None:
-    """Serve the web console on this machine: every backup at a glance, sync, pause, unlock."""
+    """Serve the web console on this machine: every backup at a glance, sync, pause, unlock,
+    browse snapshots and download files."""
     _check_loopback(address)
     target = session.Target(kubeconfig, context, namespace)
+    options = snapshots.JobOptions(repository_nfs=repository_nfs, mover_image=mover_image)
     try:
         listener = socket.create_server(
             (address, port), family=socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -49,7 +53,7 @@ def ui(
             f"cannot listen on {address}:{port} ({error.strerror}); pick another with --port"
         ) from None
     try:
-        asyncio.run(_serve(target, listener, namespace))
+        asyncio.run(_serve(target, listener, namespace, options))
     except session.UserError as error:
         raise session.fail(str(error)) from None
     except errors.KubeError as error:
@@ -83,7 +87,12 @@ async def _scope(kube: client.Kube, namespace: str | None) -> tuple[str | None, 
     )
 
 
-async def _serve(target: session.Target, listener: socket.socket, namespace: str | None) -> None:
+async def _serve(
+    target: session.Target,
+    listener: socket.socket,
+    namespace: str | None,
+    options: snapshots.JobOptions,
+) -> None:
     kube = target.connect()
     kube.instance = "pyvolsync-console"
     try:
@@ -92,7 +101,14 @@ async def _serve(target: session.Target, listener: socket.socket, namespace: str
         fleet = live.Fleet(kube, namespace=scope)
         fleet.start()
         sessions = access.Sessions(user)
-        console = app.Console(kube, fleet, sessions, acting.Acting(kube, fleet), note)
+        console = app.Console(
+            kube,
+            fleet,
+            sessions,
+            acting.Acting(kube, fleet),
+            browsing.Browser(kube, options),
+            note,
+        )
         server = uvicorn.Server(
             uvicorn.Config(app.create(console), log_level="warning", lifespan="off")
         )

@@ -74,12 +74,27 @@ def operator_arguments() -> tuple[str, ...]:
     return ("--progress-interval", "2", "--leader-election", "--lease-namespace", "kube-system")
 
 
+class Ui:
+    """A browser page and the consoles a test starts for it (stopped when the test ends)."""
+
+    def __init__(self, page: sync_api.Page) -> None:
+        self.page = page
+        self.started: list[RunningConsole] = []
+
+    def start(self, kubeconfig: Path, *arguments: str) -> RunningConsole:
+        """Start a console (`start_console`) and log the page in with its address."""
+        running = start_console(kubeconfig, *arguments)
+        self.started.append(running)
+        self.page.goto(running.login)
+        return running
+
+
 @pytest.fixture
-def console_factory(operator: object) -> Iterator[list[RunningConsole]]:
-    """Consoles a test starts (`start_console`), stopped when it ends; the operator runs."""
-    started: list[RunningConsole] = []
-    yield started
-    for running in started:
+def ui(operator: object, page: sync_api.Page) -> Iterator[Ui]:
+    """A page and the consoles the test starts; the operator runs."""
+    found = Ui(page)
+    yield found
+    for running in found.started:
         running.stop()
 
 

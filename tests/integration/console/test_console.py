@@ -17,7 +17,7 @@ from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from playwright import sync_api
 from tests.integration.cli.test_cli_commands import SOURCE, backed_up_source
-from tests.integration.console.conftest import RunningConsole, screenshot, start_console
+from tests.integration.console.conftest import Ui, screenshot
 from tests.integration.reconcile import helpers
 from tests.support import kubeconfigs
 
@@ -43,8 +43,7 @@ def broken_source(plane: controlplane.ControlPlane, namespace: str) -> dict[str,
     )
 
 
-def login(page: sync_api.Page, console: RunningConsole) -> None:
-    page.goto(console.login)
+def expect_fleet(page: sync_api.Page) -> None:
     sync_api.expect(page.locator("h1")).to_have_text("Backups and restores")
 
 
@@ -55,15 +54,13 @@ def row(page: sync_api.Page, namespace: str, name: str) -> sync_api.Locator:
 def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
     cluster: controlplane.ControlPlane,
     namespace: str,
-    page: sync_api.Page,
-    console_factory: list[RunningConsole],
+    ui: Ui,
 ) -> None:
     first = backed_up_source(cluster, namespace)
     broken_source(cluster, namespace)
-    console = start_console(cluster.kubeconfig, "-n", namespace)
-    console_factory.append(console)
-
-    login(page, console)
+    ui.start(cluster.kubeconfig, "-n", namespace)
+    page = ui.page
+    expect_fleet(page)
     sync_api.expect(row(page, namespace, "app").locator(".health")).to_have_text("healthy")
     failing = row(page, namespace, "broken")
     sync_api.expect(failing.locator(".health")).to_have_text("failing")
@@ -104,14 +101,13 @@ def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
 def test_a_file_browsed_in_a_snapshot_previews_and_downloads_byte_exact(
     cluster: controlplane.ControlPlane,
     namespace: str,
-    page: sync_api.Page,
-    console_factory: list[RunningConsole],
+    ui: Ui,
     tmp_path: Path,
 ) -> None:
     first = backed_up_source(cluster, namespace)
-    console = start_console(cluster.kubeconfig, "-n", namespace)
-    console_factory.append(console)
-    login(page, console)
+    console = ui.start(cluster.kubeconfig, "-n", namespace)
+    page = ui.page
+    expect_fleet(page)
     page.get_by_role("link", name=f"{namespace}/app").click()
     page.get_by_role("link", name="Snapshots and files").click()
     snapshot = first["lastSyncResult"]["snapshotID"]
@@ -163,18 +159,16 @@ def _answered_again(
 def test_a_user_without_permission_sees_read_only_and_the_server_refuses(
     cluster: controlplane.ControlPlane,
     namespace: str,
-    page: sync_api.Page,
-    console_factory: list[RunningConsole],
+    ui: Ui,
     tmp_path: Path,
 ) -> None:
     backed_up_source(cluster, namespace)
     kubeconfig = kubeconfigs.for_role(
         cluster, "viewer", namespace, VIEWER_RULES, tmp_path / "viewer", context_namespace=namespace
     )
-    console = start_console(kubeconfig)
-    console_factory.append(console)
-
-    login(page, console)
+    ui.start(kubeconfig)
+    page = ui.page
+    expect_fleet(page)
     sync_api.expect(page.locator(".note").first).to_contain_text(
         f"shows namespace {namespace} only"
     )
@@ -202,19 +196,19 @@ def test_a_user_without_permission_sees_read_only_and_the_server_refuses(
 def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
     cluster: controlplane.ControlPlane,
     namespace: str,
-    page: sync_api.Page,
-    console_factory: list[RunningConsole],
+    ui: Ui,
 ) -> None:
     broken_source(cluster, namespace)
-    console = start_console(cluster.kubeconfig, "-n", namespace)
-    console_factory.append(console)
-
+    console = ui.start(cluster.kubeconfig, "-n", namespace)
+    page = ui.page
+    page.context.clear_cookies()
     page.goto(f"{console.base}/login?token=wrong")
     sync_api.expect(page.locator(".problem-message")).to_contain_text("login link is not valid")
     page.goto(f"{console.base}/")
     sync_api.expect(page.locator(".problem-message")).to_contain_text("open the address")
 
-    login(page, console)
+    page.goto(console.login)
+    expect_fleet(page)
     page.goto(f"{console.base}/source/{namespace}/nothing-here")
     sync_api.expect(page.locator(".problem-message")).to_contain_text(
         f"ReplicationSource {namespace}/nothing-here does not exist"

@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("report.md")
 MARKDOWN = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "docs" / "benchmarks.json"
-NAMES = ("mover", "mover_kopia", "engines", "operator_scale", "stampede", "bootstrap")
+NAMES = (
+    "mover", "mover_kopia", "engines", "operator_scale", "stampede", "bootstrap", "console",
+)  # fmt: skip
 MOVERS = {"mover": "restic", "mover_kopia": "kopia"}
 """The mover benchmark, once per engine (``bench/mover.py --engine``)."""
 HEADED_IN_TEMPLATE = frozenset({*MOVERS, "engines"})
@@ -49,6 +51,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
         "operator_scale": None,
         "stampede": None,
         "bootstrap": [],
+        "console": None,
     },
     "quick": {
         "mover": ["--size", "50M", "--files", "2000", "--repeat", "2"],
@@ -64,6 +67,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
         },
         "stampede": {"sources": 100, "namespaces": 5, "max_movers": 5, "jitter_seconds": 120},
         "bootstrap": ["--size", "50M", "--files", "2000", "--repeat", "2"],
+        "console": {"sources": 100, "namespaces": 5, "loads": 3, "changes": 5},
     },
 }
 """What each benchmark is run with: command-line arguments for the two with ``parse``, options
@@ -75,6 +79,7 @@ TITLES = {
     "operator_scale": "Operator at scale",
     "stampede": "Stampede control",
     "bootstrap": "Bootstrap: an app's PVC restored from its backup",
+    "console": "Web console: the fleet page",
 }
 
 

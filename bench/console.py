@@ -19,7 +19,6 @@ console alone. The first load is reported apart (cold), the figures are over the
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import datetime
@@ -58,20 +57,10 @@ class Options:
 
 
 def parse_arguments(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.console", description=__doc__)
-    parser.add_argument("--sources", type=int, default=Options.sources)
-    parser.add_argument("--namespaces", type=int, default=Options.namespaces)
+    parser = fleet.fleet_parser("bench.console", __doc__, Options)
     parser.add_argument("--loads", type=int, default=Options.loads)
     parser.add_argument("--changes", type=int, default=Options.changes)
-    parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
     return fleet.options_of(Options, parser.parse_args(argv))
-
-
-def command_line(options: Options) -> str:
-    return (
-        f"python -m bench.console --sources {options.sources} --namespaces "
-        f"{options.namespaces} --loads {options.loads} --changes {options.changes}"
-    )
 
 
 def _time(moment: datetime.datetime) -> str:
@@ -220,24 +209,9 @@ def measure(plane: Any, options: Options) -> dict[str, Any]:
 def run(options: object = None) -> dict[str, Any]:
     """Run the benchmark; write and return the results document."""
     chosen = fleet.options_of(Options, options)
-    facts = fleet.machine_facts()
-    began = time.monotonic()
-    with fleet.local_cluster(chosen.keep) as (plane, _directory):
-        measured = measure(plane, chosen)
-    result = {
-        "benchmark": NAME,
-        "command": command_line(chosen),
-        "machine": facts,
-        "load_average_after": fleet.load_average(),
-        "duration_seconds": round(time.monotonic() - began),
-        "sources": chosen.sources,
-        "namespaces": chosen.namespaces,
-        "loads": chosen.loads,
-        **measured,
-    }
-    result["verdicts"] = verdicts(result)
-    fleet.write_result(result, NAME)
-    return result
+    return fleet.run_on_cluster(
+        NAME, chosen, lambda plane, _directory: measure(plane, chosen), verdicts, loads=chosen.loads
+    )
 
 
 def verdicts(result: Mapping[str, Any]) -> dict[str, bool]:

@@ -18,6 +18,7 @@ under pyinstrument (a dev dependency) and leaves its session in that file (read 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import contextlib
@@ -580,3 +581,42 @@ def command_line(module: str, options: object) -> str:
         if field.name != "keep" and value != getattr(defaults, field.name):
             words += [f"--{field.name.replace('_', '-')}", str(value)]
     return shlex.join(words)
+
+
+def fleet_parser(module: str, description: str | None, defaults: Any) -> argparse.ArgumentParser:
+    """Return a benchmark's argument parser with the options every fleet benchmark has:
+    ``--sources``, ``--namespaces`` (defaults from ``defaults``) and ``--keep``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("--sources", type=int, default=defaults.sources)
+    parser.add_argument("--namespaces", type=int, default=defaults.namespaces)
+    parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
+    return parser
+
+
+def run_on_cluster(
+    name: str,
+    chosen: Any,
+    measure: Callable[[controlplane.ControlPlane, Path], dict[str, Any]],
+    verdicts: Callable[[Mapping[str, Any]], dict[str, bool]],
+    **facts_of_run: Any,
+) -> dict[str, Any]:
+    """Run ``measure`` on a fresh local cluster; return (and write) the results document: the
+    command, the machine, the load, the fleet's size, the figures and their verdicts."""
+    facts = machine_facts()
+    began = time.monotonic()
+    with local_cluster(chosen.keep) as (plane, directory):
+        measured = measure(plane, directory)
+    result = {
+        "benchmark": name,
+        "command": command_line(f"bench.{name}", chosen),
+        "machine": facts,
+        "load_average_after": load_average(),
+        "duration_seconds": round(time.monotonic() - began),
+        "sources": chosen.sources,
+        "namespaces": chosen.namespaces,
+        **facts_of_run,
+        **measured,
+    }
+    result["verdicts"] = verdicts(result)
+    write_result(result, name)
+    return result

@@ -25,7 +25,6 @@ In order, one run measures:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import datetime
@@ -66,9 +65,7 @@ class Options:
 
 
 def parse_arguments(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.operator_scale", description=__doc__)
-    parser.add_argument("--sources", type=int, default=Options.sources)
-    parser.add_argument("--namespaces", type=int, default=Options.namespaces)
+    parser = fleet.fleet_parser("bench.operator_scale", __doc__, Options)
     parser.add_argument("--manual-samples", type=int, default=Options.manual_samples)
     parser.add_argument("--schedule-samples", type=int, default=Options.schedule_samples)
     parser.add_argument("--schedule-group", type=int, default=Options.schedule_group)
@@ -78,7 +75,6 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
         default=Options.idle_seconds,
         help="length of the quiet window (default 360: longer than one watch timeout)",
     )
-    parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
     return fleet.options_of(Options, parser.parse_args(argv))
 
 
@@ -300,24 +296,13 @@ async def measure(plane: Any, directory: Path, options: Options) -> dict[str, An
 def run(options: object = None) -> dict[str, Any]:
     """Run the benchmark; write and return the results document."""
     chosen = fleet.options_of(Options, options)
-    facts = fleet.machine_facts()
-    started = time.monotonic()
-    with fleet.local_cluster(chosen.keep) as (plane, directory):
-        measured = asyncio.run(measure(plane, directory, chosen))
-    result = {
-        "benchmark": NAME,
-        "command": command_line(chosen),
-        "machine": facts,
-        "load_average_after": fleet.load_average(),
-        "duration_seconds": round(time.monotonic() - started),
-        "sources": chosen.sources,
-        "namespaces": chosen.namespaces,
-        "mover_image": fleet.NOOP_IMAGE,
-        **measured,
-    }
-    result["verdicts"] = verdicts(result)
-    fleet.write_result(result, NAME)
-    return result
+    return fleet.run_on_cluster(
+        NAME,
+        chosen,
+        lambda plane, directory: asyncio.run(measure(plane, directory, chosen)),
+        verdicts,
+        mover_image=fleet.NOOP_IMAGE,
+    )
 
 
 def verdicts(result: Mapping[str, Any]) -> dict[str, bool]:

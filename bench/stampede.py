@@ -25,7 +25,6 @@ machine rather than the spreading, a longer one only makes the run longer. With 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import datetime
@@ -56,9 +55,7 @@ class Options:
 
 
 def parse_arguments(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.stampede", description=__doc__)
-    parser.add_argument("--sources", type=int, default=Options.sources)
-    parser.add_argument("--namespaces", type=int, default=Options.namespaces)
+    parser = fleet.fleet_parser("bench.stampede", __doc__, Options)
     parser.add_argument("--max-movers", type=int, default=Options.max_movers)
     parser.add_argument(
         "--jitter-seconds",
@@ -66,7 +63,6 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
         default=Options.jitter_seconds,
         help="the jitter window (default 600 s, see the module's docstring)",
     )
-    parser.add_argument("--keep", type=Path, help="keep the cluster's directory here")
     return fleet.options_of(Options, parser.parse_args(argv))
 
 
@@ -204,32 +200,25 @@ async def measure(plane: Any, directory: Path, options: Options) -> dict[str, An
 def run(options: object = None) -> dict[str, Any]:
     """Run the benchmark; write and return the results document."""
     chosen = fleet.options_of(Options, options)
-    facts = fleet.machine_facts()
-    began = time.monotonic()
-    with fleet.local_cluster(chosen.keep) as (plane, directory):
-        measured = asyncio.run(measure(plane, directory, chosen))
-    result = {
-        "benchmark": NAME,
-        "command": command_line(chosen),
-        "machine": facts,
-        "load_average_after": fleet.load_average(),
-        "duration_seconds": round(time.monotonic() - began),
-        "sources": chosen.sources,
-        "namespaces": chosen.namespaces,
-        "max_movers": chosen.max_movers,
-        "jitter_seconds": chosen.jitter_seconds,
-        "mover_image": fleet.NOOP_IMAGE,
-        **measured,
-    }
-    result["verdicts"] = {
-        "mover_limit_held": 0 < result["most_movers_at_once"] <= chosen.max_movers,
-        "starts_spread_across_the_window": spread_verdict(
-            result["start_histogram"], total=chosen.sources
-        ),
-        "every_source_started": result["starts_seen"] == chosen.sources,
-    }
-    fleet.write_result(result, NAME)
-    return result
+
+    def judged(result: Mapping[str, Any]) -> dict[str, bool]:
+        return {
+            "mover_limit_held": 0 < result["most_movers_at_once"] <= chosen.max_movers,
+            "starts_spread_across_the_window": spread_verdict(
+                result["start_histogram"], total=chosen.sources
+            ),
+            "every_source_started": result["starts_seen"] == chosen.sources,
+        }
+
+    return fleet.run_on_cluster(
+        NAME,
+        chosen,
+        lambda plane, directory: asyncio.run(measure(plane, directory, chosen)),
+        judged,
+        max_movers=chosen.max_movers,
+        jitter_seconds=chosen.jitter_seconds,
+        mover_image=fleet.NOOP_IMAGE,
+    )
 
 
 # --- the report -------------------------------------------------------------------------------

@@ -78,10 +78,6 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
     return fleet.options_of(Options, parser.parse_args(argv))
 
 
-def command_line(options: Options) -> str:
-    return fleet.command_line("bench.operator_scale", options)
-
-
 # --- the phases -------------------------------------------------------------------------------
 
 

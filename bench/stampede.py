@@ -66,10 +66,6 @@ def parse_arguments(argv: list[str] | None = None) -> Options:
     return fleet.options_of(Options, parser.parse_args(argv))
 
 
-def command_line(options: Options) -> str:
-    return fleet.command_line("bench.stampede", options)
-
-
 def nominal_due(now: float, *, lead_seconds: float = LEAD_SECONDS) -> datetime.datetime:
     """Return the first whole minute at least ``lead_seconds`` after ``now`` (UTC)."""
     moment = datetime.datetime.fromtimestamp(now + lead_seconds, datetime.UTC)

@@ -29,9 +29,7 @@ def for_account(
 ) -> Path:
     """Write a kubeconfig at ``path`` that logs in as ServiceAccount ``namespace/account``,
     its context's namespace ``context_namespace`` (None: none, as kubectl's default)."""
-    token = plane.kubectl(
-        "create", "token", account, "-n", namespace, f"--duration={TOKEN_DURATION}"
-    ).stdout.strip()
+    token = token_of(plane, account, namespace)
     admin = yaml.safe_load(plane.kubeconfig.read_text())
     context = {"cluster": "local", "user": account}
     if context_namespace:
@@ -49,17 +47,18 @@ def for_account(
     return path
 
 
-def for_role(
-    plane: controlplane.ControlPlane,
-    account: str,
-    namespace: str,
-    rules: list[dict[str, Any]],
-    path: Path,
-    *,
-    context_namespace: str | None = None,
-) -> Path:
+def token_of(plane: controlplane.ControlPlane, account: str, namespace: str) -> str:
+    """Return a fresh token of ServiceAccount ``namespace/account``."""
+    return plane.kubectl(
+        "create", "token", account, "-n", namespace, f"--duration={TOKEN_DURATION}"
+    ).stdout.strip()
+
+
+def grant(
+    plane: controlplane.ControlPlane, account: str, namespace: str, rules: list[dict[str, Any]]
+) -> None:
     """Create ServiceAccount ``account`` in ``namespace`` with a Role of ``rules`` (both named
-    ``account``) and write a kubeconfig that logs in as it."""
+    ``account``)."""
     rbac = "rbac.authorization.k8s.io/v1"
     role = {"apiVersion": rbac, "kind": "Role", "metadata": {"name": account}, "rules": rules}
     binding = {
@@ -71,4 +70,18 @@ def for_role(
     }
     service_account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account}}
     apply(plane, service_account, role, binding, namespace=namespace)
+
+
+def for_role(
+    plane: controlplane.ControlPlane,
+    account: str,
+    namespace: str,
+    rules: list[dict[str, Any]],
+    path: Path,
+    *,
+    context_namespace: str | None = None,
+) -> Path:
+    """Create ServiceAccount ``account`` in ``namespace`` with a Role of ``rules`` (both named
+    ``account``) and write a kubeconfig that logs in as it."""
+    grant(plane, account, namespace, rules)
     return for_account(plane, account, namespace, path, context_namespace=context_namespace)

@@ -164,6 +164,14 @@ def _identified(client: lightkube.AsyncClient) -> lightkube.AsyncClient:
     return client
 
 
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """A user as the API server knows them: name and groups."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+
+
 class Kube:
     """The cluster, seen as dicts. One instance per operator process."""
 
@@ -272,33 +280,53 @@ class Kube:
     async def allowed(self, verb: str, resource: str, *, group: str = "", namespace: str) -> bool:
         """Return True when the client's own user may ``verb`` the ``resource`` in ``namespace``
         (a SelfSubjectAccessReview, so a command can refuse before it changes anything)."""
+        attributes = {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
         review = authorization_v1.SelfSubjectAccessReview.from_dict(
-            {
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SelfSubjectAccessReview",
-                "spec": {
-                    "resourceAttributes": {
-                        "verb": verb, "resource": resource, "group": group, "namespace": namespace,
-                    }
-                },
-            }
+            {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+             "spec": {"resourceAttributes": attributes}}
         )  # fmt: skip
+        return bool((await self._review(review)).get("allowed"))
+
+    async def _review(self, review: Any) -> JsonObject:
+        """Create a review (access, token, self); return the status the API server answered."""
         try:
             answered = _to_dict(await self.client.create(review))
         except API_ERRORS as error:
             raise _translate(error) from None
-        return bool((answered.get("status") or {}).get("allowed"))
+        return dict(answered.get("status") or {})
+
+    async def review_token(self, token: str) -> Identity | None:
+        """Return who ``token`` belongs to (a TokenReview), or None when it is not valid (wrong,
+        expired, revoked)."""
+        review = authentication_v1.TokenReview.from_dict(
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+             "spec": {"token": token}}
+        )  # fmt: skip
+        status = await self._review(review)
+        user = status.get("user") or {}
+        if not status.get("authenticated") or not user.get("username"):
+            return None
+        return Identity(str(user["username"]), tuple(user.get("groups") or ()))
+
+    async def subject_allowed(
+        self, identity: Identity, verb: str, resource: str, *, group: str = "", namespace: str
+    ) -> bool:
+        """Return True when ``identity`` may ``verb`` the ``resource`` in ``namespace`` (a
+        SubjectAccessReview: the console asks on behalf of a person it logged in)."""
+        attributes = {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
+        review = authorization_v1.SubjectAccessReview.from_dict(
+            {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+             "spec": {"user": identity.user, "groups": list(identity.groups),
+                      "resourceAttributes": attributes}}
+        )  # fmt: skip
+        return bool((await self._review(review)).get("allowed"))
 
     async def whoami(self) -> str:
         """Return the user name the API server knows the client as (a SelfSubjectReview)."""
         review = authentication_v1.SelfSubjectReview.from_dict(
             {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
         )
-        try:
-            answered = _to_dict(await self.client.create(review))
-        except API_ERRORS as error:
-            raise _translate(error) from None
-        user = (answered.get("status") or {}).get("userInfo") or {}
+        user = (await self._review(review)).get("userInfo") or {}
         return str(user.get("username") or "unknown user")
 
     async def replace(self, obj: Mapping[str, Any]) -> JsonObject:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from localcluster import controlplane
@@ -21,14 +22,15 @@ from playwright import sync_api
 from tests.integration.cli.conftest import PYVOLSYNC
 
 CHROMIUM = "/usr/bin/chromium"
-ADDRESS = re.compile(r"(http://127\.0\.0\.1:\d+)/login\?token=\S+")
+ADDRESS = re.compile(r"(http://127\.0\.0\.1:\d+)/(login\?token=\S+)?")
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 15
 SCREENSHOTS = os.environ.get("PYVOLSYNC_SCREENSHOTS")
 
 
 class RunningConsole:
-    """A `pyvolsync ui` process: its login address, its base address, its output so far."""
+    """A `pyvolsync ui` process: its login address (its base address when people log in on
+    its page), its base address."""
 
     def __init__(self, process: subprocess.Popen[str], login: str, base: str) -> None:
         self.process = process
@@ -82,10 +84,11 @@ class Ui:
         self.started: list[RunningConsole] = []
 
     def start(self, kubeconfig: Path, *arguments: str) -> RunningConsole:
-        """Start a console (`start_console`) and log the page in with its address."""
+        """Start a console (`start_console`); open the login address it printed, if any."""
         running = start_console(kubeconfig, *arguments)
         self.started.append(running)
-        self.page.goto(running.login)
+        if "token=" in running.login:
+            self.page.goto(running.login)
         return running
 
 
@@ -125,3 +128,19 @@ def screenshot(page: sync_api.Page, name: str) -> None:
 @pytest.fixture
 def admin_kubeconfig(cluster: controlplane.ControlPlane) -> Path:
     return cluster.kubeconfig
+
+
+def post_from_page(page: sync_api.Page, path: str, *, csrf: str | None = None) -> dict[str, Any]:
+    """POST ``path`` from the page as its script would (with the page's CSRF token, or
+    ``csrf``); return the answer's status and JSON body."""
+    return dict(
+        page.evaluate(
+            """async ([path, forced]) => {
+                const token = forced ?? document.querySelector('meta[name="csrf-token"]').content;
+                const headers = {"X-CSRF-Token": token};
+                const answer = await fetch(path, {method: "POST", headers});
+                return {status: answer.status, body: await answer.json()};
+            }""",
+            [path, csrf],
+        )
+    )

@@ -17,7 +17,7 @@ from localcluster import controlplane
 from localcluster.testing import apply, get, wait_until
 from playwright import sync_api
 from tests.integration.cli.test_cli_commands import SOURCE, backed_up_source
-from tests.integration.console.conftest import Ui, screenshot
+from tests.integration.console.conftest import Ui, post_from_page, screenshot
 from tests.integration.reconcile import helpers
 from tests.support import kubeconfigs
 
@@ -141,7 +141,7 @@ def test_a_file_browsed_in_a_snapshot_previews_and_downloads_byte_exact(
     assert any(name.endswith("dir/blob") for name in names), names
 
     page.locator(".crumbs").get_by_role("link", name="/", exact=True).click()
-    page.locator("#entries").get_by_role("link", name="hello.txt").click()
+    page.locator("#entries").get_by_role("link", name="hello.txt", exact=True).click()
     sync_api.expect(page.locator("#preview")).to_have_text("hello\n")
 
     page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}?path=/no-such-folder")
@@ -180,14 +180,7 @@ def test_a_user_without_permission_sees_read_only_and_the_server_refuses(
     sync_api.expect(page.locator(".actions .note")).to_contain_text("Read-only")
     sync_api.expect(page.locator("#events-note")).to_contain_text("cannot list events")
 
-    refused = page.evaluate(
-        """async (path) => {
-            const token = document.querySelector('meta[name="csrf-token"]').content;
-            const answer = await fetch(path, {method: "POST", headers: {"X-CSRF-Token": token}});
-            return {status: answer.status, body: await answer.json()};
-        }""",
-        f"/source/{namespace}/app/pause",
-    )
+    refused = post_from_page(page, f"/source/{namespace}/app/pause")
     assert refused["status"] == 403, refused
     assert "your RBAC does not let you patch ReplicationSource" in refused["body"]["error"]
     assert not (get(cluster, SOURCE, "app", namespace=namespace) or {})["spec"].get("paused")
@@ -214,13 +207,7 @@ def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
         f"ReplicationSource {namespace}/nothing-here does not exist"
     )
     page.goto(f"{console.base}/source/{namespace}/broken")
-    forged = page.evaluate(
-        """async (path) => {
-            const answer = await fetch(path, {method: "POST", headers: {"X-CSRF-Token": "forged"}});
-            return {status: answer.status, body: await answer.json()};
-        }""",
-        f"/source/{namespace}/broken/pause",
-    )
+    forged = post_from_page(page, f"/source/{namespace}/broken/pause", csrf="forged")
     assert forged["status"] == 403, forged
     assert "stale" in forged["body"]["error"]
 

@@ -186,6 +186,7 @@ def test_the_operator_accepts_the_charts_environment(
         (),
         (*NFS_SETTINGS, "admissionPolicies.enabled=true", "admissionPolicies.nfs.path=/x"),
         ("metrics.serviceMonitor.enabled=true", "operator.repositoryNFS=nas:/backups"),
+        ("console.enabled=true", "console.auth=proxy", "operator.repositoryNFS=nas:/backups"),
     ],
 )
 def test_helm_lint_passes(settings: tuple[str, ...]) -> None:
@@ -270,6 +271,7 @@ def test_the_example_release_uses_only_chart_values(tmp_path: Path) -> None:
         ("operator.jitter=ten-minutes", "/operator/jitter"),
         ("operator.repositoryNFS=nas-without-path", "/operator/repositoryNFS"),
         ("admissionPolicies.apiVersion=admissionregistration.k8s.io/v1alpha1", "/apiVersion"),
+        ("console.auth=basic", "/console/auth"),
     ],
 )
 def test_the_chart_refuses_a_misspelt_or_invalid_value(setting: str, message: str) -> None:
@@ -285,3 +287,29 @@ def test_the_chart_refuses_a_misspelt_or_invalid_value(setting: str, message: st
 def test_durations_the_chart_accepts_are_durations_to_the_operator(value: str) -> None:
     environment = operator_environment(deploy_tools.render_chart(f"operator.jitter={value}"))
     assert durations.parse_duration(environment["PYVOLSYNC_JITTER"]).total_seconds() >= 0
+
+
+def test_the_console_is_off_by_default_and_runs_apart_from_the_operator_when_on() -> None:
+    assert not [
+        item for item in deploy_tools.render_chart() if item["metadata"]["name"].endswith("console")
+    ]
+    rendered = by_kind_and_name(
+        deploy_tools.render_chart("console.enabled=true", "operator.repositoryNFS=nas:/backups")
+    )
+    console = rendered["Deployment", "pyvolsync-console"]
+    pod = console["spec"]["template"]
+    assert pod["spec"]["serviceAccountName"] == "pyvolsync-console"
+    [container] = pod["spec"]["containers"]
+    assert container["args"][:3] == ["ui", "--auth=token", "--address=0.0.0.0"]
+    assert "--repository-nfs=nas:/backups" in container["args"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    labels = pod["metadata"]["labels"]
+    operator_selector = rendered["Deployment", "pyvolsync"]["spec"]["selector"]["matchLabels"]
+    assert not operator_selector.items() <= labels.items(), "the operator must not own its pods"
+    assert rendered["Service", "pyvolsync-console"]["spec"]["selector"].items() <= labels.items()
+    rules = rendered["ClusterRole", "pyvolsync-console"]["rules"]
+    granted = {(group, resource, verb) for rule in rules for group in rule["apiGroups"]
+               for resource in rule["resources"] for verb in rule["verbs"]}  # fmt: skip
+    assert ("authentication.k8s.io", "tokenreviews", "create") in granted
+    assert ("authorization.k8s.io", "subjectaccessreviews", "create") in granted
+    assert not {verb for group, resource, verb in granted if resource == "secrets"} - {"get"}

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 KINDS = {"source": "ReplicationSource", "destination": "ReplicationDestination"}
+PAGE_KINDS = {kind: page for page, kind in KINDS.items()}
 PLURALS = {"source": "replicationsources", "destination": "replicationdestinations"}
 GROUP = "volsync.backube"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -49,7 +50,7 @@ class Console:
 
     kube: client.Kube
     fleet: live.Fleet
-    sessions: access.Sessions
+    doorkeeper: access.Doorkeeper
     acting: acting.Acting
     browser: browsing.Browser
     scope_note: str | None = None
@@ -91,7 +92,7 @@ def create(console: Console) -> access.Asgi:
     pages = Pages(console)
     routes = [
         routing.Route("/", pages.fleet_page),
-        routing.Route("/login", pages.login),
+        routing.Route("/login", pages.login, methods=["GET", "POST"]),
         routing.Route("/events", pages.events),
         routing.Route("/healthz", pages.healthz),
         routing.Mount("/static", staticfiles.StaticFiles(directory=HERE / "static"), name="static"),
@@ -111,11 +112,18 @@ def create(console: Console) -> access.Asgi:
             starlette_exceptions.HTTPException: pages.http_failure,
             errors.KubeError: pages.api_failure,
             session.UserError: pages.user_failure,
+            NotLoggedInError: pages.not_logged_in,
             Exception: pages.failure,
         },
     )
-    app.add_middleware(trustedhost.TrustedHostMiddleware, allowed_hosts=list(LOCAL_HOSTS))
+    if not console.doorkeeper.shared:
+        # One person's console answers to its loopback names only (no DNS rebinding).
+        app.add_middleware(trustedhost.TrustedHostMiddleware, allowed_hosts=list(LOCAL_HOSTS))
     return access.secured(app)
+
+
+class NotLoggedInError(Exception):
+    """The request has no session; the message says how to get one."""
 
 
 class Pages:
@@ -124,38 +132,78 @@ class Pages:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def _visitor(self, request: requests.Request) -> access.Visitor:
-        found = self.console.sessions.visitor(request)
+    async def _visitor(self, request: requests.Request) -> access.Visitor:
+        found = await self.console.doorkeeper.visitor(request)
         if found is None:
-            raise starlette_exceptions.HTTPException(
-                401, "open the address `pyvolsync ui` printed (it carries the login token)"
-            )
+            raise NotLoggedInError(self.console.doorkeeper.login_hint)
         return found
+
+    async def _may_see(self, visitor: access.Visitor, kind: str, namespace: str) -> bool:
+        """Whether the visitor may list objects of ``kind`` (a page kind) in ``namespace``."""
+        if not self.console.doorkeeper.shared:
+            return True  # the fleet was listed with the visitor's own credentials
+        return await self.console.doorkeeper.allowed(
+            visitor, "list", PLURALS[kind], group=GROUP, namespace=namespace
+        )
+
+    async def _require(
+        self,
+        visitor: access.Visitor,
+        verb: str,
+        resource: str,
+        namespace: str,
+        *,
+        group: str,
+        why: str,
+    ) -> None:
+        """Raise 403 unless the visitor may ``verb`` the ``resource`` in ``namespace``."""
+        doorkeeper = self.console.doorkeeper
+        if not await doorkeeper.allowed(visitor, verb, resource, group=group, namespace=namespace):
+            raise starlette_exceptions.HTTPException(
+                403,
+                f"not allowed: your RBAC does not let you {verb} {resource} in namespace "
+                f"{namespace} ({why})",
+            )
 
     async def healthz(self, request: requests.Request) -> responses.Response:
         """Answer ``ok`` (for probes)."""
         return responses.PlainTextResponse("ok")
 
     async def login(self, request: requests.Request) -> responses.Response:
-        """Open a session for the launch token, then show the fleet."""
-        session_id = self.console.sessions.open(request.query_params.get("token", ""))
-        if session_id is None:
-            raise starlette_exceptions.HTTPException(
-                401, "this login link is not valid; use the one `pyvolsync ui` printed last"
-            )
+        """Open a session (the launch token in the address, or a token posted from the login
+        form), then show the fleet; show the form to someone arriving without one."""
+        doorkeeper = self.console.doorkeeper
+        if request.method == "POST":
+            if not _same_origin(request):
+                raise starlette_exceptions.HTTPException(403, "log in from the console's page")
+            secret = str((await request.form()).get("token") or "")
+        else:
+            secret = request.query_params.get("token", "")
+            if not secret and doorkeeper.login_form:
+                return TEMPLATES.TemplateResponse(request, "login.html", {"said": None})
+        try:
+            session_id = await doorkeeper.login(secret)
+        except access.RefusedLogin as refused:
+            if doorkeeper.login_form:
+                context = {"said": str(refused)}
+                return TEMPLATES.TemplateResponse(request, "login.html", context, status_code=401)
+            raise starlette_exceptions.HTTPException(401, str(refused)) from None
         response = responses.RedirectResponse("/", status_code=303)
         response.set_cookie(access.COOKIE, session_id, httponly=True, samesite="strict")
         return response
 
-    def _rows(self) -> list[dict[str, Any]]:
+    async def _rows(self, visitor: access.Visitor) -> list[dict[str, Any]]:
         moment = now()
-        objects = list(self.console.fleet.objects.values())
-        return fleet.ordered(fleet.row(obj, now=moment) for obj in objects)
+        seen = []
+        for key, obj in list(self.console.fleet.objects.items()):
+            if await self._may_see(visitor, PAGE_KINDS[key[0]], key[1]):
+                seen.append(fleet.row(obj, now=moment))
+        return fleet.ordered(seen)
 
     async def fleet_page(self, request: requests.Request) -> responses.Response:
         """The fleet: every source and destination, trouble first."""
-        visitor = self._visitor(request)
-        rows = self._rows()
+        visitor = await self._visitor(request)
+        rows = await self._rows(visitor)
         context = {
             "visitor": visitor,
             "rows": rows,
@@ -167,11 +215,13 @@ class Pages:
 
     async def events(self, request: requests.Request) -> responses.Response:
         """Server-sent events: each change of the fleet (or of the one object ``key``)."""
-        self._visitor(request)
+        visitor = await self._visitor(request)
         wanted = request.query_params.get("key")
-        return sse.EventSourceResponse(self._changes(wanted))
+        return sse.EventSourceResponse(self._changes(visitor, wanted))
 
-    async def _changes(self, wanted: str | None) -> AsyncIterator[dict[str, str]]:
+    async def _changes(
+        self, visitor: access.Visitor, wanted: str | None
+    ) -> AsyncIterator[dict[str, str]]:
         async with self.console.fleet.changes() as queue:
             yield {"event": "ready", "data": ""}
             while True:
@@ -179,9 +229,11 @@ class Pages:
                 if change is live.RELOAD:
                     yield {"event": "reload", "data": ""}
                     continue
-                kind = "source" if change.key[0] == KINDS["source"] else "destination"
+                kind = PAGE_KINDS[change.key[0]]
                 key = fleet.key_of(kind, change.key[1], change.key[2])
-                if wanted and key != wanted:
+                if (wanted and key != wanted) or not await self._may_see(
+                    visitor, kind, change.key[1]
+                ):
                     continue
                 if change.obj is None:
                     yield {"event": "gone", "data": json.dumps({"key": key})}
@@ -191,19 +243,24 @@ class Pages:
                 data = {"key": key, "rank": found["rank"], "html": html}
                 yield {"event": "row", "data": json.dumps(data)}
 
-    def _object(self, request: requests.Request) -> tuple[str, dict[str, Any]]:
-        """Return the kind word and the object the path names; 404 when there is none."""
+    async def _object(
+        self, request: requests.Request, visitor: access.Visitor
+    ) -> tuple[str, dict[str, Any]]:
+        """Return the kind word and the object the path names; 404 when there is none, or the
+        visitor may not see it (a person cannot learn what exists where they may not look)."""
         kind, namespace, name = (request.path_params[key] for key in ("kind", "namespace", "name"))
         if kind not in KINDS:
             raise starlette_exceptions.HTTPException(404, f"no page {request.url.path}")
         found = self.console.fleet.get((KINDS[kind], namespace, name))
-        if found is None:
+        if found is None or not await self._may_see(visitor, kind, namespace):
             raise starlette_exceptions.HTTPException(
                 404, f"{KINDS[kind]} {namespace}/{name} does not exist (any more)"
             )
         return kind, found
 
-    async def _panel_context(self, kind: str, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def _panel_context(
+        self, kind: str, obj: Mapping[str, Any], visitor: access.Visitor
+    ) -> dict[str, Any]:
         status = obj.get("status") or {}
         logs = ((status.get("latestMoverStatus") or {}).get("logs") or "").splitlines()
         return {
@@ -213,14 +270,20 @@ class Pages:
             "status_rows": describe.status_rows(status, now=now()),
             "result_rows": describe.result_rows(status),
             "conditions": status.get("conditions") or [],
-            **await self._events(obj),
+            **await self._events(obj, visitor),
             "log_lines": logs[-LOG_LINES:],
             "charts": history.charts(status, backup=kind == "source"),
             "history": status.get("recentSyncs") or [],
         }
 
-    async def _events(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+    async def _events(self, obj: Mapping[str, Any], visitor: access.Visitor) -> dict[str, Any]:
         """Return the object's events, newest first, or why they cannot be shown."""
+        namespace = obj["metadata"]["namespace"]
+        if self.console.doorkeeper.shared and not await self.console.doorkeeper.allowed(
+            visitor, "list", "events", group="events.k8s.io", namespace=namespace
+        ):
+            return {"events": [], "events_problem": "cannot list events: your RBAC does not "
+                    f"let you list events in namespace {namespace}"}  # fmt: skip
         try:
             found = await describe.events_about(self.console.kube, obj)
         except errors.KubeError as error:
@@ -229,14 +292,14 @@ class Pages:
 
     async def object_page(self, request: requests.Request) -> responses.Response:
         """One source or destination: settings, state, conditions, events, log, actions."""
-        visitor = self._visitor(request)
-        kind, obj = self._object(request)
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
         namespace = obj["metadata"]["namespace"]
-        may_act = await self.console.kube.allowed(
-            "patch", PLURALS[kind], group=GROUP, namespace=namespace
+        may_act = await self.console.doorkeeper.allowed(
+            visitor, "patch", PLURALS[kind], group=GROUP, namespace=namespace
         )
         context = {
-            **await self._panel_context(kind, obj),
+            **await self._panel_context(kind, obj, visitor),
             "visitor": visitor,
             "spec_rows": describe.spec_rows(obj),
             "may_act": may_act,
@@ -246,18 +309,27 @@ class Pages:
 
     async def panel(self, request: requests.Request) -> responses.Response:
         """The live part of an object's page, fetched again when the object changes."""
-        self._visitor(request)
-        kind, obj = self._object(request)
-        context = await self._panel_context(kind, obj)
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
+        context = await self._panel_context(kind, obj, visitor)
         return TEMPLATES.TemplateResponse(request, "panel.html", context)
 
     async def snapshot_list(self, request: requests.Request) -> responses.Response:
         """The object's snapshots, newest first, each with a link to browse it."""
-        visitor = self._visitor(request)
-        kind, obj = self._object(request)
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
+        await self._may_browse(visitor, obj)
         entries = await self.console.browser.catalog(obj)
         context = {"visitor": visitor, "kind": kind, "obj": obj, "entries": entries}
         return TEMPLATES.TemplateResponse(request, "snapshots.html", context)
+
+    async def _may_browse(self, visitor: access.Visitor, obj: Mapping[str, Any]) -> None:
+        """Raise 403 unless the visitor may run the short Jobs that read snapshots."""
+        namespace = obj["metadata"]["namespace"]
+        await self._require(
+            visitor, "create", "jobs", namespace, group="batch",
+            why="reading snapshots runs a short Job, as `pyvolsync ls` does",
+        )  # fmt: skip
 
     def _where(self, request: requests.Request) -> tuple[str, str]:
         """Return the snapshot and the path (``/`` unless ``?path=`` says otherwise)."""
@@ -268,8 +340,9 @@ class Pages:
 
     async def folder(self, request: requests.Request) -> responses.Response:
         """One folder of a snapshot: its entries, each to open, preview or download."""
-        visitor = self._visitor(request)
-        kind, obj = self._object(request)
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
+        await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         entries, read = await self.console.browser.folder(obj, snapshot, path)
         context = {
@@ -281,8 +354,9 @@ class Pages:
 
     async def preview(self, request: requests.Request) -> responses.Response:
         """The first bytes of a file, as text when it is text."""
-        visitor = self._visitor(request)
-        kind, obj = self._object(request)
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
+        await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         shown = await self.console.browser.preview(obj, snapshot, path)
         context = {
@@ -294,8 +368,9 @@ class Pages:
 
     async def download(self, request: requests.Request) -> responses.Response:
         """A file's bytes, or a folder as a tar archive, streamed as the Job reads them."""
-        self._visitor(request)
-        _, obj = self._object(request)
+        visitor = await self._visitor(request)
+        _, obj = await self._object(request, visitor)
+        await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         folder = request.query_params.get("folder") == "1"
         stack = contextlib.AsyncExitStack()
@@ -320,27 +395,51 @@ class Pages:
 
     async def act(self, request: requests.Request) -> responses.Response:
         """Carry out a button's action; JSON for the script, a redirect for a plain form."""
-        visitor = self._visitor(request)
+        visitor = await self._visitor(request)
+        try:
+            said = await self._act(request, visitor)
+        except starlette_exceptions.HTTPException as refused:
+            return _answer(request, refused.status_code, error=refused.detail)
+        return _answer(request, 200, message=said)
+
+    async def _act(self, request: requests.Request, visitor: access.Visitor) -> str:
+        """Check the CSRF token, the action, the object and the visitor's RBAC; act."""
         sent = request.headers.get(access.CSRF_HEADER)
         if sent is None:
             sent = str((await request.form()).get(access.CSRF_FIELD) or "")
-        if not access.Sessions.csrf_matches(visitor, sent):
-            return _answer(request, 403, error="the form is stale; reload the page and try again")
+        if not access.csrf_matches(visitor, sent):
+            raise starlette_exceptions.HTTPException(
+                403, "the form is stale; reload the page and try again"
+            )
         try:
             action = acting.Action(request.path_params["action"])
         except ValueError:
-            return _answer(request, 404, error=f"no action {request.path_params['action']!r}")
+            raise starlette_exceptions.HTTPException(
+                404, f"no action {request.path_params['action']!r}"
+            ) from None
+        kind, obj = await self._object(request, visitor)
+        namespace = obj["metadata"]["namespace"]
+        if not await self.console.doorkeeper.allowed(
+            visitor, "patch", PLURALS[kind], group=GROUP, namespace=namespace
+        ):
+            raise starlette_exceptions.HTTPException(403, _not_allowed(obj, action))
         try:
-            _, obj = self._object(request)
-        except starlette_exceptions.HTTPException as error:
-            return _answer(request, error.status_code, error=error.detail)
-        try:
-            said = await self.console.acting.act(obj, action, user=visitor.user)
+            return await self.console.acting.act(obj, action, user=visitor.user)
         except acting.RefusedError as error:
-            return _answer(request, 409, error=str(error))
+            raise starlette_exceptions.HTTPException(409, str(error)) from None
         except errors.KubeError as error:
-            return _answer(request, error.code or 502, error=_api_message(error, action, obj))
-        return _answer(request, 200, message=said)
+            status = error.code or 502
+            raise starlette_exceptions.HTTPException(
+                status, _api_message(error, action, obj)
+            ) from None
+
+    async def not_logged_in(
+        self, request: requests.Request, error: Exception
+    ) -> responses.Response:
+        """No session: the login form (shared console) or the way to get the address."""
+        if self.console.doorkeeper.login_form and request.url.path == "/":
+            return responses.RedirectResponse("/login", status_code=303)
+        return _problem(request, 401, str(error))
 
     async def http_failure(self, request: requests.Request, error: Exception) -> responses.Response:
         """A page that cannot be shown: say why, with a way back."""
@@ -389,13 +488,25 @@ def api_text(error: errors.KubeError) -> str:
 
 
 def _api_message(error: errors.KubeError, action: acting.Action, obj: Mapping[str, Any]) -> str:
+    return _not_allowed(obj, action) if error.code == 403 else api_text(error)
+
+
+def _not_allowed(obj: Mapping[str, Any], action: acting.Action) -> str:
     meta = obj["metadata"]
-    if error.code == 403:
-        return (
-            f"not allowed: your RBAC does not let you patch {obj.get('kind')} "
-            f"{meta['namespace']}/{meta['name']} (needed to {action.value})"
-        )
-    return api_text(error)
+    return (
+        f"not allowed: your RBAC does not let you patch {obj.get('kind')} "
+        f"{meta['namespace']}/{meta['name']} (needed to {action.value})"
+    )
+
+
+def _same_origin(request: requests.Request) -> bool:
+    """Whether a form post came from the console's own page: the browser's Sec-Fetch-Site
+    says so (pages send no referrer, so their Origin is "null"); without it, the Origin."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is None or urllib.parse.urlsplit(origin).netloc == request.url.netloc
 
 
 def _crumbs(path: str) -> list[tuple[str, str]]:

@@ -64,19 +64,33 @@ def health(obj: Mapping[str, Any], *, now: datetime.datetime) -> Health:
     """Return the health of a ReplicationSource or ReplicationDestination."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     reason = views.synchronizing(status).get("reason")
-    result = (status.get("latestMoverStatus") or {}).get("result")
-    if reason in RUNNING_REASONS or status.get("lastSyncStartTime"):
-        return Health.RUNNING
-    if result == "Failed" or (reason and reason not in IDLE_REASONS | ATTENTION_REASONS):
-        return Health.FAILING
+    found = _activity(status, reason)
+    if found is not None:
+        return found
     if spec.get("paused") or reason in ATTENTION_REASONS:
         return Health.ATTENTION
     next_sync = parse_time(status.get("nextSyncTime"))
     if next_sync is not None and now - next_sync > OVERDUE_AFTER:
         return Health.OVERDUE
-    if not status.get("lastSyncTime"):
-        return Health.NEW
-    return Health.HEALTHY
+    return Health.HEALTHY if status.get("lastSyncTime") else Health.NEW
+
+
+def _activity(status: Mapping[str, Any], reason: str | None) -> Health | None:
+    """Return FAILING or RUNNING when the status says so (blocked first: a sync blocked before
+    its mover ran stays started), else None."""
+    if blocked(reason):
+        return Health.FAILING
+    if reason in RUNNING_REASONS or status.get("lastSyncStartTime"):
+        return Health.RUNNING
+    if (status.get("latestMoverStatus") or {}).get("result") == "Failed":
+        return Health.FAILING
+    return None
+
+
+def blocked(reason: str | None) -> bool:
+    """Whether the condition's reason says the object cannot sync (a missing Secret, a damaged
+    repository, a failed mover) rather than that it runs, waits or needs a look."""
+    return bool(reason) and reason not in RUNNING_REASONS | IDLE_REASONS | ATTENTION_REASONS
 
 
 def key_of(kind: str, namespace: str, name: str) -> str:
@@ -94,6 +108,7 @@ def row(obj: Mapping[str, Any], *, now: datetime.datetime) -> JsonObject:
         "health": state.label,
         "rank": int(state),
         "engine": session.engine_of(obj),
+        "progress": found["progress"] if state is Health.RUNNING else None,
         "failureMessage": failure_message(obj) if state is Health.FAILING else None,
         "problem": problem_title(found["reason"]) if state is Health.FAILING else None,
     }
@@ -105,10 +120,14 @@ def problem_title(reason: str | None) -> str:
 
 
 def failure_message(obj: Mapping[str, Any]) -> str | None:
-    """Return what went wrong and what to do: the last result's message, else the condition's."""
+    """Return what went wrong and what to do: the condition's message when it says the object
+    cannot sync, else the last result's."""
     status = obj.get("status") or {}
+    condition = views.synchronizing(status)
     said = (status.get("lastSyncResult") or {}).get("message")
-    return str(said) if said else views.synchronizing(status).get("message")
+    if (blocked(condition.get("reason")) and condition.get("message")) or not said:
+        return condition.get("message")
+    return str(said)
 
 
 def ordered(rows: Iterable[JsonObject]) -> list[JsonObject]:

@@ -45,6 +45,11 @@ HEALTHY = {
         (source(**{**HEALTHY, "lastSyncStartTime": "2026-12-07T12:00:01Z"}), fleet.Health.RUNNING),
         (source(**{**HEALTHY, "latestMoverStatus": {"result": "Failed"}}), fleet.Health.FAILING),
         (source(**{**HEALTHY, "conditions": synchronizing("Error")}), fleet.Health.FAILING),
+        # Blocked before a mover could run (a missing Secret): the sync stays "started".
+        (source(**{**HEALTHY, "lastSyncStartTime": "2026-12-07T12:00:01Z",
+                   "conditions": synchronizing("Error")}), fleet.Health.FAILING),
+        (source(**{**HEALTHY, "lastSyncStartTime": "2026-12-07T12:00:01Z",
+                   "conditions": synchronizing("SyncInProgress")}), fleet.Health.RUNNING),
         (source(spec={"paused": True}, **HEALTHY), fleet.Health.ATTENTION),
         (source(**{**HEALTHY, "conditions": synchronizing("WaitingForMoverSlot")}),
          fleet.Health.ATTENTION),
@@ -87,3 +92,14 @@ def test_rows_come_trouble_first_then_by_name() -> None:
         "failing": 1, "overdue": 0, "needs attention": 0, "running": 0, "never synced": 1,
         "healthy": 2,
     }  # fmt: skip
+
+
+def test_a_blocked_sync_shows_its_problem_not_a_progress_bar() -> None:
+    blocked = source(
+        lastSyncStartTime="2026-12-07T11:59:00Z",
+        conditions=synchronizing("Error", "the repository Secret 'repo' does not exist"),
+    )
+    row = fleet.row(blocked, now=NOW)
+    assert (row["health"], row["progress"]) == ("failing", None)
+    assert row["failureMessage"] == "the repository Secret 'repo' does not exist"
+    assert row["problem"] == "Error"

@@ -21,6 +21,7 @@ import enum
 import hashlib
 import json
 import os
+import posixpath
 import re
 import tarfile
 import threading
@@ -38,6 +39,14 @@ PINNED = "pyvolsync-pinned"
 """A pinned snapshot's restic tag (``forget --keep-tag`` keeps it) or kopia pin (kopia's
 retention keeps every pinned snapshot): ``pyvolsync pin`` adds it, ``pyvolsync unpin`` removes
 it."""
+
+
+def snapshot_path(text: str) -> str:
+    """Return a path inside a snapshot as both sides write it: ``/a/b`` (absolute, normalised,
+    no trailing slash); raise ValueError for one with ``..``, which would leave the volume."""
+    if any(part == ".." for part in text.split("/")):
+        raise ValueError(f"{text!r} leaves the volume ('..' is not allowed)")
+    return posixpath.normpath("/" + text.strip("/")) if text.strip("/") else "/"
 
 
 class EnvVar(enum.StrEnum):

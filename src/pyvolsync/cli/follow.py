@@ -8,9 +8,7 @@ log or a CI job records how the sync went). The exit code says how it ended.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,7 +18,6 @@ import rich.progress
 from pyvolsync.cli import session, views
 from pyvolsync.kube import client
 
-POLL_SECONDS = 1.0
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
 FAILED = "Failed"
@@ -68,28 +65,32 @@ async def follow(
     kube: client.Kube, followed: Followed, *, timeout: float, console: rich.console.Console
 ) -> Mapping[str, Any]:
     """Show the sync's progress until ``followed.done``; return the final status."""
-    deadline = time.monotonic() + timeout
     reporter = _Reporter(console, followed.name)
+
+    async def finished() -> Mapping[str, Any] | None:
+        current = await kube.get(followed.kind, followed.name, namespace=followed.namespace)
+        if current is None:
+            raise session.UserError(
+                f"{followed.name!r} was deleted in namespace {followed.namespace!r} "
+                "while waiting for it"
+            )
+        status: Mapping[str, Any] = current.get("status") or {}
+        if followed.done(status):
+            reporter.show(100.0 if status_result(status) != FAILED else None, "done")
+            return status
+        progress = views.progress_of(status) or {}
+        reporter.show(progress.get("percent"), phase(status))
+        return None
+
     with reporter:
-        while True:
-            current = await kube.get(followed.kind, followed.name, namespace=followed.namespace)
-            if current is None:
-                raise session.UserError(
-                    f"{followed.name!r} was deleted in namespace {followed.namespace!r} "
-                    "while waiting for it"
-                )
-            status = current.get("status") or {}
-            if followed.done(status):
-                reporter.show(100.0 if status_result(status) != FAILED else None, "done")
-                return status
-            progress = views.progress_of(status) or {}
-            reporter.show(progress.get("percent"), phase(status))
-            if time.monotonic() > deadline:
-                raise session.UserError(
-                    f"gave up waiting after {timeout:g} s; the sync goes on: follow it with "
-                    f"`pyvolsync status -n {followed.namespace} --watch`"
-                )
-            await asyncio.sleep(POLL_SECONDS)
+        return await session.poll(
+            finished,
+            timeout=timeout,
+            timed_out=lambda: (
+                f"gave up waiting after {timeout:g} s; the sync goes on: follow "
+                f"it with `pyvolsync status -n {followed.namespace} --watch`"
+            ),
+        )
 
 
 def status_result(status: Mapping[str, Any]) -> str:

@@ -17,14 +17,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-import posixpath
 import re
-import sys
-import time
 from collections.abc import Sequence
 
 import rich.console
-import typer
 
 from pyvolsync import contract
 from pyvolsync.cli import session, snapshots, views
@@ -32,7 +28,6 @@ from pyvolsync.kube import client, errors
 from pyvolsync.planning import inplace, metadata, names
 from pyvolsync.planning.inplace import Journal, Phase
 
-POLL_SECONDS = 1.0
 BEFORE_MOUNT = "/before"
 """Where the undo's Job mounts the volume made from a VolumeSnapshot safety copy."""
 KIND_OF_WORKLOAD = {"Deployment": client.Kind.DEPLOYMENT, "StatefulSet": client.Kind.STATEFUL_SET}
@@ -124,20 +119,24 @@ class InPlace:
 
     async def wait_until_unmounted(self) -> None:
         """Wait until no pod mounts the PVC; raise UserError naming the pods still there."""
-        deadline = time.monotonic() + self.options.timeout
-        while True:
+        mounting: list[str] = []
+
+        async def unmounted() -> bool | None:
             pods = await self.kube.list(client.Kind.POD, namespace=self.namespace)
-            mounting = inplace.pods_mounting(pods, self.claim)
-            if not mounting:
-                return
-            if time.monotonic() > deadline:
-                named = ", ".join(pod["metadata"]["name"] for pod in mounting)
-                raise session.UserError(
-                    f"pods still mount PVC {self.claim} after {self.options.timeout:g} s: "
-                    f"{named}; the volume is untouched: run the same command again to go on, "
-                    f"or `pyvolsync undo {self.named}` to start the app again"
-                )
-            await asyncio.sleep(POLL_SECONDS)
+            found = inplace.pods_mounting(pods, self.claim)
+            mounting[:] = [pod["metadata"]["name"] for pod in found]
+            return True if not mounting else None
+
+        await session.poll(
+            unmounted,
+            timeout=self.options.timeout,
+            timed_out=lambda: (
+                f"pods still mount PVC {self.claim} after "
+                f"{self.options.timeout:g} s: {', '.join(mounting)}; the volume is untouched: run "
+                f"the same command again to go on, or `pyvolsync undo {self.named}` to start the "
+                "app again"
+            ),
+        )
 
     async def data_volume(self, *, read_only: bool) -> snapshots.DataVolume:
         """Return the PVC as the source's own mover mounts it (its ServiceAccount, privileges)."""
@@ -267,20 +266,26 @@ class InPlace:
                 name=name, class_name=journal.volume_snapshot_class,
             )
         )  # fmt: skip
-        deadline = time.monotonic() + self.options.timeout
-        while True:
+
+        def not_ready(problem: str) -> str:
+            return (
+                f"the safety copy could not be taken: VolumeSnapshot {name} is not ready "
+                f"({problem}); pass --safety-copy backup to take a backup instead"
+            )
+
+        async def ready() -> str | None:
             found = await self.kube.get(client.Kind.VOLUME_SNAPSHOT, name, namespace=self.namespace)
             state = (found or {}).get("status") or {}
-            if state.get("readyToUse"):
-                return name
             problem = (state.get("error") or {}).get("message")
-            if problem or time.monotonic() > deadline:
-                raise session.UserError(
-                    f"the safety copy could not be taken: VolumeSnapshot {name} is not ready "
-                    f"({problem or f'after {self.options.timeout:g} s'}); pass --safety-copy "
-                    "backup to take a backup instead"
-                )
-            await asyncio.sleep(POLL_SECONDS)
+            if problem:
+                raise session.UserError(not_ready(problem))
+            return name if state.get("readyToUse") else None
+
+        return await session.poll(
+            ready,
+            timeout=self.options.timeout,
+            timed_out=lambda: not_ready(f"after {self.options.timeout:g} s"),
+        )
 
     async def put_back_from_volume_snapshot(self, journal: Journal) -> None:
         """Put the paths back from a volume made from the VolumeSnapshot safety copy (mounted
@@ -399,15 +404,6 @@ def _safety_said(safety: str) -> str:
     return f"safety copy {safety[: views.SHORT_ID_LENGTH]} taken and pinned"
 
 
-def confirm(question: str, *, yes: bool) -> None:
-    """Ask ``question`` unless ``yes``; without a terminal, refuse (exit 2) and ask for --yes."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise session.UserError(f"{question} there is no terminal to ask on: pass --yes")
-    typer.confirm(question, abort=True)
-
-
 def described_plan(
     step: InPlace,
     entries: Sequence[contract.TreeEntry],
@@ -474,7 +470,7 @@ async def restore_in_place(
         described_plan(step, entries, chosen, stops=stops, snapshot_class=snapshot_class),
         highlight=False,
     )
-    confirm("Go on?", yes=yes)
+    session.confirm("Go on?", yes=yes)
     started = Journal(
         source=step.name,
         snapshot=chosen,
@@ -494,7 +490,10 @@ async def _resume(step: InPlace, journal: Journal, paths: Sequence[str]) -> Jour
             f"an undo of PVC {step.claim} is unfinished: run `pyvolsync undo {step.named}` "
             "again to finish it"
         )
-    wanted = tuple(contract_path(path) for path in paths)
+    try:
+        wanted = tuple(contract.snapshot_path(path) for path in paths)
+    except ValueError as error:
+        raise session.UserError(f"--path {error}") from None
     if set(wanted) != set(journal.paths):
         raise session.UserError(
             f"an in-place restore of {', '.join(journal.paths)} into PVC {step.claim} (started "
@@ -507,11 +506,6 @@ async def _resume(step: InPlace, journal: Journal, paths: Sequence[str]) -> Jour
         highlight=False,
     )
     return await finish_restore(step, journal)
-
-
-def contract_path(text: str) -> str:
-    """Return a path as the mover writes it: absolute, normalised, no trailing slash."""
-    return posixpath.normpath("/" + text.strip("/")) if text.strip("/") else "/"
 
 
 async def undo(step: InPlace, *, yes: bool) -> Journal:
@@ -541,7 +535,7 @@ async def undo(step: InPlace, *, yes: bool) -> Journal:
             f"{_stops(discovery.workloads, no_stop=False)} meanwhile.",
             highlight=False,
         )
-        confirm("Go on?", yes=yes)
+        session.confirm("Go on?", yes=yes)
         journal = journal.at(Phase.UNDOING, workloads=discovery.workloads)
     elif journal.phase is not Phase.UNDOING:
         journal = journal.at(Phase.UNDOING)

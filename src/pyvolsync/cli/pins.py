@@ -10,7 +10,6 @@ the snapshot and asks first; it refuses a pinned snapshot.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Annotated
 
@@ -162,13 +161,15 @@ def forget(
         namespace=namespace, kind=kind, kubeconfig=kubeconfig, context=context,
     )  # fmt: skip
     where, entry = _chosen(request, snapshot)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise session.fail(
-                f"forget asks before it removes {_described(entry)}; there is no terminal to "
-                "ask on: pass --yes to confirm"
-            )
-        typer.confirm(f"Forget {_described(entry)} of {where}/{name}?", abort=True)
+    try:
+        session.confirm(
+            f"Forget {_described(entry)} of {where}/{name}?",
+            yes=yes,
+            refusal=f"forget asks before it removes {_described(entry)}; there is no terminal "
+            "to ask on: pass --yes to confirm",
+        )
+    except session.UserError as error:
+        raise session.fail(str(error)) from None
     _, forgotten = _run(request, contract.Operation.FORGET, entry.id)
     rich.console.Console().print(
         f"{where}/{name}: {_described(forgotten)} was forgotten; the next prune frees its data",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -28,6 +30,8 @@ TOO_MANY_REQUESTS = 429
 """The API server is busy (or a new CRD's storage is starting): the request was not processed."""
 BUSY_RETRIES = 5
 BUSY_DELAY_SECONDS = 1.0
+POLL_SECONDS = 1.0
+"""How often the commands look again at what they wait for."""
 DEFAULT_MOVER_IMAGE = f"ghcr.io/pyvolsync/pyvolsync-mover:{__version__}"
 
 
@@ -114,6 +118,36 @@ def run(body: Callable[[client.Kube], Awaitable[Result]], target: Target) -> Res
         raise fail(_api_failure(error)) from None
     except KeyboardInterrupt:
         raise typer.Exit(code=130) from None
+
+
+async def poll(
+    probe: Callable[[], Awaitable[Result | None]],
+    *,
+    timeout: float,
+    timed_out: Callable[[], str],
+    interval: float = POLL_SECONDS,
+) -> Result:
+    """Call ``probe`` every ``interval`` until it returns something other than None; return
+    that. After ``timeout`` seconds raise UserError saying ``timed_out()`` (the probe may raise
+    its own UserError sooner, for a state that will not change)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise UserError(timed_out())
+        await asyncio.sleep(interval)
+
+
+def confirm(question: str, *, yes: bool, refusal: str | None = None) -> None:
+    """Ask ``question`` unless ``yes``; without a terminal to ask on, raise UserError saying
+    ``refusal`` (default: the question and "pass --yes")."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UserError(refusal or f"{question} there is no terminal to ask on: pass --yes")
+    typer.confirm(question, abort=True)
 
 
 def fail(message: str) -> typer.Exit:

@@ -10,12 +10,10 @@ that wrote there), kopia the object's identity's. The Job is deleted afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import json
 import secrets
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
@@ -43,7 +41,6 @@ NO_VOLUME = (
     f"(annotation {metadata.REPOSITORY_VOLUME_ANNOTATION}) names one; if the repository is a "
     "path on a shared volume, pass --repository-nfs SERVER:/PATH"
 )
-POLL_SECONDS = 1.0
 LOG_LINES_KEPT = 200
 """Log lines (besides a stream's data) a streaming Job's failure is explained from."""
 OPERATOR_VOLUME_VARIABLES = ("PYVOLSYNC_REPOSITORY_NFS", "PYVOLSYNC_REPOSITORY_VOLUME")
@@ -330,37 +327,44 @@ async def _pod_with_output(
 ) -> dict[str, Any] | None:
     """Return the Job's pod once its container has started (or ended); None when the Job ended
     without one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    async def started() -> list[dict[str, Any]] | None:
         pods = await kube.list(client.Kind.POD, namespace=namespace, labels={"job-name": name})
         for pod in pods:
             for container in (pod.get("status") or {}).get("containerStatuses") or []:
                 state = container.get("state") or {}
                 if "running" in state or "terminated" in state:
-                    return pod
+                    return [pod]
         job = await kube.get(client.Kind.JOB, name, namespace=namespace)
-        if ((job or {}).get("status") or {}).get("failed"):
-            return None
-        await asyncio.sleep(POLL_SECONDS)
-    raise session.UserError(
-        f"the Job {namespace}/{name} did not start in {timeout:g} s; "
-        f"see `kubectl describe job {name} -n {namespace}`"
+        return [] if ((job or {}).get("status") or {}).get("failed") else None
+
+    found = await session.poll(
+        started,
+        timeout=timeout,
+        timed_out=lambda: (
+            f"the Job {namespace}/{name} did not start in {timeout:g} s; "
+            f"see `kubectl describe job {name} -n {namespace}`"
+        ),
     )
+    return found[0] if found else None
 
 
-async def _finished(kube: client.Kube, name: str, namespace: str, *, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
+async def _finished(
+    kube: client.Kube, name: str, namespace: str, *, timeout: float
+) -> dict[str, Any]:
+    async def ended() -> dict[str, Any] | None:
         job = await kube.get(client.Kind.JOB, name, namespace=namespace)
-        state = (job or {}).get("status") or {}
-        if state.get("succeeded") or state.get("failed"):
-            return state
-        if time.monotonic() > deadline:
-            raise session.UserError(
-                f"the listing Job {namespace}/{name} did not finish in {timeout:g} s; "
-                f"see `kubectl describe job {name} -n {namespace}`"
-            )
-        await asyncio.sleep(POLL_SECONDS)
+        state: dict[str, Any] = (job or {}).get("status") or {}
+        return state if state.get("succeeded") or state.get("failed") else None
+
+    return await session.poll(
+        ended,
+        timeout=timeout,
+        timed_out=lambda: (
+            f"the listing Job {namespace}/{name} did not finish in {timeout:g} s; "
+            f"see `kubectl describe job {name} -n {namespace}`"
+        ),
+    )
 
 
 def _failure(

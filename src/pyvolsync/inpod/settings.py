@@ -11,7 +11,6 @@ import dataclasses
 import datetime
 import json
 import os
-import posixpath
 from collections.abc import Mapping
 
 from pyvolsync import contract
@@ -92,11 +91,10 @@ class Browsing:
 
 def snapshot_path(text: str) -> str:
     """Return a path inside a snapshot as ``/a/b``; raise ConfigurationError for ``..``."""
-    if any(part == ".." for part in text.split("/")):
-        raise errors.ConfigurationError(
-            f"{contract.EnvVar.PATHS}: {text!r} leaves the volume ('..' is not allowed)"
-        )
-    return posixpath.normpath("/" + text.strip("/")) if text.strip("/") else "/"
+    try:
+        return contract.snapshot_path(text)
+    except ValueError as error:
+        raise errors.ConfigurationError(f"{contract.EnvVar.PATHS}: {error}") from None
 
 
 def _paths(environ: Mapping[str, str]) -> tuple[str, ...]:

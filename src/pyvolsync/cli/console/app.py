@@ -9,6 +9,7 @@ its page is open says so, and the rest of the console keeps working.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -40,6 +41,7 @@ PLURALS = {"source": "replicationsources", "destination": "replicationdestinatio
 GROUP = "volsync.backube"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 SNAPSHOT = "/{kind:str}/{namespace:str}/{name:str}/snapshots/{snapshot:str}"
+LISTING_WAIT_SECONDS = 10.0
 LOG_LINES = 40
 """The mover's last log lines an object's page shows."""
 
@@ -72,6 +74,8 @@ def make_templates() -> templating.Jinja2Templates:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     environment.filters.update(
         relative=_relative,
@@ -138,6 +142,11 @@ class Pages:
             raise NotLoggedInError(self.console.doorkeeper.login_hint)
         return found
 
+    async def _listed(self) -> None:
+        """Wait (a little) until the fleet was listed once, so a first page is not empty."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.console.fleet.ready(), LISTING_WAIT_SECONDS)
+
     async def _may_see(self, visitor: access.Visitor, kind: str, namespace: str) -> bool:
         """Whether the visitor may list objects of ``kind`` (a page kind) in ``namespace``."""
         if not self.console.doorkeeper.shared:
@@ -203,6 +212,8 @@ class Pages:
     async def fleet_page(self, request: requests.Request) -> responses.Response:
         """The fleet: every source and destination, trouble first."""
         visitor = await self._visitor(request)
+        await self._listed()
+        since = self.console.fleet.number
         rows = await self._rows(visitor)
         context = {
             "visitor": visitor,
@@ -210,6 +221,7 @@ class Pages:
             "counts": fleet.counts(rows),
             "scope_note": self.console.scope_note,
             "healths": [state.label for state in fleet.Health],
+            "since": since,
         }
         return TEMPLATES.TemplateResponse(request, "fleet.html", context)
 
@@ -217,12 +229,15 @@ class Pages:
         """Server-sent events: each change of the fleet (or of the one object ``key``)."""
         visitor = await self._visitor(request)
         wanted = request.query_params.get("key")
-        return sse.EventSourceResponse(self._changes(visitor, wanted))
+        since = request.query_params.get("since", "")
+        return sse.EventSourceResponse(
+            self._changes(visitor, wanted, int(since) if since.isdigit() else None)
+        )
 
     async def _changes(
-        self, visitor: access.Visitor, wanted: str | None
+        self, visitor: access.Visitor, wanted: str | None, since: int | None
     ) -> AsyncIterator[dict[str, str]]:
-        async with self.console.fleet.changes() as queue:
+        async with self.console.fleet.changes(since=since) as queue:
             yield {"event": "ready", "data": ""}
             while True:
                 change = await queue.get()
@@ -251,6 +266,7 @@ class Pages:
         kind, namespace, name = (request.path_params[key] for key in ("kind", "namespace", "name"))
         if kind not in KINDS:
             raise starlette_exceptions.HTTPException(404, f"no page {request.url.path}")
+        await self._listed()
         found = self.console.fleet.get((KINDS[kind], namespace, name))
         if found is None or not await self._may_see(visitor, kind, namespace):
             raise starlette_exceptions.HTTPException(
@@ -294,6 +310,7 @@ class Pages:
         """One source or destination: settings, state, conditions, events, log, actions."""
         visitor = await self._visitor(request)
         kind, obj = await self._object(request, visitor)
+        since = self.console.fleet.number
         namespace = obj["metadata"]["namespace"]
         may_act = await self.console.doorkeeper.allowed(
             visitor, "patch", PLURALS[kind], group=GROUP, namespace=namespace
@@ -302,6 +319,7 @@ class Pages:
             **await self._panel_context(kind, obj, visitor),
             "visitor": visitor,
             "spec_rows": describe.spec_rows(obj),
+            "since": since,
             "may_act": may_act,
             "said": request.query_params.get("said"),
         }

@@ -8,6 +8,7 @@ as it happens. A namespace the user may not list everywhere is watched on its ow
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -31,10 +32,12 @@ QUEUE_LIMIT = 1000
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """One object as it is now (``obj``), or gone (``obj`` None)."""
+    """One object as it is now (``obj``), or gone (``obj`` None); ``number`` counts the
+    changes the fleet has seen, so a page can ask for those after the state it shows."""
 
     key: ObjectKey
     obj: JsonObject | None
+    number: int = 0
 
 
 RELOAD = Change(("", "", ""), None)
@@ -62,6 +65,9 @@ class Fleet:
             for kind in KINDS
         ]
         self._changed = asyncio.Condition()
+        self.number = 0
+        """The number of the latest change: what a page rendered now shows."""
+        self._recent: collections.deque[Change] = collections.deque(maxlen=QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -89,10 +95,10 @@ class Fleet:
         key = key_of(obj)
         if event_type == "DELETED":
             self.objects.pop(key, None)
-            self._publish(Change(key, None))
+            self._publish(key, None)
         else:
             self.objects[key] = obj
-            self._publish(Change(key, obj))
+            self._publish(key, obj)
         async with self._changed:
             self._changed.notify_all()
 
@@ -102,20 +108,28 @@ class Fleet:
         listed = {key_of(item) for item in items}
         for key in [key for key in self.objects if key[0] == kind and key not in listed]:
             del self.objects[key]
-            self._publish(Change(key, None))
+            self._publish(key, None)
 
-    def _publish(self, change: Change) -> None:
+    def _publish(self, key: ObjectKey, obj: JsonObject | None) -> None:
+        self.number += 1
+        change = Change(key, obj, self.number)
+        self._recent.append(change)
         for queue in list(self.listeners):
-            if queue.full():
-                queue.get_nowait()
-                queue.put_nowait(RELOAD)
-                continue
-            queue.put_nowait(change)
+            _offer(queue, change)
 
     @contextlib.asynccontextmanager
-    async def changes(self) -> AsyncIterator[asyncio.Queue[Change]]:
-        """Yield a queue that receives every change while the context is open."""
+    async def changes(self, *, since: int | None = None) -> AsyncIterator[asyncio.Queue[Change]]:
+        """Yield a queue that receives every change while the context is open, starting with
+        those after change number ``since`` (the state a page was rendered from); RELOAD first
+        when they are no longer all kept."""
         queue: asyncio.Queue[Change] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        if since is not None and since < self.number:
+            kept = [change for change in self._recent if change.number > since]
+            if not kept or kept[0].number != since + 1:
+                queue.put_nowait(RELOAD)
+            else:
+                for change in kept:
+                    _offer(queue, change)
         self.listeners.add(queue)
         try:
             yield queue
@@ -132,3 +146,12 @@ class Fleet:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: done(self.objects.get(key)))
         return self.objects.get(key)
+
+
+def _offer(queue: asyncio.Queue[Change], change: Change) -> None:
+    """Queue ``change``; a page too far behind gets RELOAD instead of the oldest change."""
+    if queue.full():
+        queue.get_nowait()
+        queue.put_nowait(RELOAD)
+        return
+    queue.put_nowait(change)

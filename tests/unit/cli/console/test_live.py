@@ -48,7 +48,7 @@ async def test_an_open_page_receives_each_change_and_the_deletion() -> None:
             assert changed.obj["spec"]["paused"] is True
             await kube.delete(client.Kind.REPLICATION_SOURCE, "app", namespace="team-a")
             gone = await asyncio.wait_for(queue.get(), 5)
-            assert gone == live.Change(KEY, None)
+            assert (gone.key, gone.obj) == (KEY, None)
         assert fleet.get(KEY) is None
     finally:
         await fleet.stop()
@@ -59,7 +59,7 @@ async def test_a_page_that_falls_far_behind_is_told_to_reload() -> None:
     fleet = live.Fleet(kube, namespace=None)
     async with fleet.changes() as queue:
         for number in range(live.QUEUE_LIMIT + 5):
-            fleet._publish(live.Change(("ReplicationSource", "ns", str(number)), None))
+            fleet._publish(("ReplicationSource", "ns", str(number)), None)
         received = [queue.get_nowait() for _ in range(queue.qsize())]
     assert live.RELOAD in received
 
@@ -104,3 +104,19 @@ async def test_unlock_is_refused_for_a_kopia_source() -> None:
     fleet = live.Fleet(kube, namespace=None)
     with pytest.raises(acting.RefusedError, match="kopia repository needs none"):
         await acting.Acting(kube, fleet).act(obj, acting.Action.UNLOCK, user="alice")
+
+
+async def test_a_page_gets_the_changes_after_the_state_it_was_rendered_from() -> None:
+    kube = fake.FakeKube()
+    fleet = live.Fleet(kube, namespace=None)
+    for number in range(3):
+        fleet._publish(("ReplicationSource", "ns", str(number)), None)
+    rendered_at = 1
+    async with fleet.changes(since=rendered_at) as queue:
+        replayed = [queue.get_nowait().number for _ in range(queue.qsize())]
+    assert replayed == [2, 3]
+
+    for number in range(live.QUEUE_LIMIT):
+        fleet._publish(("ReplicationSource", "ns", str(number)), None)
+    async with fleet.changes(since=rendered_at) as queue:
+        assert queue.get_nowait() is live.RELOAD, "the changes since were not all kept"

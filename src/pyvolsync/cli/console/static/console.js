@@ -17,12 +17,7 @@ function durationText(seconds) {
 }
 
 function tickAges() {
-  const now = Date.now();
-  for (const element of document.querySelectorAll("time[data-relative]")) {
-    const seconds = Math.trunc((Date.parse(element.getAttribute("datetime")) - now) / 1000);
-    const text = durationText(Math.abs(seconds));
-    element.textContent = seconds > 0 ? `in ${text}` : `${text} ago`;
-  }
+  tickAgesIn(document);
 }
 
 function say(text, failed) {
@@ -46,35 +41,65 @@ function setUpTheme() {
   });
 }
 
-function applyFilter() {
-  const body = document.getElementById("fleet-rows");
-  if (!body) return;
-  const text = document.getElementById("filter").value.trim().toLowerCase();
-  const health = document.getElementById("health-filter").value;
+function filterOf() {
+  return {
+    text: document.getElementById("filter").value.trim().toLowerCase(),
+    health: document.getElementById("health-filter").value,
+  };
+}
+
+function showIfMatching(row, filter) {
+  const match = row.dataset.search.toLowerCase().includes(filter.text) &&
+    (!filter.health || row.dataset.health === filter.health);
+  row.hidden = !match;
+  return match;
+}
+
+// Reads the rows' data attributes only (no layout), so it stays cheap with a thousand rows.
+function countRows(body, filter) {
+  const counts = {};
   let shown = 0;
   for (const row of body.children) {
-    const match = row.dataset.search.toLowerCase().includes(text) &&
-      (!health || row.dataset.health === health);
-    row.hidden = !match;
-    if (match) shown += 1;
+    counts[row.dataset.health] = (counts[row.dataset.health] ?? 0) + 1;
+    if (!row.hidden) shown += 1;
   }
   document.getElementById("shown").textContent =
-    text || health ? `${shown} of ${body.children.length} shown` : "";
-  const counts = {};
-  for (const row of body.children) counts[row.dataset.health] = (counts[row.dataset.health] ?? 0) + 1;
+    filter.text || filter.health ? `${shown} of ${body.children.length} shown` : "";
   for (const count of document.querySelectorAll("#summary .count")) {
     count.querySelector(".number").textContent = counts[count.dataset.health] ?? 0;
   }
 }
 
-function sortRows(body) {
-  const rows = [...body.children];
-  rows.sort((a, b) => (a.dataset.rank - b.dataset.rank) || a.dataset.sort.localeCompare(b.dataset.sort));
-  for (const row of rows) body.appendChild(row);
+function applyFilter() {
+  const body = document.getElementById("fleet-rows");
+  if (!body) return;
+  const filter = filterOf();
+  for (const row of body.children) showIfMatching(row, filter);
+  countRows(body, filter);
+}
+
+function comesBefore(row, other) {
+  return (row.dataset.rank - other.dataset.rank || row.dataset.sort.localeCompare(other.dataset.sort)) < 0;
+}
+
+// Moves one changed row to its place (trouble first), leaving the others where they are.
+function place(body, row) {
+  const next = [...body.children].find((other) => other !== row && comesBefore(row, other));
+  if (next !== row.nextElementSibling || row.parentElement !== body) body.insertBefore(row, next ?? null);
+}
+
+function tickAgesIn(element) {
+  const now = Date.now();
+  for (const time of element.querySelectorAll("time[data-relative]")) {
+    const seconds = Math.trunc((Date.parse(time.getAttribute("datetime")) - now) / 1000);
+    const text = durationText(Math.abs(seconds));
+    time.textContent = seconds > 0 ? `in ${text}` : `${text} ago`;
+  }
 }
 
 function followFleet(body) {
-  const stream = new EventSource("/events");
+  // From the change the page was rendered at: nothing between the two is missed.
+  const stream = new EventSource(`/events?since=${body.dataset.since}`);
   stream.addEventListener("row", (event) => {
     const change = JSON.parse(event.data);
     const holder = document.createElement("tbody");
@@ -83,13 +108,15 @@ function followFleet(body) {
     const old = document.getElementById(change.key);
     if (old) old.replaceWith(row); else body.appendChild(row);
     document.getElementById("empty")?.remove();
-    sortRows(body);
-    applyFilter();
-    tickAges();
+    place(body, row);
+    const filter = filterOf();
+    showIfMatching(row, filter);
+    countRows(body, filter);
+    tickAgesIn(row);
   });
   stream.addEventListener("gone", (event) => {
     document.getElementById(JSON.parse(event.data).key)?.remove();
-    applyFilter();
+    countRows(body, filterOf());
   });
   stream.addEventListener("reload", () => location.reload());
   document.body.dataset.live = "following";
@@ -97,7 +124,8 @@ function followFleet(body) {
 }
 
 function followObject(panel) {
-  const stream = new EventSource(`/events?key=${encodeURIComponent(panel.dataset.key)}`);
+  const key = encodeURIComponent(panel.dataset.key);
+  const stream = new EventSource(`/events?key=${key}&since=${panel.dataset.since}`);
   let pending = false;
   const refresh = async () => {
     pending = false;

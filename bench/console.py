@@ -43,7 +43,7 @@ CHROMIUM = "/usr/bin/chromium"
 ADDRESS = re.compile(r"http://127\.0\.0\.1:\d+/login\?token=\S+")
 FIRST_RENDER_LIMIT_MS = 1500.0
 FULLY_LOADED_LIMIT_MS = 3000.0
-CHANGE_LIMIT_MS = 2000.0
+CHANGE_LIMIT_MS = 500.0
 RSS_LIMIT_BYTES = 200 * 1024 * 1024
 
 

@@ -249,7 +249,7 @@ def restore(
             engine=engine,
             source=(where, name),
         )
-        destination_name = await _apply_destination(kube, spec, claim=to, namespace=into)
+        destination_name = await apply_destination(kube, spec, claim=to, namespace=into)
         console.print(
             f"ReplicationDestination {into}/{destination_name} restores {where}/{name} into PVC "
             f"{to!r}"
@@ -355,7 +355,7 @@ async def _ensure_claim(
     console.print(f"created PVC {where}/{claim} ({size})")
 
 
-async def _apply_destination(
+async def apply_destination(
     kube: client.Kube, spec: dict[str, Any], *, claim: str, namespace: str
 ) -> str:
     """Create the destination, or re-point an existing one at the new trigger and time."""

@@ -148,6 +148,48 @@ def test_a_file_browsed_in_a_snapshot_previews_and_downloads_byte_exact(
     sync_api.expect(page.locator(".problem-message")).to_contain_text("no-such-folder")
 
 
+def test_a_snapshot_restores_into_a_new_volume_after_the_plan_is_shown(
+    cluster: controlplane.ControlPlane, namespace: str, ui: Ui
+) -> None:
+    first = backed_up_source(cluster, namespace)
+    snapshot = first["lastSyncResult"]["snapshotID"]
+    console = ui.start(cluster.kubeconfig, "-n", namespace)
+    page = ui.page
+    page.goto(f"{console.base}/source/{namespace}/app/snapshots")
+    page.locator(f"#snapshots tr[data-snapshot='{snapshot}']").get_by_role(
+        "link", name="Restore"
+    ).click()
+    sync_api.expect(page.get_by_label("New PVC")).to_have_value("data-restored")
+
+    page.get_by_label("New PVC").fill("data")
+    page.get_by_role("button", name="Show what will happen").click()
+    sync_api.expect(page.locator("#restore-problem")).to_contain_text("the app's own volume")
+
+    page.get_by_label("New PVC").fill("data-restored")
+    page.get_by_role("button", name="Show what will happen").click()
+    plan = page.locator("#plan")
+    sync_api.expect(plan).to_contain_text("Create PVC data-restored")
+    sync_api.expect(plan).to_contain_text(f"restores snapshot {snapshot[:8]}")
+    assert get(cluster, "pvc", "data-restored", namespace=namespace) is None, "nothing yet"
+    screenshot(page, "console-restore")
+
+    page.get_by_role("button", name="Restore into data-restored").click()
+    sync_api.expect(page.locator("h1")).to_contain_text(f"{namespace}/data-restored-restore")
+    try:
+        sync_api.expect(page.locator("#object-health")).to_have_text(
+            "healthy", timeout=LIVE_TIMEOUT_MS
+        )
+    except AssertionError:
+        restoring = get(cluster, "replicationdestination", "data-restored-restore",
+                        namespace=namespace)  # fmt: skip
+        said = ui.started[0].stop()
+        raise AssertionError(f"{restoring}\n{said}\n{page.content()[-3000:]}") from None
+    original = helpers.tree_checksum(cluster, namespace, "sum-original", "data")
+    assert helpers.tree_checksum(cluster, namespace, "sum-restored", "data-restored") == original
+    reasons = [event["reason"] for event in helpers.events(cluster, namespace, "app")]
+    assert "RestoreRequested" in reasons
+
+
 def _answered_again(
     plane: controlplane.ControlPlane, namespace: str, first: dict[str, Any]
 ) -> dict[str, Any] | None:

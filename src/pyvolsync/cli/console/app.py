@@ -16,7 +16,7 @@ import datetime
 import json
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from starlette.middleware import trustedhost
 from pyvolsync import __version__
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.cli import browse, describe, session, views
-from pyvolsync.cli.console import access, acting, browsing, fleet, history, live
+from pyvolsync.cli.console import access, acting, browsing, fleet, history, live, restoring
 from pyvolsync.kube import client, errors
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,16 @@ def _relative(text: str | None) -> str:
     return views.relative(parse_time(text), now=now())
 
 
+def _missing_as_none(function: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Give ``function`` None for a field the object does not have (a template's Undefined):
+    an optional status field never breaks a page."""
+
+    def given(value: Any) -> str:
+        return function(None if isinstance(value, jinja2.Undefined) else value)
+
+    return given
+
+
 def make_templates() -> templating.Jinja2Templates:
     """Return the page templates with the filters they use."""
     environment = jinja2.Environment(
@@ -77,12 +87,15 @@ def make_templates() -> templating.Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    filters: dict[str, Callable[[Any], str]] = {
+        "relative": _relative,
+        "size": views.size,
+        "duration": views.go_duration,
+        "progress": views.progress_text,
+        "seconds": lambda value: "-" if value is None else views.seconds_text(float(value)),
+    }
     environment.filters.update(
-        relative=_relative,
-        size=views.size,
-        duration=views.go_duration,
-        progress=views.progress_text,
-        seconds=lambda value: "-" if value is None else views.seconds_text(float(value)),
+        {name: _missing_as_none(function) for name, function in filters.items()}
     )
     environment.globals["version"] = __version__
     return templating.Jinja2Templates(env=environment)
@@ -106,6 +119,7 @@ def create(console: Console) -> access.Asgi:
         routing.Route(f"{SNAPSHOT}", pages.folder),
         routing.Route(f"{SNAPSHOT}/preview", pages.preview),
         routing.Route(f"{SNAPSHOT}/download", pages.download),
+        routing.Route(f"{SNAPSHOT}/restore", pages.restore_page, methods=["GET", "POST"]),
         routing.Route(
             "/{kind:str}/{namespace:str}/{name:str}/{action:str}", pages.act, methods=["POST"]
         ),
@@ -410,6 +424,71 @@ class Pages:
             media_type="application/x-tar" if folder else "application/octet-stream",
             headers={"content-disposition": disposition},
         )
+
+    async def restore_page(self, request: requests.Request) -> responses.Response:
+        """Restore a snapshot into a new PVC: the form, then the plan in full, then (posted
+        with the page's CSRF token) the PVC and the ReplicationDestination, whose page follows."""
+        visitor = await self._visitor(request)
+        kind, obj = await self._object(request, visitor)
+        if kind != "source":
+            raise starlette_exceptions.HTTPException(404, "restore a snapshot from its source")
+        namespace = obj["metadata"]["namespace"]
+        for resource, group in (("persistentvolumeclaims", ""), (PLURALS["destination"], GROUP)):
+            await self._require(
+                visitor, "create", resource, namespace, group=group,
+                why="a restore creates a PVC and a ReplicationDestination",
+            )  # fmt: skip
+        await self._may_browse(visitor, obj)
+        form = await request.form() if request.method == "POST" else request.query_params
+        source_claim = (obj.get("spec") or {}).get("sourcePVC")
+        wanted = str(form.get("to") or "")
+        snapshot = request.path_params["snapshot"]
+        context: dict[str, Any] = {
+            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": snapshot,
+            "to": wanted or f"{source_claim or obj['metadata']['name']}-restored", "plan": None,
+            "problem": None,
+        }  # fmt: skip
+        if not wanted:
+            return TEMPLATES.TemplateResponse(request, "restore.html", context)
+        try:
+            chosen = await self._restore_plan(obj, snapshot, wanted, source_claim)
+        except session.UserError as error:
+            context["problem"] = str(error)
+            return TEMPLATES.TemplateResponse(request, "restore.html", context, status_code=400)
+        if request.method == "GET":
+            context["plan"] = chosen
+            return TEMPLATES.TemplateResponse(request, "restore.html", context)
+        if not access.csrf_matches(visitor, str(form.get(access.CSRF_FIELD) or "")):
+            raise starlette_exceptions.HTTPException(403, "the form is stale; reload the page")
+        return await self._restore(obj, chosen, visitor)
+
+    async def _restore_plan(
+        self, obj: Mapping[str, Any], snapshot: str, claim: str, source_claim: str | None
+    ) -> restoring.Plan:
+        restoring.check_claim_name(claim, source_claim=source_claim)
+        entries = await self.console.browser.catalog(obj)
+        found = [entry for entry in entries if entry.id.startswith(snapshot)]
+        if len(found) != 1:
+            raise session.UserError(f"no snapshot {snapshot[:8]} in the catalog any more")
+        claim_of = await self.console.kube.get(
+            client.Kind.CLAIM, source_claim or "", namespace=obj["metadata"]["namespace"]
+        ) if source_claim else None  # fmt: skip
+        return restoring.plan(obj, claim_of, found[0], claim=claim)
+
+    async def _restore(
+        self, obj: Mapping[str, Any], chosen: restoring.Plan, visitor: access.Visitor
+    ) -> responses.Response:
+        await restoring.carry_out(self.console.kube, chosen)
+        await self.console.kube.event(
+            obj, type_="Normal", reason="RestoreRequested", action="Console",
+            note=f"snapshot {chosen.snapshot.id[:8]} restore into new PVC {chosen.claim_name} "
+            f"requested by {visitor.user} from the pyvolsync console",
+        )  # fmt: skip
+        key = (KINDS["destination"], chosen.namespace, chosen.destination_name)
+        with contextlib.suppress(TimeoutError):
+            await self.console.fleet.wait_for(key, lambda found: found is not None, timeout=10)
+        target = f"/destination/{chosen.namespace}/{chosen.destination_name}"
+        return responses.RedirectResponse(target, status_code=303)
 
     async def act(self, request: requests.Request) -> responses.Response:
         """Carry out a button's action; JSON for the script, a redirect for a plain form."""

@@ -28,3 +28,12 @@ def test_a_destination_has_no_added_chart_and_no_history_no_chart() -> None:
         "Duration"
     ]
     assert history.charts({}, backup=True) == []
+
+
+def test_the_history_table_renders_a_record_without_byte_counts() -> None:
+    from pyvolsync.cli.console import app
+
+    html = app.TEMPLATES.get_template("history.html").render(
+        charts=history.charts({"recentSyncs": RECORDS}, backup=False), history=RECORDS
+    )
+    assert "<td>2026-12-07T02:00:10Z</td><td>Failed</td><td>10.0s</td><td>-</td>" in html

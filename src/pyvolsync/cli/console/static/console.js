@@ -132,7 +132,9 @@ function followObject(panel) {
     const answer = await fetch(panel.dataset.url, { headers: { Accept: "text/html" } });
     if (answer.ok) {
       panel.innerHTML = await answer.text();
-      tickAges();
+      tickAgesIn(panel);
+    } else {
+      say(`this page could not be brought up to date (the console answered ${answer.status}); reload it`, true);
     }
   };
   stream.addEventListener("row", () => {

@@ -101,9 +101,10 @@ def ui(operator: object, page: sync_api.Page) -> Iterator[Ui]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[sync_api.Browser]:
-    """Debian's headless Chromium, one for the session."""
+    """Debian's headless Chromium, one per test module (Playwright's own event loop ends with
+    it, before other suites' asyncio tests run)."""
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched

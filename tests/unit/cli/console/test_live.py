@@ -81,15 +81,15 @@ async def test_sync_now_on_a_scheduled_source_gives_the_schedule_back_after_the_
             client.Kind.REPLICATION_SOURCE, "app", answered, namespace="team-a", status=True
         )
 
-        def trigger() -> dict[str, Any]:
-            stored = kube.stored(client.Kind.REPLICATION_SOURCE, "app", "team-a") or {}
-            return dict(stored["spec"]["trigger"])
+        # The console's own watch sees the patch that clears trigger.manual.
+        def given_back(found: dict[str, Any] | None) -> bool:
+            answered_here = ((found or {}).get("status") or {}).get("lastManualSync") == value
+            return answered_here and "manual" not in (found or {})["spec"]["trigger"]
 
-        async def schedule_back() -> None:
-            while "manual" in trigger():
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(schedule_back(), 5)
+        cleared = await fleet.wait_for(KEY, given_back, timeout=5)
+        assert cleared is not None and cleared["spec"]["trigger"] == {"schedule": "0 * * * *"}
+        stored = kube.stored(client.Kind.REPLICATION_SOURCE, "app", "team-a") or {}
+        assert stored["spec"]["trigger"] == {"schedule": "0 * * * *"}
         [event] = kube.events
         assert event["reason"] == "SyncRequested"
         assert event["note"] == "sync requested by alice from the pyvolsync console"

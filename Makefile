@@ -16,7 +16,7 @@ KOPIA_DIR = $(PYVOLSYNC_CACHE)/kopia-$(KOPIA_VERSION)
 TOOLS_PATH = $(RESTIC_DIR):$(KOPIA_DIR):$(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: venv restic kopia chromium tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
-.PHONY: localcluster-bin cluster-up cluster-down
+.PHONY: localcluster-bin cluster-up cluster-down screenshots
 
 venv:
 	@./scripts/ensure-venv.sh
@@ -56,6 +56,12 @@ lint: venv
 
 test: tools chromium localcluster-bin lint
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest
+
+# The console's pictures for docs/console.md, taken by its browser tests into docs/images/
+# (git-ignored: images are not committed).
+screenshots: tools chromium localcluster-bin
+	PATH="$(TOOLS_PATH)" PYVOLSYNC_SCREENSHOTS="$(abspath docs/images)" $(PY) -m pytest \
+		tests/integration/console -p no:cacheprovider -q
 
 test-fast: tools
 	PATH="$(TOOLS_PATH)" $(PY) -m pytest -x -q -m "not cluster and not tools"

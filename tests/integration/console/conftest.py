@@ -123,6 +123,7 @@ def page(browser: sync_api.Browser) -> Iterator[sync_api.Page]:
 def screenshot(page: sync_api.Page, name: str) -> None:
     """Save a screenshot for the docs when PYVOLSYNC_SCREENSHOTS names a folder."""
     if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=False)
 
 

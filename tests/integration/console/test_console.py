@@ -73,6 +73,11 @@ def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
     sync_api.expect(row(page, namespace, "app")).to_be_hidden()
     sync_api.expect(page.locator("#shown")).to_have_text("1 of 2 shown")
     page.locator("#filter").fill("")
+    # The fleet stays open in a second tab while the sync runs: its row must follow, unreloaded.
+    fleet_tab = page.context.new_page()
+    fleet_tab.goto(page.url)
+    sync_api.expect(fleet_tab.locator("body[data-live='ready']")).to_have_count(1)
+    fleet_tab.evaluate("window.notReloaded = true")
 
     page.get_by_role("link", name=f"{namespace}/app").click()
     sync_api.expect(page.locator("h1")).to_contain_text(f"{namespace}/app")
@@ -90,6 +95,9 @@ def test_the_fleet_shows_health_trouble_first_and_sync_now_finishes_live(
     sync_api.expect(page.locator("#object-health")).to_have_text("healthy")
     assert page.evaluate("window.notReloaded") is True
     screenshot(page, "console-source")
+    last_sync = row(fleet_tab, namespace, "app").locator("td[data-label='Last sync'] time")
+    sync_api.expect(last_sync).to_have_attribute("datetime", answered["lastSyncTime"])
+    assert fleet_tab.evaluate("window.notReloaded") is True
 
     reasons = [event["reason"] for event in helpers.events(cluster, namespace, "app")]
     notes = [event.get("note", "") for event in helpers.events(cluster, namespace, "app")]

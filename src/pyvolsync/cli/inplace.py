@@ -15,6 +15,7 @@ message says so and what to run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import re
@@ -440,6 +441,68 @@ def _stops(workloads: Sequence[inplace.Workload], *, no_stop: bool) -> str:
     return "stop " + ", ".join(str(item) for item in workloads)
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """An in-place restore checked and planned, nothing changed yet: what it will do."""
+
+    snapshot: str
+    entries: tuple[contract.TreeEntry, ...]
+    workloads: tuple[inplace.Workload, ...]
+    snapshot_class: str
+    stops: str
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(entry.path for entry in self.entries)
+
+    def started(self, step: InPlace) -> Journal:
+        """Return the journal of this restore at its first step."""
+        return Journal(
+            source=step.name,
+            snapshot=self.snapshot,
+            paths=self.paths,
+            phase=Phase.STOPPING,
+            workloads=self.workloads,
+            volume_snapshot_class=self.snapshot_class,
+            started_at=_now(),
+        )
+
+
+async def prepare_restore(
+    step: InPlace,
+    paths: Sequence[str],
+    *,
+    snapshot: str,
+    as_of: str | None,
+    no_stop: bool,
+    safety: str = "auto",
+) -> Prepared:
+    """Check everything an in-place restore of ``paths`` needs, change nothing; return its
+    plan (raise UserError saying what stands in the way)."""
+    chosen, entries = await step.planned(paths, snapshot=snapshot, as_of=as_of)
+    discovery = await step.discover()
+    if discovery.blockers and not no_stop:
+        raise session.UserError(
+            "; ".join(discovery.blockers) + ": pyvolsync stops Deployments and StatefulSets "
+            "only; stop it yourself, or pass --no-stop to restore while it runs; nothing was "
+            "changed"
+        )
+    workloads = () if no_stop else tuple(discovery.workloads)
+    await step.check_permissions(workloads)
+    snapshot_class = await step.snapshot_class(safety)
+    return Prepared(
+        snapshot=chosen, entries=tuple(entries), workloads=workloads,
+        snapshot_class=snapshot_class, stops=_stops(workloads, no_stop=no_stop),
+    )  # fmt: skip
+
+
+async def start_restore(step: InPlace, prepared: Prepared) -> Journal:
+    """Carry out a prepared restore from its first step; return the final journal."""
+    started = prepared.started(step)
+    await step.write(started)
+    return await finish_restore(step, started)
+
+
 async def restore_in_place(
     step: InPlace,
     paths: Sequence[str],
@@ -453,38 +516,22 @@ async def restore_in_place(
     """Restore ``paths`` in place, or finish the unfinished restore the journal records."""
     journal = await step.journal()
     if journal is not None and not journal.phase.finished:
-        return await _resume(step, journal, paths)
-    chosen, entries = await step.planned(paths, snapshot=snapshot, as_of=as_of)
-    discovery = await step.discover()
-    if discovery.blockers and not no_stop:
-        raise session.UserError(
-            "; ".join(discovery.blockers) + ": pyvolsync stops Deployments and StatefulSets "
-            "only; stop it yourself, or pass --no-stop to restore while it runs; nothing was "
-            "changed"
-        )
-    workloads = () if no_stop else discovery.workloads
-    await step.check_permissions(workloads)
-    snapshot_class = await step.snapshot_class(safety)
-    stops = _stops(workloads, no_stop=no_stop)
+        return await resume(step, journal, paths)
+    prepared = await prepare_restore(
+        step, paths, snapshot=snapshot, as_of=as_of, no_stop=no_stop, safety=safety
+    )
     step.console.print(
-        described_plan(step, entries, chosen, stops=stops, snapshot_class=snapshot_class),
+        described_plan(
+            step, prepared.entries, prepared.snapshot, stops=prepared.stops,
+            snapshot_class=prepared.snapshot_class,
+        ),
         highlight=False,
-    )
+    )  # fmt: skip
     session.confirm("Go on?", yes=yes)
-    started = Journal(
-        source=step.name,
-        snapshot=chosen,
-        paths=tuple(entry.path for entry in entries),
-        phase=Phase.STOPPING,
-        workloads=workloads,
-        volume_snapshot_class=snapshot_class,
-        started_at=_now(),
-    )
-    await step.write(started)
-    return await finish_restore(step, started)
+    return await start_restore(step, prepared)
 
 
-async def _resume(step: InPlace, journal: Journal, paths: Sequence[str]) -> Journal:
+async def resume(step: InPlace, journal: Journal, paths: Sequence[str]) -> Journal:
     if journal.phase in (Phase.UNDOING,):
         raise session.UserError(
             f"an undo of PVC {step.claim} is unfinished: run `pyvolsync undo {step.named}` "
@@ -508,6 +555,21 @@ async def _resume(step: InPlace, journal: Journal, paths: Sequence[str]) -> Jour
     return await finish_restore(step, journal)
 
 
+async def prepare_undo(step: InPlace, journal: Journal) -> tuple[tuple[inplace.Workload, ...], str]:
+    """Check what the undo of a finished restore needs, change nothing; return the workloads
+    it stops meanwhile and what it will do."""
+    discovery = await step.discover()
+    if discovery.blockers:
+        raise session.UserError("; ".join(discovery.blockers) + "; nothing was changed")
+    await step.check_permissions(discovery.workloads)
+    said = (
+        f"Undo puts {', '.join(journal.paths)} back as they were before the restore of "
+        f"{journal.started_at} (from {safety_named(journal)}); it will "
+        f"{_stops(discovery.workloads, no_stop=False)} meanwhile."
+    )
+    return tuple(discovery.workloads), said
+
+
 async def undo(step: InPlace, *, yes: bool) -> Journal:
     """Put the paths of the last in-place restore back from its safety copy."""
     journal = await step.journal()
@@ -525,18 +587,10 @@ async def undo(step: InPlace, *, yes: bool) -> Journal:
         step.console.print("the volume had not been written: the app was started again")
         return journal
     if journal.phase is Phase.DONE:
-        discovery = await step.discover()
-        if discovery.blockers:
-            raise session.UserError("; ".join(discovery.blockers) + "; nothing was changed")
-        await step.check_permissions(discovery.workloads)
-        step.console.print(
-            f"Undo puts {', '.join(journal.paths)} back as they were before the restore of "
-            f"{journal.started_at} (from {safety_named(journal)}); it will "
-            f"{_stops(discovery.workloads, no_stop=False)} meanwhile.",
-            highlight=False,
-        )
+        workloads, said = await prepare_undo(step, journal)
+        step.console.print(said, highlight=False)
         session.confirm("Go on?", yes=yes)
-        journal = journal.at(Phase.UNDOING, workloads=discovery.workloads)
+        journal = journal.at(Phase.UNDOING, workloads=workloads)
     elif journal.phase is not Phase.UNDOING:
         journal = journal.at(Phase.UNDOING)
     await step.write(journal)

@@ -46,12 +46,12 @@ def _deployment(name: str, claim: str = "data") -> dict[str, Any]:
     return helpers.manifest("apps/v1", "Deployment", name, spec)
 
 
-def _running_app(cluster: controlplane.ControlPlane, namespace: str) -> None:
+def running_app(cluster: controlplane.ControlPlane, namespace: str) -> None:
     apply(cluster, _deployment("web"), namespace=namespace)
-    _wait_ready(cluster, namespace)
+    wait_ready(cluster, namespace)
 
 
-def _wait_ready(cluster: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
+def wait_ready(cluster: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
     def ready() -> dict[str, Any] | None:
         found = get(cluster, "deployment", "web", namespace=namespace) or {}
         return found if (found.get("status") or {}).get("readyReplicas") == 1 else None
@@ -59,17 +59,17 @@ def _wait_ready(cluster: controlplane.ControlPlane, namespace: str) -> dict[str,
     return wait_until(ready, what="Deployment web ready with 1 replica", timeout=120)
 
 
-def _journal(cluster: controlplane.ControlPlane, namespace: str) -> inplace.Journal | None:
+def journal_of(cluster: controlplane.ControlPlane, namespace: str) -> inplace.Journal | None:
     return inplace.read_journal(get(cluster, "pvc", "data", namespace=namespace) or {})
 
 
-def _read(cluster: controlplane.ControlPlane, namespace: str, job: str) -> list[str]:
+def read_data(cluster: controlplane.ControlPlane, namespace: str, job: str) -> list[str]:
     return helpers.run_shell(cluster, namespace, job, claim_name="data", script=READ).split("\n")
 
 
 def _unchanged(cluster: controlplane.ControlPlane, namespace: str) -> None:
     """Nothing was changed: no journal, the app still runs with its replica."""
-    assert _journal(cluster, namespace) is None
+    assert journal_of(cluster, namespace) is None
     deployment = get(cluster, "deployment", "web", namespace=namespace) or {}
     assert deployment["spec"]["replicas"] == 1
     assert inplace.STOPPED_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
@@ -79,7 +79,7 @@ def test_one_file_back_in_place_then_undone_with_the_app_stopped_meanwhile(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
 ) -> None:
     backed_up_source(cluster, namespace)
-    _running_app(cluster, namespace)
+    running_app(cluster, namespace)
     helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
     where = ["-n", namespace, "--repository-nfs", NFS]
 
@@ -94,11 +94,11 @@ def test_one_file_back_in_place_then_undone_with_the_app_stopped_meanwhile(
     assert "Deployment web (1 replica) stopped" in said
     assert "safety copy" in said and "Deployment web (1 replica) started again" in said
     assert f"pyvolsync undo app -n {namespace}" in said
-    assert _read(cluster, namespace, "read-restored")[:3] == ["hello", "1", "written-after"]
-    journal = _journal(cluster, namespace)
+    assert read_data(cluster, namespace, "read-restored")[:3] == ["hello", "1", "written-after"]
+    journal = journal_of(cluster, namespace)
     assert journal is not None and journal.phase is inplace.Phase.DONE
     safety = journal.safety_copy
-    _wait_ready(cluster, namespace)
+    wait_ready(cluster, namespace)
     listed = json.loads(cli("snapshots", "app", *where, "-o", "json").stdout)
     assert [row["pinned"] for row in listed if safety.startswith(row["id"])] == [True]
 
@@ -108,8 +108,8 @@ def test_one_file_back_in_place_then_undone_with_the_app_stopped_meanwhile(
     assert "back as they were" in undone.stdout and f"pyvolsync unpin app {safety[:8]}" in (
         undone.stdout
     )
-    assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
-    _wait_ready(cluster, namespace)
+    assert read_data(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
+    wait_ready(cluster, namespace)
     again = cli("undo", "app", "--yes", *where)
     assert again.returncode == 2 and "undone already" in again.stderr
 
@@ -118,14 +118,14 @@ def test_a_restore_killed_midway_leaves_the_app_stopped_and_said_and_a_rerun_fin
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
 ) -> None:
     backed_up_source(cluster, namespace)
-    _running_app(cluster, namespace)
+    running_app(cluster, namespace)
     helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
     arguments = ("restore", "app", "--in-place", "--path", "/hello.txt", "--yes", "-n",
                  namespace, "--repository-nfs", NFS)  # fmt: skip
 
     started = cli.start(*arguments)
     wait_until(
-        lambda: (found := _journal(cluster, namespace)) and found.phase is inplace.Phase.STOPPED,
+        lambda: (found := journal_of(cluster, namespace)) and found.phase is inplace.Phase.STOPPED,
         what="the restore to have stopped the app",
         timeout=120,
     )
@@ -146,15 +146,15 @@ def test_a_restore_killed_midway_leaves_the_app_stopped_and_said_and_a_rerun_fin
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "finishing the in-place restore" in finished.stdout
-    assert _read(cluster, namespace, "read-finished")[:3] == ["hello", "1", "written-after"]
-    _wait_ready(cluster, namespace)
+    assert read_data(cluster, namespace, "read-finished")[:3] == ["hello", "1", "written-after"]
+    wait_ready(cluster, namespace)
 
 
 def test_refusals_name_the_cause_and_change_nothing(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, cli: Cli
 ) -> None:
     backed_up_source(cluster, namespace)
-    _running_app(cluster, namespace)
+    running_app(cluster, namespace)
     where = ["-n", namespace, "--repository-nfs", NFS]
 
     missing = cli("restore", "app", "--in-place", "--path", "/helo.txt", "--yes", *where)
@@ -188,18 +188,18 @@ def test_a_kopia_file_back_in_place_and_undone(
     where = ["-n", namespace, "--repository-nfs", NFS]
 
     restored = cli("restore", "web", "--in-place", "--path", "/hello.txt", "--yes", *where)
-    back = _read(cluster, namespace, "read-restored")[:3]
+    back = read_data(cluster, namespace, "read-restored")[:3]
     undone = cli("undo", "web", "--yes", *where)
 
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "It will stop nothing (no workload mounts the PVC)" in restored.stdout
     assert "(a VolumeSnapshot of class local-snapshots)" in restored.stdout, "the default class"
-    journal = _journal(cluster, namespace)
+    journal = journal_of(cluster, namespace)
     assert journal is not None and journal.volume_snapshot.startswith("data-before-restore-")
     assert back == ["hello", "1", "written-after"]
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert f"the VolumeSnapshot {journal.volume_snapshot} stays" in undone.stdout
-    assert _read(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
+    assert read_data(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
     assert get(cluster, "volumesnapshot", journal.volume_snapshot, namespace=namespace)
     wait_until(
         lambda: get(cluster, "pvc", journal.volume_snapshot, namespace=namespace) is None,
@@ -231,7 +231,7 @@ def test_a_user_who_may_not_scale_the_app_is_refused_before_anything_changes(
     cluster: controlplane.ControlPlane, namespace: str, operator: object, tmp_path: Path
 ) -> None:
     backed_up_source(cluster, namespace)
-    _running_app(cluster, namespace)
+    running_app(cluster, namespace)
     kubeconfig = _kubeconfig_of(cluster, namespace, tmp_path / "restorer.kubeconfig")
 
     refused = subprocess.run(

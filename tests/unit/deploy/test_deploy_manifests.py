@@ -312,4 +312,5 @@ def test_the_console_is_off_by_default_and_runs_apart_from_the_operator_when_on(
                for resource in rule["resources"] for verb in rule["verbs"]}  # fmt: skip
     assert ("authentication.k8s.io", "tokenreviews", "create") in granted
     assert ("authorization.k8s.io", "subjectaccessreviews", "create") in granted
+    assert ("apps", "deployments", "patch") in granted, "an in-place restore stops the app"
     assert not {verb for group, resource, verb in granted if resource == "secrets"} - {"get"}

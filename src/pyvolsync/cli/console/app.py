@@ -29,7 +29,16 @@ from starlette.middleware import trustedhost
 from pyvolsync import __version__
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.cli import browse, describe, session, views
-from pyvolsync.cli.console import access, acting, browsing, fleet, history, live, restoring
+from pyvolsync.cli.console import (
+    access,
+    acting,
+    browsing,
+    fleet,
+    history,
+    inplacing,
+    live,
+    restoring,
+)
 from pyvolsync.kube import client, errors
 
 logger = logging.getLogger(__name__)
@@ -55,6 +64,7 @@ class Console:
     doorkeeper: access.Doorkeeper
     acting: acting.Acting
     browser: browsing.Browser
+    runs: inplacing.Runs
     scope_note: str | None = None
     """Said on the fleet page when the user sees only some namespaces."""
 
@@ -107,6 +117,8 @@ TEMPLATES = make_templates()
 def create(console: Console) -> access.Asgi:
     """Return the ASGI application of ``console``."""
     pages = Pages(console)
+    in_place = inplacing.InPlacePages(pages, TEMPLATES, console.runs)
+    source = "/{kind:str}/{namespace:str}/{name:str}"
     routes = [
         routing.Route("/", pages.fleet_page),
         routing.Route("/login", pages.login, methods=["GET", "POST"]),
@@ -120,6 +132,9 @@ def create(console: Console) -> access.Asgi:
         routing.Route(f"{SNAPSHOT}/preview", pages.preview),
         routing.Route(f"{SNAPSHOT}/download", pages.download),
         routing.Route(f"{SNAPSHOT}/restore", pages.restore_page, methods=["GET", "POST"]),
+        routing.Route(f"{SNAPSHOT}/in-place", in_place.plan_page, methods=["GET", "POST"]),
+        routing.Route(f"{source}/in-place", in_place.state_page),
+        routing.Route(f"{source}/in-place/{{action:str}}", in_place.act, methods=["POST"]),
         routing.Route(
             "/{kind:str}/{namespace:str}/{name:str}/{action:str}", pages.act, methods=["POST"]
         ),
@@ -150,7 +165,7 @@ class Pages:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    async def _visitor(self, request: requests.Request) -> access.Visitor:
+    async def visitor_of(self, request: requests.Request) -> access.Visitor:
         found = await self.console.doorkeeper.visitor(request)
         if found is None:
             raise NotLoggedInError(self.console.doorkeeper.login_hint)
@@ -169,7 +184,7 @@ class Pages:
             visitor, "list", PLURALS[kind], group=GROUP, namespace=namespace
         )
 
-    async def _require(
+    async def require(
         self,
         visitor: access.Visitor,
         verb: str,
@@ -225,7 +240,7 @@ class Pages:
 
     async def fleet_page(self, request: requests.Request) -> responses.Response:
         """The fleet: every source and destination, trouble first."""
-        visitor = await self._visitor(request)
+        visitor = await self.visitor_of(request)
         await self._listed()
         since = self.console.fleet.number
         rows = await self._rows(visitor)
@@ -241,7 +256,7 @@ class Pages:
 
     async def events(self, request: requests.Request) -> responses.Response:
         """Server-sent events: each change of the fleet (or of the one object ``key``)."""
-        visitor = await self._visitor(request)
+        visitor = await self.visitor_of(request)
         wanted = request.query_params.get("key")
         since = request.query_params.get("since", "")
         return sse.EventSourceResponse(
@@ -272,7 +287,7 @@ class Pages:
                 data = {"key": key, "rank": found["rank"], "html": html}
                 yield {"event": "row", "data": json.dumps(data)}
 
-    async def _object(
+    async def object_of(
         self, request: requests.Request, visitor: access.Visitor
     ) -> tuple[str, dict[str, Any]]:
         """Return the kind word and the object the path names; 404 when there is none, or the
@@ -322,8 +337,8 @@ class Pages:
 
     async def object_page(self, request: requests.Request) -> responses.Response:
         """One source or destination: settings, state, conditions, events, log, actions."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         since = self.console.fleet.number
         namespace = obj["metadata"]["namespace"]
         may_act = await self.console.doorkeeper.allowed(
@@ -341,15 +356,15 @@ class Pages:
 
     async def panel(self, request: requests.Request) -> responses.Response:
         """The live part of an object's page, fetched again when the object changes."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         context = await self._panel_context(kind, obj, visitor)
         return TEMPLATES.TemplateResponse(request, "panel.html", context)
 
     async def snapshot_list(self, request: requests.Request) -> responses.Response:
         """The object's snapshots, newest first, each with a link to browse it."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         await self._may_browse(visitor, obj)
         entries = await self.console.browser.catalog(obj)
         context = {"visitor": visitor, "kind": kind, "obj": obj, "entries": entries}
@@ -358,7 +373,7 @@ class Pages:
     async def _may_browse(self, visitor: access.Visitor, obj: Mapping[str, Any]) -> None:
         """Raise 403 unless the visitor may run the short Jobs that read snapshots."""
         namespace = obj["metadata"]["namespace"]
-        await self._require(
+        await self.require(
             visitor, "create", "jobs", namespace, group="batch",
             why="reading snapshots runs a short Job, as `pyvolsync ls` does",
         )  # fmt: skip
@@ -372,8 +387,8 @@ class Pages:
 
     async def folder(self, request: requests.Request) -> responses.Response:
         """One folder of a snapshot: its entries, each to open, preview or download."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         entries, read = await self.console.browser.folder(obj, snapshot, path)
@@ -386,8 +401,8 @@ class Pages:
 
     async def preview(self, request: requests.Request) -> responses.Response:
         """The first bytes of a file, as text when it is text."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         shown = await self.console.browser.preview(obj, snapshot, path)
@@ -400,8 +415,8 @@ class Pages:
 
     async def download(self, request: requests.Request) -> responses.Response:
         """A file's bytes, or a folder as a tar archive, streamed as the Job reads them."""
-        visitor = await self._visitor(request)
-        _, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        _, obj = await self.object_of(request, visitor)
         await self._may_browse(visitor, obj)
         snapshot, path = self._where(request)
         folder = request.query_params.get("folder") == "1"
@@ -428,13 +443,13 @@ class Pages:
     async def restore_page(self, request: requests.Request) -> responses.Response:
         """Restore a snapshot into a new PVC: the form, then the plan in full, then (posted
         with the page's CSRF token) the PVC and the ReplicationDestination, whose page follows."""
-        visitor = await self._visitor(request)
-        kind, obj = await self._object(request, visitor)
+        visitor = await self.visitor_of(request)
+        kind, obj = await self.object_of(request, visitor)
         if kind != "source":
             raise starlette_exceptions.HTTPException(404, "restore a snapshot from its source")
         namespace = obj["metadata"]["namespace"]
         for resource, group in (("persistentvolumeclaims", ""), (PLURALS["destination"], GROUP)):
-            await self._require(
+            await self.require(
                 visitor, "create", resource, namespace, group=group,
                 why="a restore creates a PVC and a ReplicationDestination",
             )  # fmt: skip
@@ -492,7 +507,7 @@ class Pages:
 
     async def act(self, request: requests.Request) -> responses.Response:
         """Carry out a button's action; JSON for the script, a redirect for a plain form."""
-        visitor = await self._visitor(request)
+        visitor = await self.visitor_of(request)
         try:
             said = await self._act(request, visitor)
         except starlette_exceptions.HTTPException as refused:
@@ -514,7 +529,7 @@ class Pages:
             raise starlette_exceptions.HTTPException(
                 404, f"no action {request.path_params['action']!r}"
             ) from None
-        kind, obj = await self._object(request, visitor)
+        kind, obj = await self.object_of(request, visitor)
         namespace = obj["metadata"]["namespace"]
         if not await self.console.doorkeeper.allowed(
             visitor, "patch", PLURALS[kind], group=GROUP, namespace=namespace

@@ -20,7 +20,7 @@ import typer
 import uvicorn
 
 from pyvolsync.cli import session, snapshots
-from pyvolsync.cli.console import access, acting, app, browsing, live
+from pyvolsync.cli.console import access, acting, app, browsing, inplacing, live
 from pyvolsync.kube import client, errors
 
 DEFAULT_PORT = 8742
@@ -180,6 +180,7 @@ async def _serve(settings: _Settings, listener: socket.socket) -> None:
             doorkeeper,
             acting.Acting(kube, fleet),
             browsing.Browser(kube, settings.options),
+            inplacing.Runs(kube, settings.options),
             None if doorkeeper.shared else note,
         )
         server = uvicorn.Server(

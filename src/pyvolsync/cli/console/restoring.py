@@ -2,10 +2,10 @@
 
 The plan is computed first (pure: what PVC, of what size and class, which ReplicationDestination
 with which spec, which snapshot) and shown to the person; only when they confirm it are the two
-objects created, with the same helpers as ``pyvolsync restore NAME --to PVC``. The console
-never restores into a PVC that exists: the app's own volume, or anything else, is never
-overwritten from here (an in-place restore of chosen paths, with its safety copy and undo, is
-``pyvolsync restore --in-place``).
+objects created, with the same helpers as ``pyvolsync restore NAME --to PVC``. A whole-volume
+restore never goes into a PVC that exists: the app's own volume, or anything else, is never
+overwritten this way (chosen paths go back into the app's volume with the safety copy and undo
+of ``inplacing``).
 """
 
 from __future__ import annotations

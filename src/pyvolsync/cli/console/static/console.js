@@ -147,6 +147,26 @@ function followObject(panel) {
   stream.addEventListener("ready", () => { document.body.dataset.live = "ready"; });
 }
 
+const FOLLOW_MS = 2000;
+
+function followRun(part) {
+  // A restore going on in the console: its part of the page is fetched again until it ends.
+  const next = async () => {
+    const answer = await fetch(part.dataset.refresh, { headers: { Accept: "text/html" } });
+    if (!answer.ok) {
+      say(`this page could not be brought up to date (the console answered ${answer.status}); reload it`, true);
+      return;
+    }
+    const holder = document.createElement("div");
+    holder.innerHTML = await answer.text();
+    const fresh = holder.querySelector("#in-place-state");
+    part.replaceWith(fresh);
+    if (fresh.dataset.refresh) followRun(fresh);
+    else say(fresh.querySelector("#in-place-run")?.textContent ?? "", Boolean(fresh.querySelector("#in-place-failure")));
+  };
+  setTimeout(next, FOLLOW_MS);
+}
+
 function setUpActions() {
   for (const form of document.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", async (event) => {
@@ -188,4 +208,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const panel = document.getElementById("panel");
   if (panel) followObject(panel);
+  const run = document.querySelector("#in-place-state[data-refresh]");
+  if (run) followRun(run);
 });

@@ -37,6 +37,8 @@ COOKIE = "pyvolsync_console"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 REVIEW_SECONDS = 60.0
+SESSION_SECONDS = 12 * 3600.0
+"""How long a session lasts from its login; then the person logs in again."""
 """How long an answer of the API server (a token's review, a permission) is trusted."""
 SECURITY_HEADERS = (
     (b"content-security-policy",
@@ -126,11 +128,18 @@ class LaunchToken:
         self.kube = kube
         self.user = user
         self.launch_token = launch_token or secrets.token_urlsafe(24)
-        self._visitors: dict[str, Visitor] = {}
+        self._visitors: dict[str, tuple[Visitor, float]] = {}
         self._answers = _Answers()
 
     async def visitor(self, request: requests.Request) -> Visitor | None:
-        return self._visitors.get(request.cookies.get(COOKIE, ""))
+        session_id = request.cookies.get(COOKIE, "")
+        found = self._visitors.get(session_id)
+        if found is None:
+            return None
+        if time.monotonic() - found[1] > SESSION_SECONDS:
+            del self._visitors[session_id]
+            return None
+        return found[0]
 
     async def login(self, secret: str) -> str:
         if not hmac.compare_digest(secret.encode(), self.launch_token.encode()):
@@ -138,7 +147,8 @@ class LaunchToken:
                 "this login link is not valid; use the one `pyvolsync ui` printed last"
             )
         session_id = secrets.token_urlsafe(32)
-        self._visitors[session_id] = Visitor(self.user, secrets.token_urlsafe(24))
+        visitor = Visitor(self.user, secrets.token_urlsafe(24))
+        self._visitors[session_id] = (visitor, time.monotonic())
         return session_id
 
     async def allowed(
@@ -155,6 +165,7 @@ class _TokenSession:
     visitor: Visitor
     token: str
     reviewed_at: float
+    started_at: float
 
 
 class _Reviewed:
@@ -193,6 +204,9 @@ class TokenLogin(_Reviewed):
         found = self._sessions.get(session_id)
         if found is None:
             return None
+        if time.monotonic() - found.started_at > SESSION_SECONDS:
+            del self._sessions[session_id]
+            return None
         if time.monotonic() - found.reviewed_at > REVIEW_SECONDS:
             identity = await self.kube.review_token(found.token)
             if identity is None or identity.user != found.visitor.user:
@@ -214,7 +228,8 @@ class TokenLogin(_Reviewed):
         session_id = secrets.token_urlsafe(32)
         visitor = Visitor(identity.user, secrets.token_urlsafe(24), identity.groups)
         async with self._lock:
-            self._sessions[session_id] = _TokenSession(visitor, token, time.monotonic())
+            moment = time.monotonic()
+            self._sessions[session_id] = _TokenSession(visitor, token, moment, moment)
         return session_id
 
 

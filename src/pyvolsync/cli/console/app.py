@@ -260,16 +260,38 @@ class Pages:
         wanted = request.query_params.get("key")
         since = request.query_params.get("since", "")
         return sse.EventSourceResponse(
-            self._changes(visitor, wanted, int(since) if since.isdigit() else None)
+            self._changes(request, visitor, wanted, int(since) if since.isdigit() else None)
         )
 
+    async def _still_in(self, request: requests.Request) -> bool:
+        """Whether the stream's session still holds (not expired, its token not revoked)."""
+        try:
+            return await self.console.doorkeeper.visitor(request) is not None
+        except errors.KubeError:
+            return True  # the API server is away: keep the stream until it answers again
+
     async def _changes(
-        self, visitor: access.Visitor, wanted: str | None, since: int | None
+        self,
+        request: requests.Request,
+        visitor: access.Visitor,
+        wanted: str | None,
+        since: int | None,
     ) -> AsyncIterator[dict[str, str]]:
         async with self.console.fleet.changes(since=since) as queue:
             yield {"event": "ready", "data": ""}
+            checked = asyncio.get_running_loop().time()
             while True:
-                change = await queue.get()
+                try:
+                    change = await asyncio.wait_for(queue.get(), access.REVIEW_SECONDS)
+                except TimeoutError:
+                    change = None
+                if asyncio.get_running_loop().time() - checked >= access.REVIEW_SECONDS:
+                    if not await self._still_in(request):
+                        yield {"event": "ended", "data": self.console.doorkeeper.login_hint}
+                        return
+                    checked = asyncio.get_running_loop().time()
+                if change is None:
+                    continue
                 if change is live.RELOAD:
                     yield {"event": "reload", "data": ""}
                     continue

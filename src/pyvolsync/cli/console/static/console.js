@@ -97,6 +97,15 @@ function tickAgesIn(element) {
   }
 }
 
+function endWith(stream) {
+  // The session ended (expired, or its token was revoked): say so, stop following.
+  stream.addEventListener("ended", (event) => {
+    stream.close();
+    say(`Your session ended: ${event.data}. This page no longer changes.`, true);
+    document.body.dataset.live = "ended";
+  });
+}
+
 function followFleet(body) {
   // From the change the page was rendered at: nothing between the two is missed.
   const stream = new EventSource(`/events?since=${body.dataset.since}`);
@@ -119,6 +128,7 @@ function followFleet(body) {
     countRows(body, filterOf());
   });
   stream.addEventListener("reload", () => location.reload());
+  endWith(stream);
   document.body.dataset.live = "following";
   stream.addEventListener("ready", () => { document.body.dataset.live = "ready"; });
 }
@@ -140,6 +150,7 @@ function followObject(panel) {
   stream.addEventListener("row", () => {
     if (!pending) { pending = true; setTimeout(refresh, 300); }
   });
+  endWith(stream);
   stream.addEventListener("gone", () => {
     say("This object was deleted; its page no longer changes.", true);
     for (const button of document.querySelectorAll(".actions button")) button.disabled = true;

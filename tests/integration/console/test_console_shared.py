@@ -95,13 +95,22 @@ def test_behind_an_authenticating_proxy_the_headers_name_the_person(
 ) -> None:
     backed_up_source(cluster, namespace)
     person(cluster, namespace, "editor", [EDIT])
-    console = ui.start(console_kubeconfig, "--auth", "proxy", "--address", "127.0.0.1")
+    user = f"system:serviceaccount:{namespace}:editor"
+    elsewhere = ui.start(console_kubeconfig, "--auth", "proxy", "--address", "127.0.0.1",
+                         "--trusted-proxy", "10.42.0.0/16")  # fmt: skip
     page = ui.page
+    page.context.set_extra_http_headers({"X-Forwarded-User": user})
+    page.goto(f"{elsewhere.base}/")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text(
+        "only from the addresses given with --trusted-proxy"
+    )
+    console = ui.start(console_kubeconfig, "--auth", "proxy", "--address", "127.0.0.1",
+                       "--trusted-proxy", "127.0.0.1")  # fmt: skip
 
+    page.context.set_extra_http_headers({})
     page.goto(f"{console.base}/")
     sync_api.expect(page.locator(".problem-message")).to_contain_text("authenticating proxy")
 
-    user = f"system:serviceaccount:{namespace}:editor"
     page.context.set_extra_http_headers({"X-Forwarded-User": user})
     page.goto(f"{console.base}/")
     sync_api.expect(page.locator(".who")).to_contain_text(user)

@@ -186,7 +186,12 @@ def test_the_operator_accepts_the_charts_environment(
         (),
         (*NFS_SETTINGS, "admissionPolicies.enabled=true", "admissionPolicies.nfs.path=/x"),
         ("metrics.serviceMonitor.enabled=true", "operator.repositoryNFS=nas:/backups"),
-        ("console.enabled=true", "console.auth=proxy", "operator.repositoryNFS=nas:/backups"),
+        (
+            "console.enabled=true",
+            "console.auth=proxy",
+            "console.trustedProxies={10.42.0.0/16}",
+            "operator.repositoryNFS=nas:/backups",
+        ),
     ],
 )
 def test_helm_lint_passes(settings: tuple[str, ...]) -> None:
@@ -287,6 +292,22 @@ def test_the_chart_refuses_a_misspelt_or_invalid_value(setting: str, message: st
 def test_durations_the_chart_accepts_are_durations_to_the_operator(value: str) -> None:
     environment = operator_environment(deploy_tools.render_chart(f"operator.jitter={value}"))
     assert durations.parse_duration(environment["PYVOLSYNC_JITTER"]).total_seconds() >= 0
+
+
+def test_a_proxy_console_takes_identity_headers_only_from_the_proxy_it_names() -> None:
+    with pytest.raises(AssertionError, match=r"console\.auth=proxy needs console\.trustedProxies"):
+        deploy_tools.render_chart("console.enabled=true", "console.auth=proxy")
+
+    rendered = by_kind_and_name(
+        deploy_tools.render_chart(
+            "console.enabled=true", "console.auth=proxy", "console.trustedProxies={127.0.0.1}"
+        )
+    )
+
+    [container] = rendered["Deployment", "pyvolsync-console"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert "--trusted-proxy=127.0.0.1" in container["args"]
 
 
 def test_the_console_is_off_by_default_and_runs_apart_from_the_operator_when_on() -> None:

@@ -24,9 +24,10 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Protocol
 
 from starlette import requests
@@ -36,6 +37,7 @@ from pyvolsync.kube import client
 COOKIE = "pyvolsync_console"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 REVIEW_SECONDS = 60.0
 SESSION_SECONDS = 12 * 3600.0
 """How long a session lasts from its login; then the person logs in again."""
@@ -238,19 +240,38 @@ class ProxyHeaders(_Reviewed):
 
     shared = True
     login_form = False
-    login_hint = "open the console through its authenticating proxy"
+    login_hint = (
+        "open the console through its authenticating proxy (it accepts the proxy's headers "
+        "only from the addresses given with --trusted-proxy)"
+    )
 
     def __init__(
-        self, kube: client.Kube, *, user_header: str, groups_header: str, key: bytes | None = None
+        self,
+        kube: client.Kube,
+        *,
+        user_header: str,
+        groups_header: str,
+        trusted: Sequence[IpNetwork],
+        key: bytes | None = None,
     ) -> None:
         super().__init__(kube)
         self.user_header = user_header
         self.groups_header = groups_header
+        self.trusted = tuple(trusted)
         self._key = key or secrets.token_bytes(32)
+
+    def _from_proxy(self, request: requests.Request) -> bool:
+        """Whether the request came from an address the proxy connects from."""
+        host = request.client.host if request.client else ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
 
     async def visitor(self, request: requests.Request) -> Visitor | None:
         user = request.headers.get(self.user_header, "").strip()
-        if not user:
+        if not user or not self._from_proxy(request):
             return None
         groups = tuple(
             group.strip()

@@ -66,6 +66,14 @@ def ui(
             "--groups-header", help="With --auth proxy: the header listing the user's groups."
         ),
     ] = "X-Forwarded-Groups",
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="With --auth proxy: an address or network (CIDR) the proxy connects from; "
+            "headers from anywhere else are ignored. Repeat for several.",
+        ),
+    ] = None,
     namespace: Annotated[
         str | None,
         typer.Option("--namespace", "-n", help="Show only this namespace (default: all you see)."),
@@ -87,6 +95,7 @@ def ui(
         options=snapshots.JobOptions(repository_nfs=repository_nfs, mover_image=mover_image),
         auth=auth,
         headers=(user_header, groups_header),
+        trusted=_trusted(auth, trusted_proxy or []),
     )
     try:
         asyncio.run(_serve(settings, listener))
@@ -107,6 +116,30 @@ class _Settings:
     options: snapshots.JobOptions
     auth: Auth
     headers: tuple[str, str]
+    trusted: tuple[access.IpNetwork, ...]
+
+
+def _trusted(auth: Auth, given: list[str]) -> tuple[access.IpNetwork, ...]:
+    """Return the proxy's networks; refuse a proxy console without them, or a bad one."""
+    if auth is not Auth.PROXY:
+        if given:
+            raise session.fail("--trusted-proxy goes with --auth proxy only")
+        return ()
+    if not given:
+        raise session.fail(
+            "--auth proxy needs --trusted-proxy ADDRESS_OR_CIDR: the console takes the identity "
+            "headers only from the proxy (e.g. 127.0.0.1 when oauth2-proxy runs beside it in "
+            "the pod, or the pod network's CIDR)"
+        )
+    networks = []
+    for text in given:
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise session.fail(
+                f"--trusted-proxy {text!r} is not an IP address or network (10.42.0.0/16)"
+            ) from None
+    return tuple(networks)
 
 
 def _listen(address: str, port: int) -> socket.socket:
@@ -151,7 +184,9 @@ async def _doorkeeper(kube: client.Kube, settings: _Settings) -> access.Doorkeep
         return access.TokenLogin(kube)
     if settings.auth is Auth.PROXY:
         user_header, groups_header = settings.headers
-        return access.ProxyHeaders(kube, user_header=user_header, groups_header=groups_header)
+        return access.ProxyHeaders(
+            kube, user_header=user_header, groups_header=groups_header, trusted=settings.trusted
+        )
     return access.LaunchToken(kube, await kube.whoami())
 
 

@@ -55,7 +55,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 test: tools chromium localcluster-bin lint
-	PATH="$(TOOLS_PATH)" $(PY) -m pytest
+	PATH="$(TOOLS_PATH)" PYTHON="$(PY)" ./scripts/run-tests.sh
 
 # The console's pictures for docs/console.md, taken by its browser tests into docs/images/
 # (git-ignored: images are not committed).

@@ -9,6 +9,7 @@ after every other test of the session, whichever directories were collected.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 
@@ -22,13 +23,39 @@ __all__ = ["cluster", "namespace"]
 OPERATOR_LOG_LINES = 80
 
 LAST_MARKER = "last"
+SHARE_VARIABLE = "PYVOLSYNC_TEST_SHARE"
+"""``computing`` or ``cluster``: run one of the suite's two shares (scripts/run-tests.sh runs
+both side by side); unset, the whole suite."""
+SHARES = ("computing", "cluster")
+
+
+def share_of(item: pytest.Item) -> str:
+    """Return the share a test belongs to: ``cluster`` for the tests that use the session's
+    cluster and for tests/e2e (which start clusters of their own, whose logs the secret scan
+    reads), ``computing`` for the rest (unit tests, the mover with real restic and kopia, the
+    chart)."""
+    if item.get_closest_marker("cluster") is not None or item.nodeid.startswith("tests/e2e/"):
+        return "cluster"
+    return "computing"
+
+
+def _keep_share(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = os.environ.get(SHARE_VARIABLE, "")
+    if not wanted:
+        return
+    if wanted not in SHARES:
+        raise pytest.UsageError(f"{SHARE_VARIABLE}={wanted!r}: use one of {', '.join(SHARES)}")
+    kept = [item for item in items if share_of(item) == wanted]
+    config.hook.pytest_deselected(items=[item for item in items if share_of(item) != wanted])
+    items[:] = kept
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the cluster tests (before `-m` deselects by marker), then move the tests marked
-    ``last`` to the end of the session."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the cluster tests (before `-m` deselects by marker), keep the share asked for (if
+    any), then move the tests marked ``last`` to the end of the session."""
     mark_cluster_tests(items)
+    _keep_share(config, items)
     last = [item for item in items if item.get_closest_marker(LAST_MARKER) is not None]
     if last:
         items[:] = [item for item in items if item not in last] + last

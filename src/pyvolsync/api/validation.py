@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import croniter
 import pydantic
 
-from pyvolsync.api import common, destination, kopia, maintenance, source, wire
+from pyvolsync.api import common, destination, kopia, maintenance, source, wire, zones
 
 # The @-descriptors the scheduler understands (those of upstream's cron library minus @every).
 DESCRIPTORS = frozenset(
@@ -140,9 +140,25 @@ def schedule_problem(expression: str) -> str | None:
     """Return what is wrong with a cron schedule, or None when the scheduler can run it.
 
     Accepted: five fields (minute hour day-of-month month day-of-week) with numbers, ranges,
-    steps, lists and names such as MON or JAN, or one of the DESCRIPTORS such as @hourly.
+    steps, lists and names such as MON or JAN, or one of the DESCRIPTORS such as @hourly;
+    either may follow a ``CRON_TZ=Zone`` prefix (``zones``).
     """
-    text = expression.strip()
+    zone, text = zones.split_zone(expression)
+    return _zone_problem(zone) or _cron_problem(text)
+
+
+def _zone_problem(zone: str | None) -> str | None:
+    if zone is None:
+        return None
+    try:
+        zones.zone_named(zone)
+    except ValueError as error:
+        return f"{error} (after CRON_TZ=)"
+    return None
+
+
+def _cron_problem(text: str) -> str | None:
+    """Return what is wrong with a cron expression without a zone prefix."""
     if text.startswith("@every"):
         return "@every intervals are not supported; write a cron expression such as '*/30 * * * *'"
     if text.startswith("@"):

@@ -147,3 +147,29 @@ def test_manual_and_scheduled_sources_back_up_the_volume(
         if (type_, reason) == ("Normal", "TransferCompleted")
     ]
     assert len(completed) == 1 and manual["lastSyncResult"]["snapshotID"][:8] in completed[0]
+
+
+def test_a_schedule_in_its_own_zone_waits_for_that_zone_s_clock_and_a_bad_zone_is_named(
+    cluster: controlplane.ControlPlane, namespace: str, operator: object
+) -> None:
+    helpers.prepare_app(cluster, namespace)
+    kolkata = "CRON_TZ=Asia/Kolkata 0 3 * * *"  # UTC+05:30: 03:00 there is 21:30 UTC
+    apply(
+        cluster,
+        helpers.replication_source("app", copy_method="Direct", trigger={"schedule": kolkata}),
+        helpers.replication_source(
+            "elsewhere", copy_method="Direct", trigger={"schedule": "CRON_TZ=Mars/Base 0 3 * * *"}
+        ),
+        namespace=namespace,
+    )
+
+    waiting = helpers.wait_for_reason(cluster, SOURCE, "app", namespace, "WaitingForSchedule")
+    assert waiting["status"] == "False"
+    found = helpers.status(cluster, SOURCE, "app", namespace)
+    last_sync = helpers.parse_time(found["lastSyncTime"])
+    next_sync = helpers.parse_time(found["nextSyncTime"])
+    assert next_sync.astimezone(datetime.UTC).strftime("%H:%M:%S") == "21:30:00", found
+    assert datetime.timedelta(0) < next_sync - last_sync <= datetime.timedelta(days=1)
+    refused = helpers.wait_for_reason(cluster, SOURCE, "elsewhere", namespace, "Error")
+    assert "spec.trigger.schedule" in refused["message"]
+    assert "unknown time zone 'Mars/Base'" in refused["message"]

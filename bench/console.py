@@ -23,9 +23,6 @@ import asyncio
 import dataclasses
 import datetime
 import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,13 +31,12 @@ from typing import Any
 import lightkube
 from lightkube.types import PatchType
 from playwright import sync_api
+from tests.support import console
 
 from bench import fleet, stats
 from pyvolsync.kube import client
 
 NAME = "console"
-CHROMIUM = "/usr/bin/chromium"
-ADDRESS = re.compile(r"http://127\.0\.0\.1:\d+/login\?token=\S+")
 FIRST_RENDER_LIMIT_MS = 1500.0
 FULLY_LOADED_LIMIT_MS = 3000.0
 CHANGE_LIMIT_MS = 500.0
@@ -118,19 +114,6 @@ async def populate(plane: Any, keys: list[fleet.Key]) -> None:
         await kube.close()
 
 
-def start_console(kubeconfig: Path) -> tuple[subprocess.Popen[str], str]:
-    """Start `pyvolsync ui` as a user would; return the process and its login address."""
-    command = [str(Path(sys.executable).parent / "pyvolsync"), "ui", "--port", "0",
-               "--kubeconfig", str(kubeconfig)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = ADDRESS.search(line)
-        if found:
-            return process, found.group(0)
-    raise RuntimeError(f"`pyvolsync ui` exited with {process.wait()}")
-
-
 def one_load(page: sync_api.Page, base: str, sources: int) -> dict[str, float]:
     """Open the fleet page once; return its timings in milliseconds."""
     page.goto(f"{base}/", wait_until="load")
@@ -181,11 +164,13 @@ def measure(plane: Any, options: Options) -> dict[str, Any]:
     began = time.monotonic()
     asyncio.run(populate(plane, keys))
     fleet.say(f"{len(keys)} sources with statuses in {time.monotonic() - began:.0f} s")
-    process, login = start_console(plane.kubeconfig)
-    base = login.split("/login", 1)[0]
+    running = console.start_console(plane.kubeconfig)
+    base, login = running.base, running.login
     try:
         with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = playwright.chromium.launch(
+                executable_path=console.CHROMIUM, args=["--no-sandbox"]
+            )
             # Playwright evaluates its waiting conditions as strings, which the page's CSP forbids.
             context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
             page = context.new_page()
@@ -198,10 +183,9 @@ def measure(plane: Any, options: Options) -> dict[str, Any]:
             ]
             api.close()
             browser.close()
-        used = fleet.usage(process.pid)
+        used = fleet.usage(running.process.pid)
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        running.stop()
     warm = loads[1:] or loads
     return {
         "cold_load": loads[0],

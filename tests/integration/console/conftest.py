@@ -9,9 +9,6 @@ downloads nothing. With PYVOLSYNC_SCREENSHOTS=DIR the tests save the screenshots
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,54 +16,9 @@ from typing import Any
 import pytest
 from localcluster import controlplane
 from playwright import sync_api
-from tests.integration.cli.conftest import PYVOLSYNC
+from tests.support.console import CHROMIUM, NotStartedError, RunningConsole, start_console
 
-CHROMIUM = "/usr/bin/chromium"
-ADDRESS = re.compile(r"(http://127\.0\.0\.1:\d+)/(login\?token=\S+)?")
-START_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 15
 SCREENSHOTS = os.environ.get("PYVOLSYNC_SCREENSHOTS")
-
-
-class RunningConsole:
-    """A `pyvolsync ui` process: its login address (its base address when people log in on
-    its page), its base address."""
-
-    def __init__(self, process: subprocess.Popen[str], login: str, base: str) -> None:
-        self.process = process
-        self.login = login
-        self.base = base
-
-    def stop(self) -> str:
-        """Stop it as Ctrl-C does; return what it printed after the address."""
-        self.process.send_signal(signal.SIGINT)
-        try:
-            rest, _ = self.process.communicate(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            rest, _ = self.process.communicate()
-        return rest
-
-
-def start_console(kubeconfig: Path, *arguments: str) -> RunningConsole:
-    """Start `pyvolsync ui --port 0 ARGS` and wait for the address it prints."""
-    process = subprocess.Popen(
-        [PYVOLSYNC, "ui", "--port", "0", "--kubeconfig", str(kubeconfig), *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        found = ADDRESS.search(line)
-        if found:
-            return RunningConsole(process, found.group(0), found.group(1))
-    process.wait(timeout=START_TIMEOUT_SECONDS)
-    pytest.fail(f"`pyvolsync ui` exited with {process.returncode}:\n{''.join(seen)}")
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +37,10 @@ class Ui:
 
     def start(self, kubeconfig: Path, *arguments: str) -> RunningConsole:
         """Start a console (`start_console`); open the login address it printed, if any."""
-        running = start_console(kubeconfig, *arguments)
+        try:
+            running = start_console(kubeconfig, *arguments)
+        except NotStartedError as error:
+            pytest.fail(str(error), pytrace=False)
         self.started.append(running)
         if "token=" in running.login:
             self.page.goto(running.login)

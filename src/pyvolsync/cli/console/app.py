@@ -28,7 +28,7 @@ from starlette.middleware import trustedhost
 
 from pyvolsync import __version__
 from pyvolsync.api.timestamps import parse_time
-from pyvolsync.cli import browse, describe, session, views
+from pyvolsync.cli import describe, session, views
 from pyvolsync.cli.console import (
     access,
     acting,
@@ -37,17 +37,14 @@ from pyvolsync.cli.console import (
     history,
     inplacing,
     live,
-    restoring,
+    snapshot_pages,
 )
+from pyvolsync.cli.console.kinds import GROUP, KINDS, PAGE_KINDS, PLURALS
 from pyvolsync.kube import client, errors
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-KINDS = {"source": "ReplicationSource", "destination": "ReplicationDestination"}
-PAGE_KINDS = {kind: page for page, kind in KINDS.items()}
-PLURALS = {"source": "replicationsources", "destination": "replicationdestinations"}
-GROUP = "volsync.backube"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 SNAPSHOT = "/{kind:str}/{namespace:str}/{name:str}/snapshots/{snapshot:str}"
 LISTING_WAIT_SECONDS = 10.0
@@ -118,6 +115,7 @@ def create(console: Console) -> access.Asgi:
     """Return the ASGI application of ``console``."""
     pages = Pages(console)
     in_place = inplacing.InPlacePages(pages, TEMPLATES, console.runs)
+    snapshots = snapshot_pages.SnapshotPages(pages, TEMPLATES)
     source = "/{kind:str}/{namespace:str}/{name:str}"
     routes = [
         routing.Route("/", pages.fleet_page),
@@ -127,11 +125,11 @@ def create(console: Console) -> access.Asgi:
         routing.Mount("/static", staticfiles.StaticFiles(directory=HERE / "static"), name="static"),
         routing.Route("/{kind:str}/{namespace:str}/{name:str}", pages.object_page),
         routing.Route("/{kind:str}/{namespace:str}/{name:str}/panel", pages.panel),
-        routing.Route("/{kind:str}/{namespace:str}/{name:str}/snapshots", pages.snapshot_list),
-        routing.Route(f"{SNAPSHOT}", pages.folder),
-        routing.Route(f"{SNAPSHOT}/preview", pages.preview),
-        routing.Route(f"{SNAPSHOT}/download", pages.download),
-        routing.Route(f"{SNAPSHOT}/restore", pages.restore_page, methods=["GET", "POST"]),
+        routing.Route("/{kind:str}/{namespace:str}/{name:str}/snapshots", snapshots.snapshot_list),
+        routing.Route(f"{SNAPSHOT}", snapshots.folder),
+        routing.Route(f"{SNAPSHOT}/preview", snapshots.preview),
+        routing.Route(f"{SNAPSHOT}/download", snapshots.download),
+        routing.Route(f"{SNAPSHOT}/restore", snapshots.restore_page, methods=["GET", "POST"]),
         routing.Route(f"{SNAPSHOT}/in-place", in_place.plan_page, methods=["GET", "POST"]),
         routing.Route(f"{source}/in-place", in_place.state_page),
         routing.Route(f"{source}/in-place/{{action:str}}", in_place.act, methods=["POST"]),
@@ -383,150 +381,6 @@ class Pages:
         context = await self._panel_context(kind, obj, visitor)
         return TEMPLATES.TemplateResponse(request, "panel.html", context)
 
-    async def snapshot_list(self, request: requests.Request) -> responses.Response:
-        """The object's snapshots, newest first, each with a link to browse it."""
-        visitor = await self.visitor_of(request)
-        kind, obj = await self.object_of(request, visitor)
-        await self._may_browse(visitor, obj)
-        entries = await self.console.browser.catalog(obj)
-        context = {"visitor": visitor, "kind": kind, "obj": obj, "entries": entries}
-        return TEMPLATES.TemplateResponse(request, "snapshots.html", context)
-
-    async def _may_browse(self, visitor: access.Visitor, obj: Mapping[str, Any]) -> None:
-        """Raise 403 unless the visitor may run the short Jobs that read snapshots."""
-        namespace = obj["metadata"]["namespace"]
-        await self.require(
-            visitor, "create", "jobs", namespace, group="batch",
-            why="reading snapshots runs a short Job, as `pyvolsync ls` does",
-        )  # fmt: skip
-
-    def _where(self, request: requests.Request) -> tuple[str, str]:
-        """Return the snapshot and the path (``/`` unless ``?path=`` says otherwise)."""
-        path = request.query_params.get("path") or "/"
-        if not path.startswith("/"):
-            raise starlette_exceptions.HTTPException(400, f"path {path!r} must start with /")
-        return request.path_params["snapshot"], path
-
-    async def folder(self, request: requests.Request) -> responses.Response:
-        """One folder of a snapshot: its entries, each to open, preview or download."""
-        visitor = await self.visitor_of(request)
-        kind, obj = await self.object_of(request, visitor)
-        await self._may_browse(visitor, obj)
-        snapshot, path = self._where(request)
-        entries, read = await self.console.browser.folder(obj, snapshot, path)
-        context = {
-            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": read or snapshot,
-            "path": path, "crumbs": _crumbs(path), "entries": sorted(entries, key=_listing_order),
-            "shown": browse.display_name,
-        }  # fmt: skip
-        return TEMPLATES.TemplateResponse(request, "folder.html", context)
-
-    async def preview(self, request: requests.Request) -> responses.Response:
-        """The first bytes of a file, as text when it is text."""
-        visitor = await self.visitor_of(request)
-        kind, obj = await self.object_of(request, visitor)
-        await self._may_browse(visitor, obj)
-        snapshot, path = self._where(request)
-        shown = await self.console.browser.preview(obj, snapshot, path)
-        context = {
-            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": snapshot, "path": path,
-            "crumbs": _crumbs(path), "preview": shown, "shown": browse.display_name,
-            "limit": views.size(browsing.PREVIEW_BYTES),
-        }  # fmt: skip
-        return TEMPLATES.TemplateResponse(request, "preview.html", context)
-
-    async def download(self, request: requests.Request) -> responses.Response:
-        """A file's bytes, or a folder as a tar archive, streamed as the Job reads them."""
-        visitor = await self.visitor_of(request)
-        _, obj = await self.object_of(request, visitor)
-        await self._may_browse(visitor, obj)
-        snapshot, path = self._where(request)
-        folder = request.query_params.get("folder") == "1"
-        stack = contextlib.AsyncExitStack()
-        chunks = await stack.enter_async_context(
-            self.console.browser.stream(obj, snapshot, path, folder=folder)
-        )
-
-        async def body() -> AsyncIterator[bytes]:
-            async with stack:
-                async for chunk in chunks:
-                    yield chunk
-
-        name = (path.rstrip("/").rsplit("/", 1)[-1] or obj["metadata"]["name"]) + (
-            ".tar" if folder else ""
-        )
-        disposition = f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}"
-        return responses.StreamingResponse(
-            body(),
-            media_type="application/x-tar" if folder else "application/octet-stream",
-            headers={"content-disposition": disposition},
-        )
-
-    async def restore_page(self, request: requests.Request) -> responses.Response:
-        """Restore a snapshot into a new PVC: the form, then the plan in full, then (posted
-        with the page's CSRF token) the PVC and the ReplicationDestination, whose page follows."""
-        visitor = await self.visitor_of(request)
-        kind, obj = await self.object_of(request, visitor)
-        if kind != "source":
-            raise starlette_exceptions.HTTPException(404, "restore a snapshot from its source")
-        namespace = obj["metadata"]["namespace"]
-        for resource, group in (("persistentvolumeclaims", ""), (PLURALS["destination"], GROUP)):
-            await self.require(
-                visitor, "create", resource, namespace, group=group,
-                why="a restore creates a PVC and a ReplicationDestination",
-            )  # fmt: skip
-        await self._may_browse(visitor, obj)
-        form = await request.form() if request.method == "POST" else request.query_params
-        source_claim = (obj.get("spec") or {}).get("sourcePVC")
-        wanted = str(form.get("to") or "")
-        snapshot = request.path_params["snapshot"]
-        context: dict[str, Any] = {
-            "visitor": visitor, "kind": kind, "obj": obj, "snapshot": snapshot,
-            "to": wanted or f"{source_claim or obj['metadata']['name']}-restored", "plan": None,
-            "problem": None,
-        }  # fmt: skip
-        if not wanted:
-            return TEMPLATES.TemplateResponse(request, "restore.html", context)
-        try:
-            chosen = await self._restore_plan(obj, snapshot, wanted, source_claim)
-        except session.UserError as error:
-            context["problem"] = str(error)
-            return TEMPLATES.TemplateResponse(request, "restore.html", context, status_code=400)
-        if request.method == "GET":
-            context["plan"] = chosen
-            return TEMPLATES.TemplateResponse(request, "restore.html", context)
-        if not access.csrf_matches(visitor, str(form.get(access.CSRF_FIELD) or "")):
-            raise starlette_exceptions.HTTPException(403, "the form is stale; reload the page")
-        return await self._restore(obj, chosen, visitor)
-
-    async def _restore_plan(
-        self, obj: Mapping[str, Any], snapshot: str, claim: str, source_claim: str | None
-    ) -> restoring.Plan:
-        restoring.check_claim_name(claim, source_claim=source_claim)
-        entries = await self.console.browser.catalog(obj)
-        found = [entry for entry in entries if entry.id.startswith(snapshot)]
-        if len(found) != 1:
-            raise session.UserError(f"no snapshot {snapshot[:8]} in the catalog any more")
-        claim_of = await self.console.kube.get(
-            client.Kind.CLAIM, source_claim or "", namespace=obj["metadata"]["namespace"]
-        ) if source_claim else None  # fmt: skip
-        return restoring.plan(obj, claim_of, found[0], claim=claim)
-
-    async def _restore(
-        self, obj: Mapping[str, Any], chosen: restoring.Plan, visitor: access.Visitor
-    ) -> responses.Response:
-        await restoring.carry_out(self.console.kube, chosen)
-        await self.console.kube.event(
-            obj, type_="Normal", reason="RestoreRequested", action="Console",
-            note=f"snapshot {chosen.snapshot.id[:8]} restore into new PVC {chosen.claim_name} "
-            f"requested by {visitor.user} from the pyvolsync console",
-        )  # fmt: skip
-        key = (KINDS["destination"], chosen.namespace, chosen.destination_name)
-        with contextlib.suppress(TimeoutError):
-            await self.console.fleet.wait_for(key, lambda found: found is not None, timeout=10)
-        target = f"/destination/{chosen.namespace}/{chosen.destination_name}"
-        return responses.RedirectResponse(target, status_code=303)
-
     async def act(self, request: requests.Request) -> responses.Response:
         """Carry out a button's action; JSON for the script, a redirect for a plain form."""
         visitor = await self.visitor_of(request)
@@ -641,16 +495,3 @@ def _same_origin(request: requests.Request) -> bool:
         return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is None or urllib.parse.urlsplit(origin).netloc == request.url.netloc
-
-
-def _crumbs(path: str) -> list[tuple[str, str]]:
-    """Return (name, path) of each folder on the way to ``path``, the root first."""
-    parts = [part for part in path.split("/") if part]
-    return [("/", "/")] + [
-        (part, "/" + "/".join(parts[: index + 1])) for index, part in enumerate(parts)
-    ]
-
-
-def _listing_order(entry: Any) -> tuple[bool, str]:
-    """Folders first, then by name."""
-    return (entry.type != "dir", entry.path)

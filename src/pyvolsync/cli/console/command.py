@@ -20,7 +20,7 @@ import typer
 import uvicorn
 
 from pyvolsync.cli import session, snapshots
-from pyvolsync.cli.console import access, acting, app, browsing, inplacing, live
+from pyvolsync.cli.console import access, acting, app, browsing, inplacing, kinds, live
 from pyvolsync.kube import client, errors
 
 DEFAULT_PORT = 8742
@@ -170,7 +170,7 @@ async def _scope(kube: client.Kube, namespace: str | None) -> tuple[str | None, 
     """Return the namespace to watch (None: all) and what to tell the user about it."""
     if namespace:
         return namespace, f"Showing namespace {namespace} only (pyvolsync ui -n {namespace})."
-    if await kube.allowed("list", "replicationsources", group=app.GROUP, namespace=""):
+    if await kube.allowed("list", "replicationsources", group=kinds.GROUP, namespace=""):
         return None, None
     own = kube.default_namespace
     return own, (

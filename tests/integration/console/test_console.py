@@ -3,7 +3,7 @@
 What a user checks: the fleet page lists the sources with the right health, trouble first; "Sync
 now" starts a sync and the page shows it finish without a reload; a user whose RBAC does not
 allow an action cannot do it (the server refuses, not only the button); a deleted object, a
-wrong login link and an unknown page each get a clear message.
+wrong login link, an unknown page and a repository that is not there each get a clear message.
 """
 
 from __future__ import annotations
@@ -242,6 +242,12 @@ def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
     ui: Ui,
 ) -> None:
     broken_source(cluster, namespace)
+    apply(
+        cluster,
+        helpers.repository_secret("nowhere", path=f"{namespace}/never-made"),
+        helpers.replication_source("unmade", repository="nowhere", paused=True),
+        namespace=namespace,
+    )
     console = ui.start(cluster.kubeconfig, "-n", namespace)
     page = ui.page
     page.context.clear_cookies()
@@ -256,6 +262,8 @@ def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
     sync_api.expect(page.locator(".problem-message")).to_contain_text(
         f"ReplicationSource {namespace}/nothing-here does not exist"
     )
+    page.goto(f"{console.base}/source/{namespace}/unmade/snapshots")
+    sync_api.expect(page.locator(".problem-message")).to_contain_text("repository does not exist")
     page.goto(f"{console.base}/source/{namespace}/broken")
     forged = post_from_page(page, f"/source/{namespace}/broken/pause", csrf="forged")
     assert forged["status"] == 403, forged
@@ -264,5 +272,5 @@ def test_bad_requests_get_a_clear_message_and_the_console_keeps_working(
     cluster.kubectl("delete", SOURCE, "broken", "-n", namespace)
     sync_api.expect(page.locator("#said")).to_contain_text("was deleted")
     page.goto(f"{console.base}/")
-    sync_api.expect(page.locator("#fleet-rows tr")).to_have_count(0)
+    sync_api.expect(page.locator("#fleet-rows tr")).to_have_count(1)
     assert page.evaluate("fetch('/healthz').then(answer => answer.status)") == 200

@@ -5,6 +5,8 @@ the page follows the restore to its end, and Undo puts the prior bytes back."""
 
 from __future__ import annotations
 
+import json
+
 from localcluster import controlplane
 from localcluster.testing import get
 from playwright import sync_api
@@ -16,7 +18,7 @@ from tests.integration.cli.test_cli_inplace import (
     running_app,
     wait_ready,
 )
-from tests.integration.console.conftest import Ui, screenshot
+from tests.integration.console.conftest import Ui, post_from_page, screenshot
 from tests.integration.reconcile import helpers
 
 from pyvolsync.planning import inplace
@@ -83,24 +85,45 @@ def test_a_file_goes_back_in_place_after_the_plan_and_undo_puts_it_back(
     assert read_data(cluster, namespace, "read-undone")[:3] == ["corrupted", "1", "written-after"]
     deployment = get(cluster, "deployment", "web", namespace=namespace) or {}
     assert deployment["spec"]["replicas"] == 1
+    again = post_from_page(page, f"/source/{namespace}/app/in-place/undo")
+    assert again["status"] == 409 and "undone already" in again["body"]["error"], again
     reasons = [event["reason"] for event in helpers.events(cluster, namespace, "app")]
     for reason in ("InPlaceRestoreRequested", "InPlaceRestoreFinished", "InPlaceUndoFinished"):
         assert reason in reasons, reasons
 
 
-def test_a_path_the_snapshot_lacks_is_refused_before_anything_changes(
+def test_a_missing_path_is_refused_and_a_restore_left_unfinished_is_finished_from_its_page(
     cluster: controlplane.ControlPlane, namespace: str, ui: Ui
 ) -> None:
     snapshot = backed_up_source(cluster, namespace)["lastSyncResult"]["snapshotID"]
     running_app(cluster, namespace)
+    helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
     console = ui.start(cluster.kubeconfig, "-n", namespace)
     page = ui.page
-    here = f"{console.base}/source/{namespace}/app/snapshots/{snapshot}"
 
-    page.goto(f"{here}/in-place?path=/no-such-file")
-
-    sync_api.expect(page.locator("#in-place-problem")).to_contain_text("no-such-file")
+    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/nope")
+    sync_api.expect(page.locator("#in-place-problem")).to_contain_text("nope")
     assert page.locator("#plan").count() == 0
     assert journal_of(cluster, namespace) is None
-    deployment = get(cluster, "deployment", "web", namespace=namespace) or {}
-    assert deployment["spec"]["replicas"] == 1
+
+    # As a console stopped midway leaves it: the app stopped, the journal at "stopped".
+    cluster.kubectl("scale", "deployment", "web", "--replicas=0", "-n", namespace)
+    left = inplace.Journal(
+        source="app", snapshot=snapshot, paths=("/hello.txt",), phase=inplace.Phase.STOPPED,
+        workloads=(inplace.Workload(kind="Deployment", name="web", replicas=1),),
+        started_at="2026-12-07T10:00:00Z",
+    )  # fmt: skip
+    patch = json.dumps(inplace.journal_patch(left))
+    cluster.kubectl("patch", "pvc", "data", "-n", namespace, "--type=merge", "-p", patch)
+    page.goto(f"{console.base}/source/{namespace}/app/in-place")
+    sync_api.expect(page.locator("#in-place-rows")).to_contain_text("unfinished at step stopped")
+    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/x")
+    sync_api.expect(page.locator("#in-place-problem")).to_contain_text("unfinished")
+
+    page.goto(f"{console.base}/source/{namespace}/app/in-place")
+    page.get_by_role("button", name="Finish the restore").click()
+    _wait_for_the_run(ui, "restore")
+
+    sync_api.expect(page.locator("#in-place-rows")).to_contain_text("done")
+    assert read_data(cluster, namespace, "read-finished")[:3] == ["hello", "1", "written-after"]
+    wait_ready(cluster, namespace)

@@ -290,22 +290,30 @@ class InPlacePages:
         if what not in ("undo", "finish"):
             raise starlette_exceptions.HTTPException(404, f"no action {what!r}")
         obj, step = await self._source(request, visitor)
-        form = await request.form()
-        if not access.csrf_matches(visitor, str(form.get(access.CSRF_FIELD) or "")):
+        sent = request.headers.get(access.CSRF_HEADER)
+        if sent is None:
+            sent = str((await request.form()).get(access.CSRF_FIELD) or "")
+        if not access.csrf_matches(visitor, sent):
             raise starlette_exceptions.HTTPException(403, "the form is stale; reload the page")
         journal = await self._journal(step)
         if journal is None or (what == "finish" and journal.phase.finished):
             raise starlette_exceptions.HTTPException(
                 409, f"PVC {step.claim} has no unfinished in-place restore to {what}"
             )
+        if journal.phase is Phase.UNDONE:
+            raise starlette_exceptions.HTTPException(
+                409, f"the in-place restore of {', '.join(journal.paths)} was undone already"
+            )
         workloads = journal.workloads
         if journal.phase is Phase.DONE:
             workloads = (await step.discover()).workloads
         await self._may_stop(visitor, step.namespace, tuple(workloads))
         try:
+            undoing = what == "undo" or journal.phase is Phase.UNDOING
             return await self._start(
-                obj, visitor, step, what=what, paths=journal.paths, work=_finishing(what)
-            )
+                obj, visitor, step, what="undo" if undoing else "restore", paths=journal.paths,
+                work=_finishing(what),
+            )  # fmt: skip
         except session.UserError as error:
             raise starlette_exceptions.HTTPException(409, str(error)) from None
 

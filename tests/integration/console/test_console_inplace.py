@@ -42,15 +42,23 @@ def _wait_for_the_run(ui: Ui, what: str) -> None:
         ) from None
 
 
-def test_a_file_goes_back_in_place_after_the_plan_and_undo_puts_it_back(
+def _damaged_app_and_console(
     cluster: controlplane.ControlPlane, namespace: str, ui: Ui
-) -> None:
+) -> tuple[str, str]:
+    """Back up volume `data`, run the app on it, write over hello.txt and add after.txt, start
+    a console; return the backup's snapshot ID and the console's address."""
     snapshot = backed_up_source(cluster, namespace)["lastSyncResult"]["snapshotID"]
     running_app(cluster, namespace)
     helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
-    console = ui.start(cluster.kubeconfig, "-n", namespace)
+    return str(snapshot), ui.start(cluster.kubeconfig, "-n", namespace).base
+
+
+def test_a_file_goes_back_in_place_after_the_plan_and_undo_puts_it_back(
+    cluster: controlplane.ControlPlane, namespace: str, ui: Ui
+) -> None:
+    snapshot, base = _damaged_app_and_console(cluster, namespace, ui)
     page = ui.page
-    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}?path=/")
+    page.goto(f"{base}/source/{namespace}/app/snapshots/{snapshot}?path=/")
 
     page.get_by_role("button", name="Restore the chosen in place…").click()
     sync_api.expect(page.locator("#in-place-problem")).to_contain_text("choose at least one")
@@ -95,13 +103,10 @@ def test_a_file_goes_back_in_place_after_the_plan_and_undo_puts_it_back(
 def test_a_missing_path_is_refused_and_a_restore_left_unfinished_is_finished_from_its_page(
     cluster: controlplane.ControlPlane, namespace: str, ui: Ui
 ) -> None:
-    snapshot = backed_up_source(cluster, namespace)["lastSyncResult"]["snapshotID"]
-    running_app(cluster, namespace)
-    helpers.run_shell(cluster, namespace, "damage", claim_name="data", script=DAMAGE)
-    console = ui.start(cluster.kubeconfig, "-n", namespace)
+    snapshot, base = _damaged_app_and_console(cluster, namespace, ui)
     page = ui.page
 
-    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/nope")
+    page.goto(f"{base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/nope")
     sync_api.expect(page.locator("#in-place-problem")).to_contain_text("nope")
     assert page.locator("#plan").count() == 0
     assert journal_of(cluster, namespace) is None
@@ -115,12 +120,12 @@ def test_a_missing_path_is_refused_and_a_restore_left_unfinished_is_finished_fro
     )  # fmt: skip
     patch = json.dumps(inplace.journal_patch(left))
     cluster.kubectl("patch", "pvc", "data", "-n", namespace, "--type=merge", "-p", patch)
-    page.goto(f"{console.base}/source/{namespace}/app/in-place")
+    page.goto(f"{base}/source/{namespace}/app/in-place")
     sync_api.expect(page.locator("#in-place-rows")).to_contain_text("unfinished at step stopped")
-    page.goto(f"{console.base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/x")
+    page.goto(f"{base}/source/{namespace}/app/snapshots/{snapshot}/in-place?path=/x")
     sync_api.expect(page.locator("#in-place-problem")).to_contain_text("unfinished")
 
-    page.goto(f"{console.base}/source/{namespace}/app/in-place")
+    page.goto(f"{base}/source/{namespace}/app/in-place")
     page.get_by_role("button", name="Finish the restore").click()
     _wait_for_the_run(ui, "restore")
 

@@ -50,7 +50,12 @@ class Run:
     started: datetime.datetime
     output: io.StringIO = dataclasses.field(default_factory=io.StringIO)
     problem: str | None = None
-    finished: bool = False
+    ended: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    """Set once the run ended and its Event was recorded."""
+
+    @property
+    def finished(self) -> bool:
+        return self.ended.is_set()
 
     @property
     def lines(self) -> list[str]:
@@ -106,9 +111,10 @@ class Runs:
         except Exception as error:
             logger.error("the console's in-place %s failed", run.what, exc_info=error)
             run.problem = f"the {run.what} failed ({type(error).__name__}); see the console's log"
+        try:
+            await self._record(step.obj, run)
         finally:
-            run.finished = True
-        await self._record(step.obj, run)
+            run.ended.set()
 
     async def _record(self, obj: Mapping[str, Any], run: Run) -> None:
         """Record how the run ended as an Event on the source, naming the person."""

@@ -39,12 +39,10 @@ async def test_a_second_run_on_the_same_volume_waits_and_a_failure_is_kept_and_r
         raise session.UserError("the paths could not be restored: no space left on device")
 
     run = runs.start(source(), what="restore", user="alice", work=failing)
-    await asyncio.sleep(0)
     with pytest.raises(session.UserError, match="going on already \\(started by alice\\)"):
         runs.start(source(), what="undo", user="bob", work=failing)
     release.set()
-    while not run.finished:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(run.ended.wait(), 5)
 
     assert run.lines == ["Deployment web (1 replica) stopped"]
     assert run.problem == "the paths could not be restored: no space left on device"
@@ -62,8 +60,7 @@ async def test_a_finished_run_is_recorded_and_the_volume_is_free_again() -> None
         return JOURNAL
 
     first = runs.start(source(), what="undo", user="alice", work=done)
-    while not first.finished:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(first.ended.wait(), 5)
     second = runs.start(source(), what="restore", user="bob", work=done)
 
     assert first.problem is None and runs.latest("team-a", "data") is second

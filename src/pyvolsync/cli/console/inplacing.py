@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Work = Callable[[inplace.InPlace], Awaitable[Journal]]
-WORKLOAD_RESOURCES = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
 OUTPUT_WIDTH = 160
 
 
@@ -182,7 +181,7 @@ class InPlacePages:
     async def _may_stop(
         self, visitor: access.Visitor, namespace: str, workloads: tuple[planning.Workload, ...]
     ) -> None:
-        for resource in sorted({WORKLOAD_RESOURCES[item.kind] for item in workloads}):
+        for resource in sorted({inplace.RESOURCE_OF_WORKLOAD[item.kind] for item in workloads}):
             await self.pages.require(
                 visitor, "patch", resource, namespace, group="apps",
                 why="the restore stops the app meanwhile",

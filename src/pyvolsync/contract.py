@@ -92,6 +92,10 @@ class EnvVar(enum.StrEnum):
     FROM_FOLDER = "PYVOLSYNC_FROM_FOLDER"
     """``restore-paths``: read the paths from this mounted folder (a volume made from a
     VolumeSnapshot: an in-place restore's safety copy) instead of the repository."""
+    GUARD = "PYVOLSYNC_GUARD"
+    """The anomaly guard's thresholds (``Guard.to_text``); unset or empty: no guard."""
+    RETENTION_HELD = "PYVOLSYNC_RETENTION_HELD"
+    """Why retention is held (an anomaly nobody acknowledged yet): the backup forgets nothing."""
     DRY_RUN = "PYVOLSYNC_DRY_RUN"
     """``true``: ``restore-paths`` checks the snapshot and the paths and prints what it would
     restore, touching nothing."""
@@ -352,6 +356,10 @@ class Transfer:
     could not list them (or is older than this field)."""
     newest_snapshot: str = ""
     """For a backup: when the newest of them was taken."""
+    suspicious: str = ""
+    """For a backup: why the anomaly guard found its snapshot suspicious ("" when it did not)."""
+    last_good: str = ""
+    """For a suspicious backup: the ID of the source's previous snapshot, pinned by the guard."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -656,6 +664,50 @@ def valid_read_data_subset(text: str) -> bool:
     if match.group("percent"):
         return 0 < float(match.group("percent")) <= 100
     return True
+
+
+GUARD_SETTINGS = ("files-drop", "bytes-drop", "deleted")
+"""The anomaly guard's thresholds, each a percentage from 1 to 100."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Guard:
+    """When the anomaly guard finds a new snapshot suspicious, compared with the previous one.
+
+    ``files_drop`` and ``bytes_drop``: the share of the previous snapshot's files (bytes) the new
+    one lacks; ``deleted``: the share of the previous snapshot's files that are gone from the new
+    one, even if as many new files took their place (files encrypted under new names).
+    """
+
+    files_drop: int = 50
+    bytes_drop: int = 50
+    deleted: int = 50
+
+    def to_text(self) -> str:
+        """Return the thresholds as the mover reads them: ``files-drop=50,bytes-drop=50,...``."""
+        values = (self.files_drop, self.bytes_drop, self.deleted)
+        return ",".join(
+            f"{name}={value}" for name, value in zip(GUARD_SETTINGS, values, strict=True)
+        )
+
+    @classmethod
+    def from_text(cls, text: str) -> Guard:
+        """Parse ``to_text``'s form; raise ValueError naming what is wrong."""
+        values: dict[str, int] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, _, value = item.partition("=")
+            if name not in GUARD_SETTINGS:
+                raise ValueError(f"{name!r} is not one of {', '.join(GUARD_SETTINGS)}")
+            values[name.replace("-", "_")] = guard_percent(value)
+        return cls(**values)
+
+
+def guard_percent(text: str) -> int:
+    """Return a threshold written as ``50`` or ``50%``; raise ValueError unless it is 1 to 100."""
+    digits = text.strip().removesuffix("%").strip()
+    if not digits.isdigit() or not 1 <= int(digits) <= 100:
+        raise ValueError(f"{text!r} is not a percentage from 1 to 100 (such as 50%)")
+    return int(digits)
 
 
 CATALOG_KEY = "pyvolsync-catalog"

@@ -188,19 +188,10 @@ def summarize(
         engine_version=engine_version,
         started_at=started_at,
         duration_seconds=round(duration_seconds, 3),
-        snapshot_id=counters.snapshot_id,
-        files_new=counters.files_new,
-        files_changed=counters.files_changed,
-        files_unmodified=counters.files_unmodified,
-        bytes_added=counters.bytes_added,
-        bytes_processed=counters.bytes_processed,
-        files_restored=counters.files_restored,
-        bytes_restored=counters.bytes_restored,
-        snapshots_found=counters.snapshots_found,
-        snapshots_kept=counters.snapshots_kept,
-        snapshots_pinned=counters.snapshots_pinned,
-        oldest_snapshot=counters.oldest_snapshot,
-        newest_snapshot=counters.newest_snapshot,
+        **{
+            field.name: getattr(counters, field.name)
+            for field in dataclasses.fields(contract.Transfer)
+        },
         warnings=tuple(warning for result in results for warning in result.warnings),
         operations=tuple(results),
     )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, settings, times
+from pyvolsync.inpod import errors, guard, settings, times
 from pyvolsync.inpod.restic import retention
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,10 @@ class MoverConfig:
     """``<namespace>/<name>`` of the ReplicationSource (``PYVOLSYNC_SOURCE``), or "" if unset."""
     browsing: settings.Browsing = dataclasses.field(default_factory=settings.Browsing)
     """The snapshot ``pin``, ``unpin`` and ``forget`` act on, and what browsing reads."""
+    guard: contract.Guard | None = None
+    """The anomaly guard's thresholds (``PYVOLSYNC_GUARD``); None: every backup is trusted."""
+    retention_held: str = ""
+    """Why retention is held (``PYVOLSYNC_RETENTION_HELD``): the backup forgets nothing."""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
     termination_grace: float = 20.0
@@ -126,5 +130,7 @@ def from_environ(environ: Mapping[str, str]) -> MoverConfig:
         check_read_data_subset=_check_subset(environ),
         source=_source(environ),
         browsing=settings.browsing(environ),
+        guard=guard.from_environ(environ),
+        retention_held=_variable(environ, contract.EnvVar.RETENTION_HELD),
         **dataclasses.asdict(settings.timing(environ)),
     )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, inplace, report, volume
+from pyvolsync.inpod import browse, errors, guard, inplace, report, volume
 from pyvolsync.inpod.restic import browsing, commands, config, failures, progress, selection
 from pyvolsync.inpod.restic.failures import ResticExit, exit_of
 
@@ -204,12 +204,90 @@ def backup(context: Context) -> contract.OperationResult:
     )
     saved = _with_counters(result, summary)
     try:
-        forget(context)
+        saved = _guarded(context, saved)
+        _retain(context, saved)
     except errors.MoverError as error:
         return dataclasses.replace(
             saved, outcome=contract.Outcome.FAILED, error_kind=error.kind, message=error.message
         )
     return _with_notes(context, _with_catalog(context, saved))
+
+
+def _retain(context: Context, saved: contract.OperationResult) -> None:
+    """Apply retention after the backup ``saved``, unless the guard holds it."""
+    if saved.suspicious:
+        logger.warning("Retention was not applied: the new snapshot is suspicious")
+    elif context.config.retention_held:
+        logger.warning("Retention is held: %s", context.config.retention_held)
+    else:
+        forget(context)
+
+
+def _previous(
+    snapshots: list[selection.Snapshot], entries: list[contract.CatalogEntry], new_id: str
+) -> tuple[contract.CatalogEntry, contract.CatalogEntry, selection.Snapshot] | None:
+    """Return the source's snapshot taken just before ``new_id``, the new one's catalog entry and
+    the new one as restic lists it; None when there is no previous one."""
+    entry_of = {entry.id: entry for entry in entries}
+    taken = sorted(
+        (item for item in snapshots if item.id in entry_of), key=lambda item: (item.time, item.id)
+    )
+    position = next((index for index, item in enumerate(taken) if item.id == new_id), 0)
+    if position == 0:
+        return None
+    new = taken[position]
+    return entry_of[taken[position - 1].id], entry_of[new_id], new
+
+
+def _figures(entry: contract.CatalogEntry) -> guard.Figures | None:
+    if entry.files is None or entry.size is None:
+        return None
+    return guard.Figures(files=entry.files, bytes=entry.size)
+
+
+def _guarded(context: Context, saved: contract.OperationResult) -> contract.OperationResult:
+    """Return the backup's result as the anomaly guard judges it; when its snapshot is
+    suspicious, the source's previous snapshot is pinned (the last good one)."""
+    thresholds, settings = context.config.guard, context.config
+    if thresholds is None:
+        return saved
+    snapshots, entries = _listed(context, _snapshots_and_catalog)
+    mine = selection.of_source(entries, data_dir=settings.data_dir, source=settings.source)
+    found = _previous(snapshots, mine, saved.snapshot_id)
+    if found is None:
+        logger.info("Anomaly guard: no earlier snapshot of this source to compare with")
+        return saved
+    previous, new_entry, new = found
+    before, after = _figures(previous), _figures(new_entry)
+    if before is None or after is None:
+        logger.info("Anomaly guard: snapshot %s has no summary to compare with", previous.id[:8])
+        return saved
+    kept = new.kept if new.parent == previous.id else None
+    deleted = None if kept is None else max(before.files - kept, 0)
+    reason = guard.verdict(before, after, deleted=deleted, guard=thresholds)
+    if not reason:
+        logger.info("Anomaly guard: the snapshot looks like the previous one (%s)", previous.id[:8])
+        return saved
+    logger.warning("Anomaly guard: snapshot %s is suspicious: %s", saved.snapshot_id[:8], reason)
+    last_good = _pin_last_good(context, previous, snapshots)
+    return dataclasses.replace(saved, suspicious=reason, last_good=last_good)
+
+
+def _pin_last_good(
+    context: Context, entry: contract.CatalogEntry, snapshots: list[selection.Snapshot]
+) -> str:
+    """Pin the snapshot ``entry`` (if it is not yet); return its ID as restic has it now."""
+    if entry.pinned:
+        logger.info("The last good snapshot %s was already pinned", entry.id[:8])
+        return entry.id
+    completed = _run_unlocking(context, "tag", commands.pin(entry.id))
+    if exit_of(completed) is not ResticExit.SUCCESS:
+        raise failures.failure(completed, action="pinning the last good snapshot (restic tag)")
+    before = next(item for item in snapshots if item.id == entry.id)
+    now = selection.rewritten(_listed(context, selection.parse_snapshots), before)
+    pinned = now.id if now is not None else entry.id
+    logger.warning("Pinned the last good snapshot %s (now %s)", entry.id[:8], pinned[:8])
+    return pinned
 
 
 def _with_catalog(context: Context, result: contract.OperationResult) -> contract.OperationResult:

@@ -31,6 +31,10 @@ class Snapshot:
     tags: tuple[str, ...] = ()
     original: str = ""
     """The ID the snapshot had before restic rewrote it (``restic tag``), or ""."""
+    parent: str = ""
+    """The snapshot restic compared this one with when it took it, or ""."""
+    kept: int | None = None
+    """How many of the parent's files this one still has (changed or not); None if unknown."""
 
     @property
     def source(self) -> str:
@@ -59,6 +63,8 @@ def parse_snapshots(text: str) -> list[Snapshot]:
             paths=tuple(item.get("paths") or ()),
             tags=tuple(str(tag) for tag in item.get("tags") or ()),
             original=str(item.get("original") or ""),
+            parent=str(item.get("parent") or ""),
+            kept=_kept(item.get("summary")),
         )
         for item in document
     ]
@@ -98,6 +104,11 @@ def select(
 def _counter(summary: object, name: str) -> int | None:
     value = summary.get(name) if isinstance(summary, dict) else None
     return value if isinstance(value, int) else None
+
+
+def _kept(summary: object) -> int | None:
+    changed, unmodified = _counter(summary, "files_changed"), _counter(summary, "files_unmodified")
+    return None if changed is None or unmodified is None else changed + unmodified
 
 
 def catalog(text: str) -> list[contract.CatalogEntry]:

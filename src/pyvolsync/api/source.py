@@ -151,11 +151,27 @@ class SnapshotCatalog(wire.WireModel):
     """When the newest of them was taken."""
 
 
+class Anomaly(wire.WireModel):
+    """A backup the anomaly guard found suspicious, not yet acknowledged (a pyvolsync addition):
+    while it is set, retention and prune are held for the source."""
+
+    snapshot_id: wire.Str | None = None
+    """The suspicious snapshot (as the backup saved it)."""
+    time: wire.Time | None = None
+    """When the backup that took it ended."""
+    reason: wire.Str | None = None
+    """What the guard found: how many files or bytes are gone, compared with the snapshot before."""
+    last_good: wire.Str | None = None
+    """The snapshot before it, pinned by the guard so that retention never removes it."""
+
+
 class ReplicationSourceStatus(common.CommonStatus):
     """Observed state of a ReplicationSource."""
 
     snapshots: SnapshotCatalog | None = None
     """The source's snapshots after the latest backup's retention (a pyvolsync addition)."""
+    anomaly: Anomaly | None = None
+    """A suspicious backup nobody has acknowledged yet (a pyvolsync addition; `pyvolsync ack`)."""
     restic: ResticSourceStatus | None = None
     """Restic-specific state."""
     kopia: KopiaSourceStatus | None = None

@@ -82,6 +82,8 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
     ]
     if status.get("snapshots"):
         rows.append(("snapshots kept", snapshots_text(status["snapshots"])))
+    if status.get("anomaly"):
+        rows.append(("SUSPICIOUS BACKUP", anomaly_text(status["anomaly"])))
     if "kopia" in status:
         kopia = status.get("kopia") or {}
         return [
@@ -105,6 +107,18 @@ def snapshots_text(catalog: Mapping[str, Any]) -> str:
     pinned = f" ({catalog['pinned']} pinned)" if catalog.get("pinned") else ""
     span = f", {catalog.get('oldest')} to {catalog.get('newest')}" if catalog.get("oldest") else ""
     return f"{catalog.get('count', 0)}{pinned}{span}"
+
+
+def anomaly_text(anomaly: Mapping[str, Any]) -> str:
+    """Return ``status.anomaly`` in words, with what to do."""
+    snapshot, last_good = (
+        str(anomaly.get("snapshotID", ""))[:8],
+        str(anomaly.get("lastGood", ""))[:8],
+    )
+    return (
+        f"snapshot {snapshot} ({anomaly.get('time')}): {anomaly.get('reason')}; {last_good} before "
+        "it is pinned, retention and prune are held until `pyvolsync ack`"
+    )
 
 
 def _when(text: str | None, now: datetime.datetime) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from pyvolsync.cli import actions, browse, describe, pins, restore, snapshots, status
+from pyvolsync.cli import acknowledge, actions, browse, describe, pins, restore, snapshots, status
 from pyvolsync.cli.console import command as console
 
 
@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("undo")(restore.undo)
     app.command("unlock")(actions.unlock)
     app.command("logs")(actions.logs)
+    app.command("ack")(acknowledge.ack)
     app.command("pause")(actions.pause)
     app.command("resume")(actions.resume)
     app.command("ui")(console.ui)

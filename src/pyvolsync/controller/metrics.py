@@ -79,6 +79,13 @@ class Metrics:
             LABELS,
             registry=self.registry,
         )
+        self.backup_suspicious = prometheus_client.Gauge(
+            "pyvolsync_backup_suspicious",
+            "1 while a backup the anomaly guard found suspicious is not acknowledged (retention "
+            "and prune are held), else 0",
+            LABELS,
+            registry=self.registry,
+        )
         self.movers_running = prometheus_client.Gauge(
             "pyvolsync_movers_running",
             "Mover syncs in progress (holding a mover slot)",
@@ -110,6 +117,7 @@ class Metrics:
             self.last_success,
             self.bytes_added,
             self.repository_damaged,
+            self.backup_suspicious,
         ):
             try:
                 metric.remove(*identity.labels)

@@ -26,7 +26,7 @@ from pyvolsync.controller import schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors as kube_errors
 from pyvolsync.movers import base, iteration, jobs, protocol, registry
-from pyvolsync.planning import metadata, names
+from pyvolsync.planning import guard, metadata, names
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ HISTORY_LIMIT = 24
 ADOPT_RETRY_SECONDS = 0.5
 """The first wait before listing syncs in progress again at start-up (it doubles, up to 5 s)."""
 REASON_CONFIGURATION_ERROR = "ConfigurationError"
+REASON_ANOMALY = "BackupSuspicious"
+REASON_ANOMALY_ACKNOWLEDGED = "AnomalyAcknowledged"
+REASON_GUARD_MISCONFIGURED = "AnomalyGuardMisconfigured"
 REASON_BY_ERROR_KIND = {
     contract.ErrorKind.RESTIC_FAILED: "MoverFailed",
     contract.ErrorKind.KOPIA_FAILED: "MoverFailed",
@@ -298,6 +301,8 @@ class Reconciler:
             report_invalid(run, "; ".join(str(problem) for problem in problems))
             return
         engine = await self._resolved_engine(run)
+        if isinstance(run.status, source.ReplicationSourceStatus):
+            self._review_anomaly(run, run.status)
         if run.status.last_sync_start_time is not None:
             if not self._take_slot(run):
                 return
@@ -314,6 +319,9 @@ class Reconciler:
         if not self._take_slot(run):
             return
         self._reported_attempts.pop(run.key, None)
+        problem = guard.setting(run.obj).problem if run.role is names.Role.SOURCE else ""
+        if problem:
+            run.event("Warning", REASON_GUARD_MISCONFIGURED, problem)
         run.status.last_sync_start_time = run.now
         run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
         await self._synchronize(run, *engine)
@@ -371,6 +379,9 @@ class Reconciler:
             now=run.now,
             volume_timeout=self.settings.volume_timeout,
             repository_note=run.repository_note,
+            guard_environment=guard.environment(run.obj, run.status)
+            if isinstance(run.status, source.ReplicationSourceStatus)
+            else (),
         )
 
     async def _synchronize(
@@ -413,7 +424,7 @@ class Reconciler:
         self, run: Run, mover: protocol.Mover, spec: protocol.EngineSpec
     ) -> tuple[contract.Operation, ...]:
         assert isinstance(run.status, source.ReplicationSourceStatus)
-        return mover.operations_due(
+        due = mover.operations_due(
             protocol.Schedule(
                 spec=spec,
                 status=run.status,
@@ -422,6 +433,11 @@ class Reconciler:
                 check_interval=self.settings.check_interval,
             )
         )
+        if guard.held(run.status):
+            return tuple(
+                operation for operation in due if operation is not contract.Operation.PRUNE
+            )
+        return due
 
     def _report_attempts(self, run: Run, result: base.SyncState) -> None:
         """Report each failed attempt of the running Job once (an event, a failure counted)."""
@@ -478,6 +494,8 @@ class Reconciler:
         )
         if isinstance(status, source.ReplicationSourceStatus) and outcome.newest_snapshot:
             status.snapshots = snapshot_catalog(outcome)
+        if isinstance(status, source.ReplicationSourceStatus) and outcome.suspicious:
+            self._record_anomaly(run, status, outcome, ended=ended)
         if succeeded:
             self._record_success(run, outcome, started=started, ended=ended)
             recorded = mover.record(status, spec, result, now=run.now, owner_key=run.key)
@@ -489,6 +507,47 @@ class Reconciler:
         else:
             self._record_failure(run, outcome, failure_kind=result.failure_kind, ended=ended)
         run.condition("False", conditions.REASON_CLEANING_UP, "Cleaning up")
+
+    def _review_anomaly(self, run: Run, status: source.ReplicationSourceStatus) -> None:
+        """Clear an anomaly a person acknowledged; keep its metric up to date."""
+        anomaly = status.anomaly
+        if anomaly is not None and guard.acknowledged(run.obj, anomaly):
+            status.anomaly = None
+            run.event(
+                "Normal",
+                REASON_ANOMALY_ACKNOWLEDGED,
+                f"snapshot {(anomaly.snapshot_id or '')[:8]} was acknowledged: retention and "
+                f"prune resume with the next backup; the last good snapshot "
+                f"{(anomaly.last_good or '')[:8]} stays pinned until someone unpins it",
+            )
+        suspicious = 1 if status.anomaly is not None else 0
+        self.metrics.backup_suspicious.labels(*run.identity.labels).set(suspicious)
+
+    def _record_anomaly(
+        self,
+        run: Run,
+        status: source.ReplicationSourceStatus,
+        outcome: contract.MoverResult,
+        *,
+        ended: datetime.datetime,
+    ) -> None:
+        """Hold retention after a suspicious backup and say so, once per anomaly."""
+        if status.anomaly is not None:
+            return
+        status.anomaly = source.Anomaly(
+            snapshot_id=outcome.snapshot_id,
+            time=ended,
+            reason=outcome.suspicious,
+            last_good=outcome.last_good,
+        )
+        self.metrics.backup_suspicious.labels(*run.identity.labels).set(1)
+        run.event(
+            "Warning",
+            REASON_ANOMALY,
+            f"snapshot {outcome.snapshot_id[:8]} looks wrong: {outcome.suspicious}. The snapshot "
+            f"before it, {outcome.last_good[:8]}, is pinned and retention and prune are held. If "
+            f"the change is expected: pyvolsync ack {run.owner.name} -n {run.owner.namespace}",
+        )
 
     def _record_success(
         self,

@@ -54,6 +54,8 @@ class Iteration:
     volume_timeout: datetime.timedelta = base.DEFAULT_VOLUME_TIMEOUT
     repository_note: str = ""
     """Why the engine found no repository where the object refers to one (``Mover.resolve``)."""
+    guard_environment: tuple[tuple[str, str], ...] = ()
+    """The anomaly guard's variables of a new backup Job (``planning.guard.environment``)."""
 
     @property
     def namespace(self) -> str:
@@ -355,6 +357,7 @@ async def _job_plan(
         in (iteration.obj["metadata"].get("annotations") or {}),
         node_selector=selector,
         tolerations=tolerations,
+        guard_environment=iteration.guard_environment,
     )
 
 

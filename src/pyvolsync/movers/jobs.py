@@ -79,6 +79,8 @@ class JobPlan:
     debug: bool = False
     node_selector: Mapping[str, str] | None = None
     tolerations: Sequence[Mapping[str, Any]] = ()
+    guard_environment: tuple[tuple[str, str], ...] = ()
+    """The anomaly guard's variables (backups only)."""
 
 
 def mover_job(plan: JobPlan, settings: JobSettings) -> JsonObject:
@@ -251,6 +253,7 @@ def _feature_environment(plan: JobPlan) -> list[tuple[str, str]]:
     if GCS_CREDENTIALS_KEY in plan.secret_keys:
         env.append((GCS_CREDENTIALS_KEY, f"{CREDENTIALS_MOUNT}/gcs.json"))
     env.append((contract.EnvVar.PRIVILEGED_MOVER, "1" if plan.privileged else "0"))
+    env += plan.guard_environment
     return env
 
 

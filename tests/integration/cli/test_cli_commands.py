@@ -45,18 +45,24 @@ ROW_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def backed_up_source(plane: controlplane.ControlPlane, namespace: str) -> dict[str, Any]:
-    """Create volume `data` with files, Secret `repo` and source `app`; return its first status."""
+def backed_up_source(
+    plane: controlplane.ControlPlane,
+    namespace: str,
+    *,
+    script: str = helpers.WRITE_SAMPLE.format(marker=1),
+    **restic: Any,
+) -> dict[str, Any]:
+    """Create volume `data` with files (``script`` writes them), Secret `repo` and source `app`
+    (``restic`` settings, default: keep the last 10); return its first status."""
     apply(
         plane,
         helpers.repository_secret("repo", path=f"{namespace}/app", password=PASSWORD),
         helpers.claim("data"),
         namespace=namespace,
     )
-    helpers.run_shell(
-        plane, namespace, "write", claim_name="data", script=helpers.WRITE_SAMPLE.format(marker=1)
-    )
-    source = helpers.replication_source("app", copy_method="Direct", retain={"last": "10"})
+    helpers.run_shell(plane, namespace, "write", claim_name="data", script=script)
+    settings = restic or {"retain": {"last": "10"}}
+    source = helpers.replication_source("app", copy_method="Direct", **settings)
     apply(plane, source, namespace=namespace)
     return helpers.wait_for_manual_sync(plane, SOURCE, "app", namespace, "first")
 

@@ -56,6 +56,7 @@ def without_additions(kind: str) -> dict[str, Any]:
     if kind == "ReplicationSource":
         del status["restic"]["properties"]["lastChecked"]
         del status["snapshots"]
+        del status["anomaly"]
     return schema
 
 

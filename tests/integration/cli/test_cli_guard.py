@@ -38,6 +38,19 @@ def _sync(
     return found
 
 
+def wiped_source(
+    plane: controlplane.ControlPlane, namespace: str, jobs: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """Back up source `app` (60 files, keep the last snapshot, prune every time), delete 54 of
+    its files and back it up again; return the first snapshot's ID and the status after."""
+    first = backed_up_source(
+        plane, namespace, script=SIXTY_FILES, retain={"last": "1"}, pruneIntervalDays=0
+    )
+    left = helpers.run_shell(plane, namespace, "wipe", claim_name="data", script=WIPE)
+    assert left.strip() == "6", left
+    return first["lastSyncResult"]["snapshotID"], _sync(plane, namespace, "after-wipe", jobs)
+
+
 def _job_of(jobs: dict[str, dict[str, Any]], snapshot_round: int) -> dict[str, Any]:
     job = sorted(jobs.values(), key=lambda item: item["metadata"]["creationTimestamp"])
     return job[snapshot_round]
@@ -60,16 +73,8 @@ def test_a_wipe_holds_retention_until_acknowledged_and_the_last_good_snapshot_su
     repository_root: pathlib.Path,
 ) -> None:
     repository = repository_root / namespace / "app"
-    first = backed_up_source(
-        cluster, namespace, script=SIXTY_FILES, retain={"last": "1"}, pruneIntervalDays=0
-    )
-    good = first["lastSyncResult"]["snapshotID"]
     jobs: dict[str, dict[str, Any]] = {}
-
-    assert (
-        helpers.run_shell(cluster, namespace, "wipe", claim_name="data", script=WIPE).strip() == "6"
-    )
-    wiped = _sync(cluster, namespace, "after-wipe", jobs)
+    good, wiped = wiped_source(cluster, namespace, jobs)
 
     anomaly = wiped["anomaly"]
     assert anomaly["snapshotID"] == wiped["lastSyncResult"]["snapshotID"]

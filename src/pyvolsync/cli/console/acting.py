@@ -1,6 +1,7 @@
-"""What the console's buttons do: the same spec edits as ``pyvolsync sync|pause|resume|unlock``.
+"""What the console's buttons do: the same edits as ``pyvolsync sync|pause|resume|unlock|ack``.
 
-Each action is a merge patch of a field upstream VolSync has, made with the user's own
+Each action is a merge patch of a field upstream VolSync has (``ack``: of the annotation
+``pyvolsync ack`` writes), made with the user's own
 credentials (the API server refuses what their RBAC does not allow), and recorded as an Event on
 the object naming the user. "Sync now" on a scheduled source suspends its schedule while
 ``trigger.manual`` is set (upstream's rule), so the console clears the value again once the
@@ -18,6 +19,7 @@ from typing import Any
 from pyvolsync.cli import actions, follow, session
 from pyvolsync.cli.console import live
 from pyvolsync.kube import client, errors
+from pyvolsync.planning import guard
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ class Action(enum.StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     UNLOCK = "unlock"
+    ACK = "ack"
+    """Acknowledge the backup the anomaly guard found suspicious (``pyvolsync ack``)."""
 
 
 EVENT_REASONS = {
@@ -39,6 +43,7 @@ EVENT_REASONS = {
     Action.PAUSE: ("Paused", "paused"),
     Action.RESUME: ("Resumed", "resumed"),
     Action.UNLOCK: ("UnlockRequested", "unlock of stale repository locks requested"),
+    Action.ACK: ("AnomalyAcknowledgeRequested", "suspicious backup acknowledged"),
 }
 
 
@@ -57,9 +62,9 @@ class Acting:
     async def act(self, obj: Mapping[str, Any], action: Action, *, user: str) -> str:
         """Do ``action`` on ``obj`` as the console's credentials allow; return what was done."""
         meta = obj["metadata"]
-        spec = _spec_of(obj, action)
+        patch = _patch_of(obj, action)
         await self.kube.patch(
-            session.kind_of(obj), meta["name"], {"spec": spec}, namespace=meta["namespace"]
+            session.kind_of(obj), meta["name"], patch, namespace=meta["namespace"]
         )
         reason, words = EVENT_REASONS[action]
         await self.kube.event(
@@ -68,7 +73,7 @@ class Acting:
         )  # fmt: skip
         scheduled = bool(((obj.get("spec") or {}).get("trigger") or {}).get("schedule"))
         if action is Action.SYNC and scheduled:
-            self._resume_schedule_after(obj, spec["trigger"]["manual"])
+            self._resume_schedule_after(obj, patch["spec"]["trigger"]["manual"])
         return _said(obj, action)
 
     def _resume_schedule_after(self, obj: Mapping[str, Any], value: str) -> None:
@@ -103,6 +108,16 @@ class Acting:
         await asyncio.gather(*self._followers, return_exceptions=True)
 
 
+def _patch_of(obj: Mapping[str, Any], action: Action) -> dict[str, Any]:
+    """Return the merge patch ``action`` makes; RefusedError when it does not apply."""
+    if action is not Action.ACK:
+        return {"spec": _spec_of(obj, action)}
+    anomaly = ((obj.get("status") or {}).get("anomaly") or {}).get("snapshotID")
+    if not session.is_source(obj) or not anomaly:
+        raise RefusedError("there is no suspicious backup to acknowledge")
+    return {"metadata": {"annotations": {guard.ACKNOWLEDGED_ANNOTATION: anomaly}}}
+
+
 def _spec_of(obj: Mapping[str, Any], action: Action) -> dict[str, Any]:
     """Return the spec fields ``action`` sets; RefusedError when it does not apply."""
     if action is Action.SYNC:
@@ -124,4 +139,6 @@ def _said(obj: Mapping[str, Any], action: Action) -> str:
         Action.PAUSE: f"{what} paused: no new sync starts (a running one finishes)",
         Action.RESUME: f"{what} resumed",
         Action.UNLOCK: f"{what}: unlock requested; it runs at the start of the next sync",
+        Action.ACK: f"{what}: suspicious backup acknowledged; retention and prune resume with "
+        "the next backup (the last good snapshot stays pinned)",
     }[action]

@@ -8,6 +8,7 @@ is reported in one line naming the option, never as a traceback.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -19,7 +20,7 @@ import yaml
 from pyvolsync import __version__, contract
 from pyvolsync.api import durations
 from pyvolsync.cli import component, session, tools
-from pyvolsync.controller import operator, reconciler, schedule, statemachine
+from pyvolsync.controller import notifications, operator, reconciler, schedule, statemachine
 from pyvolsync.movers import base as mover_base
 from pyvolsync.movers import jobs as job_plan
 
@@ -50,6 +51,15 @@ def _positive_duration(option: str, text: str) -> Any:
     if duration.total_seconds() <= 0:
         raise _fail(f"{option}: {text!r} must be longer than zero, e.g. 10m")
     return duration
+
+
+def _notify_secret(text: str | None) -> notifications.SecretRef | None:
+    if not text:
+        return None
+    try:
+        return notifications.SecretRef.parse(text)
+    except ValueError as error:
+        raise _fail(f"--notify-secret: {error}") from None
 
 
 def _check_subset(text: str | None) -> str | None:
@@ -169,6 +179,20 @@ def run_operator(
             help="Shorthand for an NFS repository volume: SERVER:/PATH.",
         ),
     ] = None,
+    notify_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PYVOLSYNC_NOTIFY_SECRET",
+            help="NAMESPACE/NAME of a Secret whose keys are notification targets (Apprise URLs).",
+        ),
+    ] = None,
+    notify_quiet: Annotated[
+        str,
+        typer.Option(
+            envvar="PYVOLSYNC_NOTIFY_QUIET",
+            help="Wait this long without news before sending (many changes: one digest).",
+        ),
+    ] = "30s",
     metrics_port: Annotated[
         int,
         typer.Option(
@@ -227,6 +251,8 @@ def run_operator(
             check_interval=_duration("--check-interval", check_interval),
         ),
         kubeconfig=kubeconfig,
+        notify_secret=_notify_secret(notify_secret),
+        notify_quiet=_positive_duration("--notify-quiet", notify_quiet).total_seconds(),
         metrics_port=metrics_port,
         workers=workers,
         leader_election=leader_election,
@@ -256,6 +282,7 @@ def _summary(config: operator.OperatorConfig) -> dict[str, Any]:
         "checkIntervalSeconds": config.reconcile.check_interval.total_seconds(),
         "checkReadDataSubset": config.reconcile.job.check_read_data_subset,
         "repositoryVolume": bool(config.reconcile.job.repository_volume),
+        "notifySecret": dataclasses.asdict(config.notify_secret) if config.notify_secret else None,
     }
 
 

@@ -86,6 +86,12 @@ class Metrics:
             LABELS,
             registry=self.registry,
         )
+        self.notifications = prometheus_client.Counter(
+            "pyvolsync_notifications",
+            "Notification messages per target, by result (sent, or failed after retries)",
+            ("target", "result"),
+            registry=self.registry,
+        )
         self.movers_running = prometheus_client.Gauge(
             "pyvolsync_movers_running",
             "Mover syncs in progress (holding a mover slot)",

@@ -21,7 +21,15 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from pyvolsync.api import resources
-from pyvolsync.controller import changes, leader, maintenance, populator, reconciler, workqueue
+from pyvolsync.controller import (
+    changes,
+    leader,
+    maintenance,
+    notifications,
+    populator,
+    reconciler,
+    workqueue,
+)
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import watch
@@ -55,6 +63,10 @@ class OperatorConfig:
     workers: int = 8
     leader_election: bool = True
     lease_namespace: str = "default"
+    notify_secret: notifications.SecretRef | None = None
+    """The Secret whose keys are notification targets (None: no notifications)."""
+    notify_quiet: float = 30.0
+    """Seconds without news before the gathered notices are sent."""
 
 
 def published_settings(settings: jobs.JobSettings) -> dict[str, str]:
@@ -181,7 +193,18 @@ async def _lead(
     def wake(role: names.Role, key: str) -> None:
         queue.add((role, key))
 
-    engine = reconciler.Reconciler(kube, settings=config.reconcile, metrics=metrics, wake=wake)
+    notifier = None
+    if config.notify_secret is not None:
+        notifier = notifications.Notifier(
+            kube, config.notify_secret, metrics=metrics, quiet=config.notify_quiet
+        )
+    engine = reconciler.Reconciler(
+        kube,
+        settings=config.reconcile,
+        metrics=metrics,
+        wake=wake,
+        notify=notifier.tell if notifier else notifications.ignore,
+    )
     volume_populator = populator.Populator(kube)
     maintainer = maintenance.MaintenanceReconciler(
         kube, settings=config.reconcile.job, timezone=config.reconcile.policy.timezone
@@ -208,6 +231,8 @@ async def _lead(
     tasks = [asyncio.create_task(queue.run(stop))]
     if config.leader_election:
         tasks.append(asyncio.create_task(election.keep(stop)))
+    if notifier is not None:
+        tasks.append(asyncio.create_task(notifier.run(stop)))
     logger.info("operator running with %d workers", config.workers)
     try:
         await watch.run_all(build_watches(kube, queue, volume_populator), stop, ready=ready)

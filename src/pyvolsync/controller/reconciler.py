@@ -22,7 +22,7 @@ from pyvolsync import contract
 from pyvolsync.api import common, conditions, destination, durations, source, validation
 from pyvolsync.api.timestamps import parse_time
 from pyvolsync.controller import metrics as metrics_module
-from pyvolsync.controller import schedule, slots, statemachine
+from pyvolsync.controller import notifications, schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors as kube_errors
 from pyvolsync.movers import base, iteration, jobs, protocol, registry
@@ -176,8 +176,10 @@ class Reconciler:
         metrics: metrics_module.Metrics,
         wake: Callable[[names.Role, str], None],
         clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+        notify: notifications.NoticeSink = notifications.ignore,
     ) -> None:
         self.kube = kube
+        self.notify = notify
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
@@ -541,6 +543,13 @@ class Reconciler:
             last_good=outcome.last_good,
         )
         self.metrics.backup_suspicious.labels(*run.identity.labels).set(1)
+        self._tell(
+            run,
+            notifications.Change.SUSPICIOUS,
+            f"snapshot {outcome.snapshot_id[:8]}: {outcome.suspicious}; {outcome.last_good[:8]} "
+            f"before it is pinned. If intended: pyvolsync ack {run.owner.name} -n "
+            f"{run.owner.namespace}",
+        )
         run.event(
             "Warning",
             REASON_ANOMALY,
@@ -548,6 +557,10 @@ class Reconciler:
             f"before it, {outcome.last_good[:8]}, is pinned and retention and prune are held. If "
             f"the change is expected: pyvolsync ack {run.owner.name} -n {run.owner.namespace}",
         )
+
+    def _tell(self, run: Run, change: notifications.Change, detail: str) -> None:
+        what = f"{run.obj.get('kind')} {run.key}"
+        self.notify(notifications.Notice(change=change, what=what, detail=detail))
 
     def _record_success(
         self,
@@ -558,6 +571,8 @@ class Reconciler:
         ended: datetime.datetime,
     ) -> None:
         status = run.status
+        if status.consecutive_failures:
+            self._tell(run, notifications.Change.RECOVERED, _recovered(outcome, status))
         status.last_sync_time = ended
         status.last_sync_duration = durations.format_duration(ended - started)
         status.consecutive_failures = None
@@ -581,6 +596,9 @@ class Reconciler:
         status.consecutive_failures = (status.consecutive_failures or 0) + 1
         kind = failure_kind or str(outcome.error_kind or contract.ErrorKind.RESTIC_FAILED)
         self.metrics.record_failure(run.identity, kind)
+        if status.consecutive_failures == 1:
+            detail = f"{failure_reason(kind)}: {outcome.message}"
+            self._tell(run, notifications.Change.FAILED, detail)
         if failure_kind:
             # No mover ran: a volume was not ready in time; the event is named after it.
             run.event("Warning", failure_reason(failure_kind), outcome.message)
@@ -667,6 +685,12 @@ class Reconciler:
         run.condition("False", reason, message)
         if decision.wake_at is not None:
             run.wake_in((decision.wake_at - run.now).total_seconds())
+
+
+def _recovered(outcome: contract.MoverResult, status: Status) -> str:
+    failed = status.consecutive_failures or 0
+    snapshot = f"; snapshot {outcome.snapshot_id[:8]}" if outcome.snapshot_id else ""
+    return f"synced again after {failed} failed sync{'s' if failed > 1 else ''}{snapshot}"
 
 
 def _success_event(outcome: contract.MoverResult) -> tuple[str, str, str]:

@@ -130,7 +130,11 @@ def operator_options() -> dict[str, Any]:
 
 
 def test_every_operator_setting_is_a_chart_value() -> None:
-    by_nfs = operator_environment(deploy_tools.render_chart("operator.repositoryNFS=nas:/backups"))
+    by_nfs = operator_environment(
+        deploy_tools.render_chart(
+            "operator.repositoryNFS=nas:/backups", "notifications.secret=pyvolsync-notify"
+        )
+    )
     by_volume = operator_environment(
         deploy_tools.render_chart("operator.repositoryVolume.persistentVolumeClaim.claimName=repo")
     )
@@ -140,6 +144,8 @@ def test_every_operator_setting_is_a_chart_value() -> None:
         "USER"
     }
     assert by_nfs["PYVOLSYNC_REPOSITORY_NFS"] == "nas:/backups"
+    assert by_nfs["PYVOLSYNC_NOTIFY_SECRET"] == "volsync-system/pyvolsync-notify"
+    assert "PYVOLSYNC_NOTIFY_SECRET" not in by_volume, "no Secret named: no notifications"
     assert "PYVOLSYNC_REPOSITORY_VOLUME" not in by_nfs
     assert yaml.safe_load(by_volume["PYVOLSYNC_REPOSITORY_VOLUME"]) == {
         "persistentVolumeClaim": {"claimName": "repo"}

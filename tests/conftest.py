@@ -29,11 +29,20 @@ both side by side); unset, the whole suite."""
 SHARES = ("computing", "cluster")
 
 
+CHAOS_ONLY = "chaos"
+"""The share of the fault-injection cases that restart processes or wait out timeouts: `make
+chaos` runs them (tests/chaos); neither share of `make test` does, so that `make test` stays
+under an hour on a fresh machine. The bad-input cases stay in `make test`."""
+
+
 def share_of(item: pytest.Item) -> str:
     """Return the share a test belongs to: ``cluster`` for the tests that use the session's
     cluster and for tests/e2e (which start clusters of their own, whose logs the secret scan
     reads), ``computing`` for the rest (unit tests, the mover with real restic and kopia, the
-    chart)."""
+    chart), ``chaos`` for the long fault-injection cases (``CHAOS_ONLY``)."""
+    chaos = item.nodeid.startswith("tests/chaos/") and "/test_bad_input.py" not in item.nodeid
+    if chaos:
+        return CHAOS_ONLY
     if item.get_closest_marker("cluster") is not None or item.nodeid.startswith("tests/e2e/"):
         return "cluster"
     return "computing"

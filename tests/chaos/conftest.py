@@ -3,7 +3,8 @@
 Every case here breaks something on purpose (a process, the API server, the repository, a
 volume, the input) and then checks, as a user would, that no data was lost, that status and
 events told the truth, and that nothing was left behind. `make chaos` runs the suite with
-bigger data (PYVOLSYNC_CHAOS_SIZE=full); `make test` runs the same cases small.
+bigger data (PYVOLSYNC_CHAOS_SIZE=full); `make test` runs only the bad-input cases (the others
+restart processes or wait out timeouts: tests/conftest.py, CHAOS_ONLY).
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ class Timing:
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
     termination_grace: float = 20.0
+    lock_wait: float = 120.0
+    """How long a restic command waits for a lock a running restic holds (0: not at all)."""
 
 
 def timing(environ: Mapping[str, str]) -> Timing:
@@ -69,6 +71,7 @@ def timing(environ: Mapping[str, str]) -> Timing:
         progress_interval=seconds(environ, contract.EnvVar.PROGRESS_INTERVAL, 10.0),
         probe_timeout=seconds(environ, contract.EnvVar.PROBE_TIMEOUT, 60.0),
         termination_grace=seconds(environ, contract.EnvVar.TERMINATION_GRACE, 20.0),
+        lock_wait=seconds(environ, contract.EnvVar.LOCK_WAIT, 120.0),
     )
 
 

@@ -106,7 +106,7 @@ def test_a_live_lock_is_reported_and_kept(workspace: mover_support.Workspace) ->
     _repository_with_a_snapshot(workspace)
     holder = _hold_exclusive_lock(workspace)
     try:
-        blocked = workspace.mover("backup")
+        blocked = workspace.mover("backup", PYVOLSYNC_LOCK_WAIT="2")
         locks = list((workspace.repository / "locks").iterdir())
     finally:
         holder.kill()
@@ -115,9 +115,30 @@ def test_a_live_lock_is_reported_and_kept(workspace: mover_support.Workspace) ->
     assert blocked.returncode == ExitCode.REPOSITORY, blocked
     assert blocked.result.error_kind is Kind.REPOSITORY_LOCKED
     assert "spec.restic.unlock" in blocked.result.message
-    assert "no lock was stale" in blocked.output
+    assert "no lock was stale: another restic holds it; waiting up to 2 s" in blocked.output
     assert len(locks) == 1
     assert len(workspace.snapshots()) == 1
+
+
+def test_a_backup_waits_for_a_lock_another_running_restic_releases(
+    workspace: mover_support.Workspace,
+) -> None:
+    """Sources sharing a repository: one's forget holds it alone while another's backup starts."""
+    _repository_with_a_snapshot(workspace)
+    holder = _hold_exclusive_lock(workspace)
+    mover = workspace.start_mover("backup", FORGET_OPTIONS="--keep-last 5")
+    try:
+        assert mover.stdout is not None
+        waiting = next(line for line in mover.stdout if "waiting up to 120 s" in line)
+    finally:
+        holder.send_signal(signal.SIGINT)  # restic ends as on Ctrl-C: its lock is removed
+        holder.communicate()
+    run = workspace.finish(mover)
+
+    assert "another restic holds it" in waiting
+    assert run.returncode == 0, run
+    assert run.result.outcome is Outcome.SUCCEEDED
+    assert len(workspace.snapshots()) == 2
 
 
 def test_a_backup_killed_mid_way_leaves_a_lock_the_next_backup_removes(

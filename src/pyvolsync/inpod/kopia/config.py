@@ -74,6 +74,7 @@ class KopiaConfig:
     maintenance_owner: str = ""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
+    lock_wait: float = 120.0
     termination_grace: float = 20.0
 
     @property

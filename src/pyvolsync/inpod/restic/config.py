@@ -42,6 +42,7 @@ class MoverConfig:
     """Why retention is held (``PYVOLSYNC_RETENTION_HELD``): the backup forgets nothing."""
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
+    lock_wait: float = 120.0
     termination_grace: float = 20.0
 
 

@@ -45,6 +45,7 @@ def _with_notes(context: Context, result: contract.OperationResult) -> contract.
 
 
 _REMOVED_LOCKS = re.compile(r"successfully removed ([0-9]+) locks?")
+
 Attempt = TypeVar("Attempt")
 Listed = TypeVar("Listed")
 
@@ -60,27 +61,37 @@ def _remove_stale_locks(context: Context) -> int:
 
 
 def _unlocking(
-    context: Context, action: str, attempt: Callable[[], tuple[failures.Completed, Attempt]]
+    context: Context,
+    action: str,
+    attempt: Callable[[tuple[str, ...]], tuple[failures.Completed, Attempt]],
 ) -> tuple[failures.Completed, Attempt]:
-    """Run ``attempt``; if the repository was locked and a stale lock could be removed, again."""
-    completed, value = attempt()
+    """Run ``attempt``; if the repository was locked, remove a stale lock and run it again, or,
+    when the lock is alive (another source's mover working in a shared repository), run it
+    again waiting up to ``PYVOLSYNC_LOCK_WAIT`` seconds for that lock (``attempt`` gets
+    restic's global options to put before its command)."""
+    completed, value = attempt(())
     if exit_of(completed) is not ResticExit.REPOSITORY_LOCKED:
         return completed, value
     logger.warning("restic %s: the repository is locked (%s)", action, completed.reason)
     removed = _remove_stale_locks(context)
-    if removed == 0:
+    wait = round(context.config.lock_wait)
+    if removed == 0 and wait == 0:
         logger.warning("no lock was stale: the repository stays locked")
         return completed, value
+    if removed == 0:
+        # Sources sharing a repository: one's forget holds it alone for a moment.
+        logger.warning("no lock was stale: another restic holds it; waiting up to %d s", wait)
+        return attempt(("--retry-lock", f"{wait}s"))
     note = f"removed {removed} stale lock(s) before restic {action} (restic unlock)"
     logger.warning("%s; trying again", note)
     context.notes.append(note)
-    return attempt()
+    return attempt(())
 
 
 def _run_unlocking(context: Context, action: str, arguments: tuple[str, ...]) -> failures.Completed:
     """Run restic ``arguments`` (output logged), removing stale locks if it finds one."""
     completed, _ = _unlocking(
-        context, action, lambda: (context.runner.run(arguments, echo=True), None)
+        context, action, lambda wait: (context.runner.run((*wait, *arguments), echo=True), None)
     )
     return completed
 
@@ -141,18 +152,20 @@ def _with_counters(
     )
 
 
-def _backup_attempt(context: Context) -> tuple[failures.Completed, dict[str, Any] | None]:
+def _backup_attempt(
+    context: Context, wait: tuple[str, ...]
+) -> tuple[failures.Completed, dict[str, Any] | None]:
     settings = context.config
     stream = progress.JsonStream("backup", interval=settings.progress_interval)
     arguments = commands.backup(
         data_dir=settings.data_dir, source=settings.source, pinned=settings.browsing.pin_backup
     )
-    completed = context.runner.run(arguments, cwd=settings.data_dir, on_line=stream)
+    completed = context.runner.run((*wait, *arguments), cwd=settings.data_dir, on_line=stream)
     return completed, stream.summary
 
 
 def _backup_once(context: Context) -> tuple[failures.Completed, dict[str, Any] | None]:
-    return _unlocking(context, "backup", lambda: _backup_attempt(context))
+    return _unlocking(context, "backup", lambda wait: _backup_attempt(context, wait))
 
 
 def _run_backup(context: Context) -> tuple[failures.Completed, dict[str, Any]]:
@@ -382,9 +395,9 @@ def restore(context: Context) -> contract.OperationResult:
         chosen.id, target=settings.data_dir, delete=settings.restore_delete
     )
 
-    def attempt() -> tuple[failures.Completed, dict[str, Any] | None]:
+    def attempt(wait: tuple[str, ...]) -> tuple[failures.Completed, dict[str, Any] | None]:
         stream = progress.JsonStream("restore", interval=settings.progress_interval)
-        return context.runner.run(arguments, on_line=stream), stream.summary
+        return context.runner.run((*wait, *arguments), on_line=stream), stream.summary
 
     completed, summary = _unlocking(context, "restore", attempt)
     if exit_of(completed) is not ResticExit.SUCCESS or summary is None:
@@ -448,9 +461,10 @@ def check(context: Context) -> contract.OperationResult:
     logger.info("=== Starting check ===")
     subset = context.config.check_read_data_subset
 
-    def attempt() -> tuple[failures.Completed, dict[str, Any]]:
+    def attempt(wait: tuple[str, ...]) -> tuple[failures.Completed, dict[str, Any]]:
         stream = progress.JsonStream("check", interval=context.config.progress_interval)
-        completed = context.runner.run(commands.check(read_data_subset=subset), on_line=stream)
+        arguments = (*wait, *commands.check(read_data_subset=subset))
+        completed = context.runner.run(arguments, on_line=stream)
         return completed, stream.summary or {}
 
     completed, summary = _unlocking(context, "check", attempt)

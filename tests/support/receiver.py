@@ -18,6 +18,13 @@ class Receiver(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.failures = 0
+        self.arrived = threading.Condition()
+
+    def wait_for(self, count: int, *, timeout: float = 30.0) -> None:
+        """Wait until ``count`` requests arrived; AssertionError after ``timeout`` seconds."""
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"{len(self.requests)} requests arrived, not {count}")
 
     @property
     def address(self) -> str:
@@ -35,7 +42,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests.append((self.path, dict(self.headers), body))
+        with self.server.arrived:
+            self.server.requests.append((self.path, dict(self.headers), body))
+            self.server.arrived.notify_all()
         failing = self.server.failures > 0
         self.server.failures -= 1
         self.send_response(500 if failing else 200)

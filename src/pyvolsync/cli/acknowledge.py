@@ -16,6 +16,7 @@ import typer
 
 from pyvolsync.api import source
 from pyvolsync.cli import actions, session
+from pyvolsync.contract import SNAPSHOT_ID_MINIMUM
 from pyvolsync.kube import client
 from pyvolsync.planning import guard
 
@@ -55,16 +56,15 @@ def ack(
                 f"ReplicationSource {where} has no suspicious backup to acknowledge"
             )
         wanted = snapshot or anomaly.snapshot_id
-        if not anomaly.snapshot_id.startswith(wanted) or len(wanted) < 4:
+        if not anomaly.snapshot_id.startswith(wanted) or len(wanted) < SNAPSHOT_ID_MINIMUM:
             raise session.UserError(
                 f"--snapshot {wanted!r} is not the suspicious snapshot of {where}, "
                 f"{anomaly.snapshot_id[:8]}"
             )
-        annotations = {guard.ACKNOWLEDGED_ANNOTATION: anomaly.snapshot_id}
         await kube.patch(
             client.Kind.REPLICATION_SOURCE,
             name,
-            {"metadata": {"annotations": annotations}},
+            guard.acknowledgement(anomaly.snapshot_id),
             namespace=obj["metadata"]["namespace"],
         )
         return _acknowledged(obj["metadata"]["namespace"], name, anomaly)

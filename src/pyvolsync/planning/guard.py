@@ -84,3 +84,9 @@ def acknowledged(obj: Mapping[str, Any], anomaly: source.Anomaly) -> bool:
     given = str(_annotations(obj).get(ACKNOWLEDGED_ANNOTATION, "")).strip()
     wanted = anomaly.snapshot_id or ""
     return len(given) >= contract.SNAPSHOT_ID_MINIMUM and wanted.startswith(given)
+
+
+def acknowledgement(snapshot_id: str) -> dict[str, Any]:
+    """Return the merge patch by which a person acknowledges the suspicious ``snapshot_id``
+    (``pyvolsync ack`` and the console's button)."""
+    return {"metadata": {"annotations": {ACKNOWLEDGED_ANNOTATION: snapshot_id}}}

@@ -115,7 +115,7 @@ def _patch_of(obj: Mapping[str, Any], action: Action) -> dict[str, Any]:
     anomaly = ((obj.get("status") or {}).get("anomaly") or {}).get("snapshotID")
     if not session.is_source(obj) or not anomaly:
         raise RefusedError("there is no suspicious backup to acknowledge")
-    return {"metadata": {"annotations": {guard.ACKNOWLEDGED_ANNOTATION: anomaly}}}
+    return guard.acknowledgement(str(anomaly))
 
 
 def _spec_of(obj: Mapping[str, Any], action: Action) -> dict[str, Any]:

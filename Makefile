@@ -15,7 +15,7 @@ KOPIA_DIR = $(PYVOLSYNC_CACHE)/kopia-$(KOPIA_VERSION)
 # Tests and the demo find the pinned restic and kopia first on PATH.
 TOOLS_PATH = $(RESTIC_DIR):$(KOPIA_DIR):$(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv restic kopia chromium tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
+.PHONY: venv restic kopia volsync-upstream chromium tools lint test test-fast chaos demo bench bench-mover crds deploy-manifests
 .PHONY: localcluster-bin cluster-up cluster-down screenshots
 
 venv:
@@ -29,6 +29,11 @@ kopia:
 	@./scripts/ensure-kopia.sh >/dev/null
 
 tools: venv restic kopia
+
+# Upstream VolSync's operator built from its Go module, for the migration round trip (make test
+# builds it in the background while the suite runs).
+volsync-upstream:
+	@./scripts/ensure-volsync-upstream.sh >/dev/null
 
 # Debian's Chromium for the console's browser tests (installed once with apt-get).
 chromium:

@@ -12,6 +12,11 @@ cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/pyvolsync-tests.XXXXXX")"
 
+# Upstream VolSync's operator, for the migration round trip near the end of the cluster share:
+# built (cold machine only) while the suite runs; the test waits for it (the script holds a lock).
+nice ./scripts/ensure-volsync-upstream.sh >"$work/volsync-build.log" 2>&1 &
+upstream_build=$!
+
 PYVOLSYNC_TEST_SHARE=computing "$python" -m pytest -p no:cacheprovider \
   --basetemp="$work/computing" >"$work/computing.log" 2>&1 &
 computing=$!
@@ -19,6 +24,7 @@ PYVOLSYNC_TEST_SHARE=cluster "$python" -m pytest
 cluster_status=$?
 wait "$computing"
 computing_status=$?
+wait "$upstream_build"
 
 echo
 echo "=== the computing share (unit tests, the mover with real restic and kopia, the chart) ==="

@@ -25,7 +25,7 @@ from pyvolsync import contract
 from pyvolsync.cli import actions, restore, session, snapshots, views
 from pyvolsync.kube import client
 
-LIST_OUTPUTS = ("table", "json", "yaml")
+LIST_OUTPUTS = ("table", "wide", "json", "yaml")
 
 SnapshotOption = Annotated[
     str | None,
@@ -35,7 +35,10 @@ AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="Read the newest snapshot at or before this RFC 3339 time."),
 ]
-OutputOption = Annotated[str, typer.Option("--output", "-o", help="table, json or yaml.")]
+OutputOption = Annotated[
+    str,
+    typer.Option("--output", "-o", help="table (the columns that fit), wide (all), json or yaml."),
+]
 RepositoryNfsOption = snapshots.RepositoryNfsOption
 MoverImageOption = snapshots.MoverImageOption
 JobTimeoutOption = snapshots.JobTimeoutOption
@@ -204,9 +207,8 @@ def print_entries(
     elif not entries:
         rich.console.Console().print(empty, highlight=False)
     else:
-        console = rich.console.Console()
         rows = [dataclasses.asdict(entry) for entry in entries]
-        console.print(views.fitted_table(columns, rows, width=console.width))
+        views.print_table(rich.console.Console(), columns, rows, wide=output == "wide")
 
 
 def ls(
@@ -235,7 +237,7 @@ def ls(
     )  # fmt: skip
     values = _settings(snapshot=snapshot, as_of=as_of, paths=(path,))
     entries, read = listed(request, contract.Operation.LS, values)
-    if output == "table":
+    if output in ("table", "wide"):
         typer.echo(f"{display_name(path)} in snapshot {read[: views.SHORT_ID_LENGTH]} of {name}")
     print_entries(entries, LS_COLUMNS, output=output, empty="(an empty folder)")
 

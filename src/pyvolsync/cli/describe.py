@@ -134,37 +134,40 @@ def result_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def conditions_table(status: Mapping[str, Any]) -> rich.table.Table:
+def conditions_table(status: Mapping[str, Any], *, now: datetime.datetime) -> views.Entries:
     """Return the conditions, reason coloured as in ``status``."""
-    table = rich.table.Table(title="Conditions", title_justify="left", title_style="bold", box=None)
-    for column in ("TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"):
-        table.add_column(column)
     result = (status.get("latestMoverStatus") or {}).get("result")
-    for item in status.get("conditions") or []:
-        table.add_row(
-            item.get("type", ""),
-            item.get("status", ""),
-            views.reason_text(item.get("reason"), result),
-            item.get("lastTransitionTime", ""),
+    rows = tuple(
+        (
+            (
+                item.get("type", ""),
+                item.get("status", ""),
+                views.reason_text(item.get("reason"), result),
+                views.relative(timestamps.parse_time(item.get("lastTransitionTime")), now=now),
+            ),
             item.get("message", ""),
         )
-    return table
+        for item in status.get("conditions") or []
+    )
+    return views.Entries("Conditions", ("TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"), rows)
 
 
-def events_table(found: Sequence[Mapping[str, Any]]) -> rich.table.Table:
+def events_table(found: Sequence[Mapping[str, Any]], *, now: datetime.datetime) -> views.Entries:
     """Return the newest events, oldest first."""
-    table = rich.table.Table(title="Events", title_justify="left", title_style="bold", box=None)
-    for column in ("TIME", "TYPE", "REASON", "NOTE"):
-        table.add_column(column)
-    for event in found:
-        style = "yellow" if event.get("type") == "Warning" else ""
-        table.add_row(
-            _event_time(event),
-            rich.text.Text(event.get("type", ""), style=style),
-            event.get("reason", ""),
+    rows = tuple(
+        (
+            (
+                views.relative(timestamps.parse_time(_event_time(event)), now=now),
+                rich.text.Text(
+                    event.get("type", ""), style="yellow" if event.get("type") == "Warning" else ""
+                ),
+                event.get("reason", ""),
+            ),
             event.get("note") or event.get("deprecatedMessage") or "",
         )
-    return table
+        for event in found
+    )
+    return views.Entries("Events", ("AGE", "TYPE", "REASON", "NOTE"), rows)
 
 
 def _event_time(event: Mapping[str, Any]) -> str:
@@ -311,7 +314,7 @@ async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console
         rich.text.Text(f"{obj['kind']} {namespace}/{name}", style="bold"),
         _pairs("Spec", spec_rows(obj)),
         _pairs("Status", status_rows(status, now=now)),
-        conditions_table(status),
+        conditions_table(status, now=now),
         _pairs("Last result (the mover's result document)", result_rows(status)),
         _pairs(
             "Mover", mover_rows(job, await actions.mover_pod(kube, obj) if job else None, job_name)
@@ -324,7 +327,7 @@ async def gather(kube: client.Kube, obj: Mapping[str, Any]) -> list[rich.console
         ),
         _pairs("Repository Secret", secret_rows(secret, secret_name, engine=engine)),
         *await _in_place_section(kube, obj),
-        events_table(await events_about(kube, obj)),
+        events_table(await events_about(kube, obj), now=now),
     ]
     logs = (status.get("latestMoverStatus") or {}).get("logs")
     if logs:

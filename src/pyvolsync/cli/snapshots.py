@@ -166,11 +166,6 @@ SNAPSHOT_COLUMNS = (
 )
 
 
-def snapshots_table(rows: list[dict[str, Any]], *, width: int | None = None) -> rich.table.Table:
-    """Return the table of ``snapshots``, fitted to ``width`` (None: every column)."""
-    return views.fitted_table(SNAPSHOT_COLUMNS, rows, width=width)
-
-
 async def operator_settings(kube: client.Kube) -> dict[str, str]:
     """Return the operator's mover image and repository volume as PYVOLSYNC_* settings: from its
     Deployment's environment, else from the annotations of the Lease it holds (an operator
@@ -538,10 +533,7 @@ def snapshots(
             typer.echo(yaml.safe_dump(found, sort_keys=False).rstrip("\n"))
         elif not found:
             console.print(f"no snapshots of {where}/{name} in its repository")
-        elif output == "wide":
-            console.width = max(console.width, views.table_width(SNAPSHOT_COLUMNS, found))
-            console.print(snapshots_table(found), crop=False)
         else:
-            console.print(snapshots_table(found, width=console.width))
+            views.print_table(console, SNAPSHOT_COLUMNS, found, wide=output == "wide")
 
     session.run(body, target)

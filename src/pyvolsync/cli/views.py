@@ -11,6 +11,8 @@ import datetime
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rich import console as rich_console
+from rich import padding as rich_padding
 from rich import table as rich_table
 from rich import text as rich_text
 
@@ -234,6 +236,58 @@ def _table_width(needs: Sequence[int]) -> int:
     return sum(needs) + 2 * max(len(needs) - 1, 0)
 
 
+Cell = str | rich_text.Text
+MESSAGE_INDENT = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class Entries:
+    """A titled list of entries, each a few short cells and a message (conditions, events).
+
+    One line per entry when the console is wide enough for the longest message; otherwise each
+    message goes on its own line, indented under its cells. A short cell is never cut and a
+    message is never squeezed into a narrow column.
+    """
+
+    title: str
+    headers: tuple[str, ...]
+    """The short cells' headers, then the message's."""
+    rows: tuple[tuple[tuple[Cell, ...], str], ...]
+
+    def __rich_console__(
+        self, console: rich_console.Console, options: rich_console.ConsoleOptions
+    ) -> rich_console.RenderResult:
+        yield rich_text.Text(self.title, style="bold")
+        *short, message_header = self.headers
+        widths = [
+            max([len(header), *(len(_plain(cells[index])) for cells, _ in self.rows)])
+            for index, header in enumerate(short)
+        ]
+        longest = max([len(message_header), *(len(message) for _, message in self.rows)])
+        if _table_width([*widths, longest]) <= options.max_width:
+            yield _line([*short, message_header], [*widths, longest], style="bold")
+            for cells, message in self.rows:
+                yield _line([*cells, message], [*widths, longest])
+            return
+        yield _line(short, widths, style="bold")
+        for cells, message in self.rows:
+            yield _line(list(cells), widths)
+            yield rich_padding.Padding(
+                rich_text.Text(message), (0, 0, 0, MESSAGE_INDENT), expand=False
+            )
+
+
+def _line(cells: Sequence[Cell], widths: Sequence[int], *, style: str = "") -> rich_text.Text:
+    """Return ``cells`` padded to ``widths``, two spaces apart, as one line that never wraps."""
+    line = rich_text.Text(style=style, no_wrap=True, overflow="ellipsis", end="\n")
+    for index, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        text = cell if isinstance(cell, rich_text.Text) else rich_text.Text(cell)
+        line.append_text(text)
+        if index < len(cells) - 1:
+            line.append(" " * (width - len(text.plain) + 2))
+    return line
+
+
 def table_width(columns: Sequence[Column], rows: Sequence[JsonObject]) -> int:
     """Return the width every column of ``rows`` needs (for printing ``-o wide``)."""
     needs = [
@@ -241,6 +295,22 @@ def table_width(columns: Sequence[Column], rows: Sequence[JsonObject]) -> int:
         for column in columns
     ]
     return _table_width(needs)
+
+
+def print_table(
+    console: rich_console.Console,
+    columns: Sequence[Column],
+    rows: Sequence[JsonObject],
+    *,
+    wide: bool,
+) -> None:
+    """Print ``rows``: the columns that fit the console, or every column when ``wide`` (the
+    console grows to the table's width, as ``kubectl get -o wide`` prints however wide)."""
+    if wide:
+        console.width = max(console.width, table_width(columns, rows))
+        console.print(fitted_table(columns, rows, width=None), crop=False)
+    else:
+        console.print(fitted_table(columns, rows, width=console.width))
 
 
 def status_columns(now: datetime.datetime) -> tuple[Column, ...]:

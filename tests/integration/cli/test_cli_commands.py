@@ -149,6 +149,9 @@ def test_describe_shows_conditions_events_result_and_secret_keys_but_no_values(
     assert "volsync-src-app-cache" in text and "Bound" in text
     assert "RESTIC_PASSWORD, RESTIC_REPOSITORY" in text
     assert PASSWORD not in text
+    narrow = cli("describe", "app", "-n", namespace, columns=80).stdout
+    assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
+    assert "WaitingForManual" in narrow and "TransferCompleted" in narrow
 
 
 def test_sync_wait_exits_0_on_success_and_1_with_the_reason_on_a_wrong_password(

@@ -1,6 +1,11 @@
-"""`pyvolsync describe` shows the restic maintenance stamps a user checks after a fault."""
+"""`pyvolsync describe` shows the restic maintenance stamps a user checks after a fault, and its
+conditions and events read whole at any terminal width."""
 
 import datetime
+import io
+
+import pytest
+import rich.console
 
 from pyvolsync.cli import describe
 from pyvolsync.planning import inplace
@@ -86,3 +91,52 @@ def test_an_unfinished_in_place_restore_says_what_to_run_next() -> None:
     assert "pyvolsync undo app -n apps" in rows["next"]
     assert rows["workloads stopped meanwhile"] == "Deployment web (2 replicas)"
     assert (str(done["state"]), done["next"]) == ("done", "pyvolsync undo app -n apps")
+
+
+NOW = datetime.datetime(2026, 12, 7, 10, 5, tzinfo=datetime.UTC)
+WAITING = "Waiting for next scheduled synchronization at 2026-12-07T11:00:00Z"
+SUSPICIOUS = (
+    "snapshot 3f2a1b9c looks wrong: files down 80%. The snapshot before it, 11aa22bb, is pinned "
+    "and retention and prune are held. If the change is expected: pyvolsync ack app -n apps"
+)
+CONDITION = {
+    "type": "Synchronizing",
+    "status": "False",
+    "reason": "WaitingForSchedule",
+    "lastTransitionTime": "2026-12-07T10:00:00Z",
+    "message": WAITING,
+}
+EVENTS = [
+    {"eventTime": "2026-12-07T09:58:00.000000Z", "type": "Warning", "reason": "BackupSuspicious",
+     "note": SUSPICIOUS},
+    {"eventTime": "2026-12-07T10:00:00.000000Z", "type": "Normal", "reason": "TransferCompleted",
+     "note": "backup 3f2a1b9c of /data: 1,204 files, 15.2 MiB added, took 12.3s"},
+]  # fmt: skip
+
+
+def described(width: int) -> list[str]:
+    console = rich.console.Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(describe.conditions_table({"conditions": [CONDITION]}, now=NOW))
+    console.print(describe.events_table(EVENTS, now=NOW))
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_a_narrow_terminal_puts_each_message_under_its_cells_and_cuts_nothing(width: int) -> None:
+    lines = described(width)
+    assert all(len(line) <= width for line in lines), lines
+    assert "Synchronizing  False   WaitingForSchedule  5m ago" in lines
+    assert "7m ago  Warning  BackupSuspicious" in lines
+    assert "5m ago  Normal   TransferCompleted" in lines
+    words = " ".join(line.strip() for line in lines)
+    assert WAITING in words and SUSPICIOUS in words
+
+
+def test_a_wide_terminal_shows_one_line_per_condition_and_event() -> None:
+    lines = described(250)
+    assert lines[1].split() == ["TYPE", "STATUS", "REASON", "SINCE", "MESSAGE"]
+    assert lines[2].endswith(f"5m ago  {WAITING}")
+    assert lines[5].endswith(f"BackupSuspicious   {SUSPICIOUS}")
+    assert len(lines) == 7

@@ -280,3 +280,25 @@ def test_status_wide_shows_every_column_on_one_line_per_row() -> None:
     ]  # fmt: skip
     assert all(column.header in lines[0] for column in columns)
     assert "0 */6 * * *" in lines[1] and "117.7 MiB" in lines[1]
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["table", "wide"])
+def test_print_table_fits_the_console_or_widens_it_for_every_column(wide: bool) -> None:
+    rows = fleet()
+    columns = views.status_columns(NOW)
+    console = rich.console.Console(
+        file=io.StringIO(), width=80, force_terminal=False, color_system=None
+    )
+
+    views.print_table(console, columns, rows, wide=wide)
+
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    lines = output.getvalue().rstrip("\n").splitlines()
+    assert len(lines) == 1 + len(rows)
+    header = lines[0].split()
+    if wide:
+        assert "ADDED" in header and "DURATION" in header
+        assert max(map(len, lines)) > 80
+    else:
+        assert "ADDED" not in header and all(len(line) <= 80 for line in lines)

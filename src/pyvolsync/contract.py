@@ -80,7 +80,8 @@ class EnvVar(enum.StrEnum):
     AS_OF = "PYVOLSYNC_AS_OF"
     """Browsing: read the newest snapshot taken at or before this RFC 3339 time."""
     PATHS = "PYVOLSYNC_PATHS"
-    """Browsing: a JSON list of paths inside the snapshot (``/`` is the volume's root)."""
+    """Browsing: a JSON list of paths inside the snapshot (``/`` is the volume's root);
+    ``verify``: the paths that must exist in ``DATA_DIR`` after the restore."""
     PATTERN = "PYVOLSYNC_PATTERN"
     """``find``: a shell pattern matched against each path and each name (``*.db``)."""
     OTHER_SNAPSHOT = "PYVOLSYNC_OTHER_SNAPSHOT"
@@ -101,6 +102,12 @@ class EnvVar(enum.StrEnum):
     DRY_RUN = "PYVOLSYNC_DRY_RUN"
     """``true``: ``restore-paths`` checks the snapshot and the paths and prints what it would
     restore, touching nothing."""
+    VERIFY_SAMPLE = "PYVOLSYNC_VERIFY_SAMPLE"
+    """``verify``: how many restored files have their SHA-256 compared with their content in the
+    repository (default 20; 0: none), chosen pseudo-randomly but the same for the same
+    snapshot."""
+    VERIFY_MIN_BYTES = "PYVOLSYNC_VERIFY_MIN_BYTES"
+    """``verify``: the least bytes the restored files must hold together (default 0: any)."""
 
 
 class KopiaEnvVar(enum.StrEnum):
@@ -205,6 +212,10 @@ class Operation(enum.StrEnum):
     BACKUP = "backup"
     PRUNE = "prune"
     RESTORE = "restore"
+    VERIFY = "verify"
+    """After ``restore`` (a restore drill): check ``DATA_DIR`` against the snapshot restored, its
+    recorded files and bytes, a sample of content hashes, ``PYVOLSYNC_PATHS`` and
+    ``PYVOLSYNC_VERIFY_MIN_BYTES``."""
     CHECK = "check"
     MAINTENANCE = "maintenance"
     """kopia only: full maintenance (garbage collection, compaction) as the repository's owner."""
@@ -268,6 +279,9 @@ class ErrorKind(enum.StrEnum):
     """kopia: another user@host owns the repository's maintenance."""
     ACTION_FAILED = "action-failed"
     """kopia: the before-snapshot action failed (or timed out); no snapshot was taken."""
+    VERIFY_FAILED = "verify-failed"
+    """``verify``: the restored tree is not what the snapshot holds (counts, bytes, a sampled
+    file's content), a required path is missing, it is too small, or there was no snapshot."""
     CANCELLED = "cancelled"
 
     @property
@@ -305,8 +319,9 @@ class ExitCode(enum.IntEnum):
     REPOSITORY = 3
     """The repository is locked or unreachable: trying again later may work (as upstream's 3)."""
     NOT_RETRIABLE = 4
-    """The repository is damaged or cannot be written, a volume is full, or (kopia) another
-    identity owns maintenance: running the same Job again cannot help."""
+    """The repository is damaged or cannot be written, a volume is full, (kopia) another
+    identity owns maintenance, or a restore did not verify: running the same Job again cannot
+    help."""
     REPOSITORY_MISSING = 10
     """Nothing at RESTIC_REPOSITORY / KOPIA_REPOSITORY (restic's own code); retrying cannot help."""
     WRONG_PASSWORD = 12
@@ -325,6 +340,7 @@ _EXIT_CODE_BY_KIND = {
     ErrorKind.REPOSITORY_READ_ONLY: ExitCode.NOT_RETRIABLE,
     ErrorKind.NO_SPACE: ExitCode.NOT_RETRIABLE,
     ErrorKind.MAINTENANCE_NOT_OWNER: ExitCode.NOT_RETRIABLE,
+    ErrorKind.VERIFY_FAILED: ExitCode.NOT_RETRIABLE,
     ErrorKind.CANCELLED: ExitCode.CANCELLED,
 }
 
@@ -335,7 +351,9 @@ class ResultDocumentError(ValueError):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Transfer:
-    """The snapshot a backup saved or a restore read, and restic's counters; zero if not run."""
+    """The snapshot a backup saved, a restore read or a verify checked, and the counters (a
+    verify's ``files_restored``/``bytes_restored``: what it found in ``DATA_DIR``); zero if not
+    run."""
 
     snapshot_id: str = ""
     files_new: int = 0
@@ -362,6 +380,11 @@ class Transfer:
     """For a backup: why the anomaly guard found its snapshot suspicious ("" when it did not)."""
     last_good: str = ""
     """For a suspicious backup: the ID of the source's previous snapshot, pinned by the guard."""
+    files_sampled: int = 0
+    """For a verify: how many restored files had their content compared with the snapshot's."""
+    verified: str = ""
+    """For a verify that passed: what was found as the snapshot records it, one line ("" when
+    the restore was not verified)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

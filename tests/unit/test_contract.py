@@ -116,6 +116,7 @@ def test_redacted_masks_every_free_text() -> None:
         (contract.ErrorKind.NO_SPACE, contract.ExitCode.NOT_RETRIABLE),
         (contract.ErrorKind.REPOSITORY_DAMAGED, contract.ExitCode.NOT_RETRIABLE),
         (contract.ErrorKind.REPOSITORY_READ_ONLY, contract.ExitCode.NOT_RETRIABLE),
+        (contract.ErrorKind.VERIFY_FAILED, contract.ExitCode.NOT_RETRIABLE),
     ],
 )
 def test_failed_results_map_to_exit_codes(

@@ -165,6 +165,28 @@ class Anomaly(wire.WireModel):
     """The snapshot before it, pinned by the guard so that retention never removes it."""
 
 
+class Drill(wire.WireModel):
+    """The latest restore drill of the source (a pyvolsync addition): its newest snapshot
+    restored into a scratch volume and verified (``pyvolsync.dev/drill-*`` annotations)."""
+
+    time: wire.Time | None = None
+    """When the latest drill ended."""
+    result: wire.Str | None = None
+    """``Succeeded`` or ``Failed``."""
+    snapshot_id: wire.Str | None = None
+    """The snapshot it restored."""
+    files: wire.Int64 | None = None
+    """Files that came back."""
+    bytes: wire.Int64 | None = None
+    """Bytes that came back."""
+    message: wire.Str | None = None
+    """What was verified, or what went wrong."""
+    last_manual: wire.Str | None = None
+    """The ``pyvolsync.dev/drill-now`` value the latest drill answered."""
+    next_time: wire.Time | None = None
+    """When the next scheduled drill is due."""
+
+
 class ReplicationSourceStatus(common.CommonStatus):
     """Observed state of a ReplicationSource."""
 
@@ -172,6 +194,8 @@ class ReplicationSourceStatus(common.CommonStatus):
     """The source's snapshots after the latest backup's retention (a pyvolsync addition)."""
     anomaly: Anomaly | None = None
     """A suspicious backup nobody has acknowledged yet (a pyvolsync addition; `pyvolsync ack`)."""
+    drill: Drill | None = None
+    """The latest restore drill (a pyvolsync addition)."""
     restic: ResticSourceStatus | None = None
     """Restic-specific state."""
     kopia: KopiaSourceStatus | None = None

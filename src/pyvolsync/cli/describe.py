@@ -84,6 +84,8 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
         rows.append(("snapshots kept", snapshots_text(status["snapshots"])))
     if status.get("anomaly"):
         rows.append(("SUSPICIOUS BACKUP", anomaly_text(status["anomaly"])))
+    if status.get("drill"):
+        rows += drill_rows(status["drill"], now=now)
     if "kopia" in status:
         kopia = status.get("kopia") or {}
         return [
@@ -119,6 +121,21 @@ def anomaly_text(anomaly: Mapping[str, Any]) -> str:
         f"snapshot {snapshot} ({anomaly.get('time')}): {anomaly.get('reason')}; {last_good} before "
         "it is pinned, retention and prune are held until `pyvolsync ack`"
     )
+
+
+def drill_rows(found: Mapping[str, Any], *, now: datetime.datetime) -> list[tuple[str, Any]]:
+    """Return ``status.drill`` as rows: the latest restore drill (red when it failed), the next."""
+    rows: list[tuple[str, Any]] = []
+    if found.get("result"):
+        style = "red" if found.get("result") == "Failed" else ""
+        text = (
+            f"{found['result']} {_when(found.get('time'), now)}, snapshot "
+            f"{str(found.get('snapshotID') or '-')[:8]}: {found.get('message', '')}"
+        )
+        rows.append(("last restore drill", rich.text.Text(text, style=style)))
+    if found.get("nextTime"):
+        rows.append(("next restore drill", _when(found.get("nextTime"), now)))
+    return rows
 
 
 def _when(text: str | None, now: datetime.datetime) -> str:

@@ -86,6 +86,18 @@ class Metrics:
             LABELS,
             registry=self.registry,
         )
+        self.drill_failed = prometheus_client.Gauge(
+            "pyvolsync_drill_failed",
+            "1 while the latest restore drill of the source failed, else 0",
+            LABELS,
+            registry=self.registry,
+        )
+        self.drill_last_success = prometheus_client.Gauge(
+            "pyvolsync_drill_last_success_timestamp_seconds",
+            "When the latest successful restore drill of the source ended (Unix time)",
+            LABELS,
+            registry=self.registry,
+        )
         self.notifications = prometheus_client.Counter(
             "pyvolsync_notifications",
             "Notification messages per target, by result (sent, or failed after retries)",
@@ -124,6 +136,8 @@ class Metrics:
             self.bytes_added,
             self.repository_damaged,
             self.backup_suspicious,
+            self.drill_failed,
+            self.drill_last_success,
         ):
             try:
                 metric.remove(*identity.labels)

@@ -21,8 +21,8 @@ import tenacity
 from pyvolsync import contract
 from pyvolsync.api import common, conditions, destination, durations, source, validation
 from pyvolsync.api.timestamps import parse_time
+from pyvolsync.controller import drilling, notifications, schedule, slots, statemachine
 from pyvolsync.controller import metrics as metrics_module
-from pyvolsync.controller import notifications, schedule, slots, statemachine
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors as kube_errors
 from pyvolsync.movers import base, iteration, jobs, protocol, registry
@@ -305,6 +305,7 @@ class Reconciler:
         engine = await self._resolved_engine(run)
         if isinstance(run.status, source.ReplicationSourceStatus):
             self._review_anomaly(run, run.status)
+            await self._review_drill(run, run.status, *engine)
         if run.status.last_sync_start_time is not None:
             if not self._take_slot(run):
                 return
@@ -524,6 +525,35 @@ class Reconciler:
             )
         suspicious = 1 if status.anomaly is not None else 0
         self.metrics.backup_suspicious.labels(*run.identity.labels).set(suspicious)
+
+    async def _review_drill(
+        self,
+        run: Run,
+        status: source.ReplicationSourceStatus,
+        mover: protocol.Mover,
+        spec: protocol.EngineSpec,
+    ) -> None:
+        """Record a finished restore drill or start a due one (controller/drilling.py)."""
+        policy = self.settings.policy
+        found = await drilling.review(
+            self._iteration(run, mover, spec),
+            status,
+            policy=schedule.Schedule(
+                expression="", timezone=policy.timezone, jitter_window=policy.jitter_window
+            ),
+            created=parse_time(run.obj["metadata"].get("creationTimestamp")) or run.now,
+        )
+        for event in found.events:
+            run.event(*event)
+        run.wake_in(found.wake_in)
+        labels = run.identity.labels
+        failed = self.metrics.drill_failed.labels(*labels)  # 0 for a source without drills
+        if found.failure:
+            failed.set(1)
+            self._tell(run, notifications.Change.DRILL_FAILED, found.failure)
+        if found.succeeded_at is not None:
+            failed.set(0)
+            self.metrics.drill_last_success.labels(*labels).set(found.succeeded_at.timestamp())
 
     def _record_anomaly(
         self,

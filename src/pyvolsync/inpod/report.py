@@ -24,7 +24,11 @@ _PRECEDENCE = (
     contract.Outcome.NO_ELIGIBLE_SNAPSHOT,
     contract.Outcome.SUCCEEDED_WITH_WARNINGS,
 )
-_DATA_OPERATIONS = (contract.Operation.BACKUP, contract.Operation.RESTORE)
+_DATA_OPERATIONS = (
+    contract.Operation.BACKUP,
+    contract.Operation.RESTORE,
+    contract.Operation.VERIFY,
+)
 
 
 def overall_outcome(results: Sequence[contract.OperationResult]) -> contract.Outcome:
@@ -149,6 +153,18 @@ def with_notes(result: contract.OperationResult, notes: list[str]) -> contract.O
     return dataclasses.replace(result, message=message)
 
 
+def _with_verify(
+    counters: contract.OperationResult, results: Sequence[contract.OperationResult]
+) -> contract.OperationResult:
+    """Return ``counters`` with what the run's verify (if any) checked and found right."""
+    checked = next((item for item in results if item.operation is contract.Operation.VERIFY), None)
+    if checked is None:
+        return counters
+    return dataclasses.replace(
+        counters, files_sampled=checked.files_sampled, verified=checked.verified
+    )
+
+
 def summarize(
     results: Sequence[contract.OperationResult],
     *,
@@ -162,6 +178,8 @@ def summarize(
 
     ``setup_error`` is a failure before any operation ran (arguments, environment, the engine's
     program). ``restic_version`` is filled on a restic run, for operators that read only it.
+    The counters are the first backup's, restore's or verify's; a verify's ``files_sampled`` and
+    ``verified`` reach the top after a restore too.
     """
     outcome = overall_outcome(results)
     data = next((result for result in results if result.operation in _DATA_OPERATIONS), None)
@@ -176,9 +194,10 @@ def summarize(
             error_kind=setup_error.kind,
             message=setup_error.message,
         )
-    counters = data or contract.OperationResult(
+    nothing = contract.OperationResult(
         operation=contract.Operation.BACKUP, outcome=contract.Outcome.SKIPPED
     )
+    counters = _with_verify(data or nothing, results)
     return contract.MoverResult(
         outcome=outcome,
         error_kind=deciding.error_kind if deciding else None,

@@ -77,8 +77,9 @@ def timing(environ: Mapping[str, str]) -> Timing:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Browsing:
-    """What the browsing operations (``ls``, ``cat``, ``download``, ``find``, ``diff``) and the
-    path restores (``restore-paths``, ``remove-paths``) read, and whether a backup is pinned."""
+    """What the browsing operations (``ls``, ``cat``, ``download``, ``find``, ``diff``), the
+    path restores (``restore-paths``, ``remove-paths``) and ``verify`` read, and whether a
+    backup is pinned."""
 
     snapshot: str = ""
     as_of: datetime.datetime | None = None
@@ -90,6 +91,10 @@ class Browsing:
     absent_removed: bool = False
     from_folder: str = ""
     dry_run: bool = False
+    verify_sample: int = 20
+    """``verify``: how many restored files have their content compared (0: none)."""
+    verify_min_bytes: int = 0
+    """``verify``: the least bytes the restored files must hold."""
 
 
 def snapshot_path(text: str) -> str:
@@ -132,6 +137,8 @@ def browsing(environ: Mapping[str, str]) -> Browsing:
         absent_removed=switch(environ, contract.EnvVar.ABSENT_REMOVED),
         from_folder=_folder(environ),
         dry_run=switch(environ, contract.EnvVar.DRY_RUN),
+        verify_sample=whole_number(environ, contract.EnvVar.VERIFY_SAMPLE, 20),
+        verify_min_bytes=whole_number(environ, contract.EnvVar.VERIFY_MIN_BYTES, 0),
     )
 
 
@@ -148,3 +155,13 @@ def switch(environ: Mapping[str, str], name: str) -> bool:
     if value not in ("", "true", "false", "1", "0"):
         raise errors.ConfigurationError(f"{name}={value!r} must be true or false")
     return value in ("true", "1")
+
+
+def whole_number(environ: Mapping[str, str], name: str, default: int) -> int:
+    """Return the variable as a whole number >= 0, or ``default`` when unset."""
+    value = text(environ, name)
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise errors.ConfigurationError(f"{name}={value!r} must be a whole number >= 0")
+    return int(value)

@@ -309,19 +309,21 @@ async def _run_job(
         _not_being_deleted(job)
     else:
         claim = await data()
-        plan = await _job_plan(iteration, claim, job_name=job_name, operations=operations)
+        plan = await job_plan_for(iteration, claim, job_name=job_name, operations=operations)
         job = await iteration.kube.create(job_plan.mover_job(plan, iteration.settings))
         logger.info("[%s] created Job %s running %s", iteration.owner.key, job_name, operations)
     return await _job_state(iteration, job)
 
 
-async def _job_plan(
+async def job_plan_for(
     iteration: Iteration,
     data: JsonObject,
     *,
     job_name: str,
     operations: tuple[contract.Operation, ...],
 ) -> job_plan.JobPlan:
+    """Return the plan of a Job of this object's mover on the claim ``data`` (its own sync's,
+    or a restore drill's scratch claim), creating the mover's identity and cache if missing."""
     spec = iteration.spec
     data_modes = data["spec"].get("accessModes") or ["ReadWriteOnce"]
     cache = volumes.cache_claim(

@@ -28,6 +28,8 @@ CUSTOM_CA_FILE = "ca.crt"
 CREDENTIALS_MOUNT = "/credentials"
 REPOSITORY_VOLUME = "repository"
 REPOSITORY_MOUNT = "/repository"
+DRILL_CHECK_CONTAINER = "check"
+"""The container of a drill's Job that runs the user's check."""
 
 GCS_CREDENTIALS_KEY = "GOOGLE_APPLICATION_CREDENTIALS"
 LISTING_DEADLINE_SECONDS = 300
@@ -342,3 +344,45 @@ def _mover_volumes(spec: protocol.EngineSpec) -> list[tuple[JsonObject, JsonObje
             )
         )
     return pairs
+
+
+def drill_job(
+    plan: JobPlan,
+    settings: JobSettings,
+    *,
+    environment: Mapping[str, str],
+    check: tuple[str, str] | None,
+    annotations: Mapping[str, str],
+) -> JsonObject:
+    """Return a restore drill's Job: the mover restores into the scratch claim and verifies it;
+    ``check`` (image, shell command), when given, runs after it with the restored data read-only
+    at /data (the mover is then the pod's init container). No retries: a drill that fails says
+    so. Not temporary: a sync ending meanwhile must not clean it up."""
+    engine = _container(plan, settings)
+    pod_spec = _pod_spec(plan, settings, engine)
+    mover = pod_spec["containers"][0]
+    mover["env"] += [{"name": name, "value": value} for name, value in environment.items()]
+    if check is not None:
+        image, command = check
+        pod_spec["initContainers"] = [mover]
+        pod_spec["containers"] = [
+            {
+                "name": DRILL_CHECK_CONTAINER,
+                "image": image,
+                "command": ["sh", "-c", command],
+                "volumeMounts": [{"name": "data", "mountPath": DATA_MOUNT, "readOnly": True}],
+                "securityContext": mover["securityContext"],
+            }
+        ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata.object_metadata(plan.owner, plan.name, annotations=annotations),
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": {metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE}},
+                "spec": pod_spec,
+            },
+        },
+    }

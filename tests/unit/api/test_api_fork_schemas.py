@@ -57,6 +57,7 @@ def without_additions(kind: str) -> dict[str, Any]:
         del status["restic"]["properties"]["lastChecked"]
         del status["snapshots"]
         del status["anomaly"]
+        del status["drill"]
     return schema
 
 

@@ -140,3 +140,18 @@ def test_a_wide_terminal_shows_one_line_per_condition_and_event() -> None:
     assert lines[2].endswith(f"5m ago  {WAITING}")
     assert lines[5].endswith(f"BackupSuspicious   {SUSPICIOUS}")
     assert len(lines) == 7
+
+
+def test_the_latest_restore_drill_and_the_next_are_shown() -> None:
+    drill = {
+        "time": "2026-12-06T04:02:10Z",
+        "result": "Failed",
+        "snapshotID": "9a8b7c6d5e4f3a2b",
+        "message": "your check exited with 3: integrity check: 3 pages corrupt",
+        "nextTime": "2026-12-13T04:00:00Z",
+    }
+    rows = dict(describe.status_rows({"drill": drill}, now=NOW))
+    last = rows["last restore drill"]
+    assert last.plain.startswith("Failed ") and "9a8b7c6d" in last.plain
+    assert "3 pages corrupt" in last.plain and last.style == "red"
+    assert rows["next restore drill"] == "2026-12-13T04:00:00Z (in 5d17h)"

@@ -1,4 +1,5 @@
-"""The kopia operations (backup, restore, maintenance, catalog, pins), each returning its result.
+"""The kopia operations (backup, restore, verify, maintenance, catalog, pins, browsing), each
+returning its result.
 
 Three rules where the fork went wrong: a repository is created only when kopia says there is
 none (a backup, never a restore or maintenance, and never after a wrong password or an
@@ -18,7 +19,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, inplace, progress, report, runner, volume
+from pyvolsync.inpod import (
+    browse,
+    errors,
+    guard,
+    inplace,
+    progress,
+    report,
+    runner,
+    verify,
+    volume,
+)
 from pyvolsync.inpod.kopia import backends, browsing, commands, config, failures, selection
 
 logger = logging.getLogger(__name__)
@@ -38,6 +49,8 @@ class Context:
     kopia: failures.Runner
     shell: runner.Runner[runner.StderrReader]
     notes: list[str] = dataclasses.field(default_factory=list)
+    restored: list[str] = dataclasses.field(default_factory=list)
+    """The IDs of the snapshots this run restored, in order: ``verify`` checks the last."""
 
 
 def _with_progress(label: str, interval: float) -> Callable[[bool], failures.KopiaStderr]:
@@ -205,13 +218,20 @@ def _listed(context: Context, parse: Callable[[str], Listed]) -> Listed:
         ) from None
 
 
-def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+def _none_eligible(context: Context, *, found: int) -> str:
+    """Return which snapshot a restore looked for, when there is none."""
     settings = context.config
     as_of = settings.restore_as_of.isoformat() if settings.restore_as_of else "now"
-    message = (
+    return (
         f"no snapshot of {settings.target} at or before {as_of} with {settings.previous} older "
-        f"ones skipped ({found} snapshots of it in the repository): nothing was restored and "
-        f"{settings.data_dir} was left as it was"
+        f"ones skipped ({found} snapshots of it in the repository)"
+    )
+
+
+def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+    message = (
+        f"{_none_eligible(context, found=found)}: nothing was restored and "
+        f"{context.config.data_dir} was left as it was"
     )
     return report.no_eligible_snapshot(message, found=found)
 
@@ -260,6 +280,7 @@ def restore(context: Context) -> contract.OperationResult:
     if put_back is not None:
         put_back()
     volume.sync_filesystem(settings.data_dir)
+    context.restored.append(chosen.id)
     result = contract.OperationResult(
         operation=contract.Operation.RESTORE,
         outcome=contract.Outcome.SUCCEEDED,
@@ -413,6 +434,70 @@ def forget_one(context: Context) -> contract.OperationResult:
     return report.with_notes(result, context.notes)
 
 
+def _record(item: dict[str, Any]) -> guard.Figures | None:
+    """Return the files and bytes a manifest records: its ``stats`` (``fileCount``,
+    ``totalSize``), else its root's summary; None when it has neither."""
+    stats = item.get("stats")
+    if isinstance(stats, dict) and "fileCount" in stats and "totalSize" in stats:
+        return guard.Figures(files=_number(stats, "fileCount"), bytes=_number(stats, "totalSize"))
+    root = item.get("rootEntry")
+    summary = root.get("summ") if isinstance(root, dict) else None
+    if isinstance(summary, dict) and "files" in summary and "size" in summary:
+        return guard.Figures(files=_number(summary, "files"), bytes=_number(summary, "size"))
+    return None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Listing:
+    """``kopia snapshot list --json`` as ``verify`` reads it."""
+
+    snapshots: list[selection.Snapshot]
+    entries: list[contract.CatalogEntry]
+    roots: dict[str, str]
+    records: dict[str, guard.Figures | None]
+
+
+def _listing(text: str) -> _Listing:
+    document = json.loads(text or "[]")
+    if not isinstance(document, list):
+        raise ValueError("kopia snapshot list --json did not return a list")
+    return _Listing(
+        snapshots=selection.parse_snapshots(text),
+        entries=selection.catalog(text),
+        roots={key: item.root for key, item in selection.manifests(text).items()},
+        records={str(item["id"]): _record(item) for item in document},
+    )
+
+
+def verify_restore(context: Context) -> contract.OperationResult:
+    """Check ``DATA_DIR`` against the snapshot restored (``pyvolsync.inpod.verify``): its
+    manifest's counts, and a sample of files read back with ``kopia show``."""
+    settings = context.config
+    logger.info("=== Starting verify ===")
+    connect(context, settings.identity, create=False)
+    listing = _listed(context, _listing)
+    selected = selection.select(
+        listing.snapshots, as_of=settings.restore_as_of, previous=settings.previous
+    )
+    entry = verify.chosen(
+        listing.entries,
+        restored=context.restored,
+        named=settings.browsing.snapshot,
+        selected=selected.id if selected else "",
+    )
+    if entry is None:
+        raise verify.nothing_to_verify(_none_eligible(context, found=len(listing.snapshots)))
+    browser = browsing.KopiaBrowser(context.kopia, lambda: (listing.entries, listing.roots))
+    browser.catalog()
+    return verify.against_snapshot(
+        data_dir=settings.data_dir,
+        snapshot=entry,
+        record=listing.records[entry.id],
+        reader=verify.reader_of(browser, entry),
+        wanted=settings.browsing,
+    )
+
+
 def _browser(context: Context) -> browsing.KopiaBrowser:
     def listed() -> tuple[list[contract.CatalogEntry], dict[str, str]]:
         connect(context, context.config.identity, create=False)
@@ -434,6 +519,7 @@ def _browsing(operation: contract.Operation) -> Operation:
 OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.BACKUP: backup,
     contract.Operation.RESTORE: restore,
+    contract.Operation.VERIFY: verify_restore,
     contract.Operation.MAINTENANCE: maintenance,
     contract.Operation.SNAPSHOTS: snapshots,
     contract.Operation.PIN: pin,

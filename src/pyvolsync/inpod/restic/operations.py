@@ -1,4 +1,5 @@
-"""The five operations (unlock, backup, prune, restore, check), each returning its result.
+"""restic's operations (unlock, backup, prune, restore, verify, check, the catalog, pins and
+browsing), each returning its result.
 
 Each operation is a short sequence of restic commands built by ``commands`` and run by the
 ``runner``; an operation raises ``MoverError`` when it cannot go on. Two rules from users' pain:
@@ -22,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyvolsync import contract
-from pyvolsync.inpod import browse, errors, guard, inplace, report, volume
+from pyvolsync.inpod import browse, errors, guard, inplace, report, verify, volume
 from pyvolsync.inpod.restic import browsing, commands, config, failures, progress, selection
 from pyvolsync.inpod.restic.failures import ResticExit, exit_of
 
@@ -37,6 +38,8 @@ class Context:
     runner: failures.Runner
     notes: list[str] = dataclasses.field(default_factory=list)
     """What an operation did besides its job (a stale lock removed, a repository created)."""
+    restored: list[str] = dataclasses.field(default_factory=list)
+    """The IDs of the snapshots this run restored, in order: ``verify`` checks the last."""
 
 
 def _with_notes(context: Context, result: contract.OperationResult) -> contract.OperationResult:
@@ -366,13 +369,18 @@ def _shared_warnings(
     )
 
 
-def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+def _none_eligible(context: Context) -> str:
+    """Return which snapshot a restore looked for, when there is none."""
     settings = context.config
     as_of = settings.restore_as_of.isoformat() if settings.restore_as_of else "now"
-    message = (
+    return (
         f"no snapshot of host {contract.RESTIC_HOST} and path {settings.data_dir} at or before "
-        f"{as_of} with {settings.select_previous} older ones skipped: nothing was restored"
+        f"{as_of} with {settings.select_previous} older ones skipped"
     )
+
+
+def _no_snapshot(context: Context, *, found: int) -> contract.OperationResult:
+    message = f"{_none_eligible(context)}: nothing was restored"
     return report.no_eligible_snapshot(message, found=found)
 
 
@@ -403,6 +411,7 @@ def restore(context: Context) -> contract.OperationResult:
     if exit_of(completed) is not ResticExit.SUCCESS or summary is None:
         raise failures.failure(completed, action="restore")
     volume.sync_filesystem(settings.data_dir)
+    context.restored.append(chosen.id)
     progress.log_restore_summary(summary, seconds=time.monotonic() - started)
     warnings = _shared_warnings(eligible, chosen)
     for warning in warnings:
@@ -547,6 +556,48 @@ def forget_one(context: Context) -> contract.OperationResult:
     return _with_notes(context, result)
 
 
+def _to_verify(
+    context: Context,
+) -> tuple[contract.CatalogEntry | None, list[contract.CatalogEntry]]:
+    """Return the snapshot ``verify`` checks (``verify.chosen``), among the ones a restore may
+    choose, and those."""
+    snapshots, entries = _listed(context, _snapshots_and_catalog)
+    settings = context.config
+    eligible = selection.eligible(snapshots, data_dir=settings.data_dir)
+    selected = selection.select(
+        eligible,
+        data_dir=settings.data_dir,
+        as_of=settings.restore_as_of,
+        previous=settings.select_previous,
+    )
+    identifiers = {snapshot.id for snapshot in eligible}
+    candidates = [entry for entry in entries if entry.id in identifiers]
+    entry = verify.chosen(
+        candidates,
+        restored=context.restored,
+        named=settings.browsing.snapshot,
+        selected=selected.id if selected else "",
+    )
+    return entry, candidates
+
+
+def verify_restore(context: Context) -> contract.OperationResult:
+    """Check ``DATA_DIR`` against the snapshot restored (``pyvolsync.inpod.verify``): its
+    summary's counts, and a sample of files read back with ``restic dump``."""
+    logger.info("=== Starting verify ===")
+    entry, candidates = _to_verify(context)
+    if entry is None:
+        raise verify.nothing_to_verify(_none_eligible(context))
+    browser = browsing.ResticBrowser(runner=context.runner, listed=lambda: candidates)
+    return verify.against_snapshot(
+        data_dir=context.config.data_dir,
+        snapshot=entry,
+        record=_figures(entry),
+        reader=verify.reader_of(browser, entry),
+        wanted=context.config.browsing,
+    )
+
+
 def _browser(context: Context) -> browsing.ResticBrowser:
     settings = context.config
     return browsing.ResticBrowser(
@@ -571,6 +622,7 @@ OPERATIONS: dict[contract.Operation, Operation] = {
     contract.Operation.BACKUP: backup,
     contract.Operation.PRUNE: prune,
     contract.Operation.RESTORE: restore,
+    contract.Operation.VERIFY: verify_restore,
     contract.Operation.CHECK: check,
     contract.Operation.SNAPSHOTS: snapshots,
     contract.Operation.PIN: pin,

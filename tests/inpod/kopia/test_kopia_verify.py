@@ -3,7 +3,7 @@
 One repository holds one snapshot of ``verify_support``'s volume, taken by the mover as
 ``app@ns:/data``. Each test restores it into a scratch folder (``DATA_DIR``; the snapshot is
 found by its source path) and checks what a user of a drill reads: the exit code, the outcome,
-the counts (kopia's manifest ``stats``) and the one-line message naming what is wrong.
+the counts (the manifest's root summary) and the one-line message naming what is wrong.
 """
 
 from __future__ import annotations
@@ -115,3 +115,27 @@ def test_a_deleted_file_fails_on_the_file_count(drill: kopia_support.Workspace) 
     assert verified.message.endswith(
         f"did not verify: the volume holds {files - 1} files where the snapshot records {files}"
     ), "an empty file is missing: the bytes still match"
+
+
+def test_an_incremental_snapshot_verifies_against_its_whole_tree(
+    tmp_path: Path, kopia_dir: Path
+) -> None:
+    """kopia's ``stats.fileCount`` counts only the files a snapshot hashed; the tree's count is
+    its root's summary, which verify compares."""
+    space = kopia_support.Workspace(tmp_path, kopia_dir)
+    space.env["KOPIA_SOURCE_PATH_OVERRIDE"] = SOURCE
+    verify_support.build(space.data)
+    assert space.mover("backup").returncode == 0
+    (space.data / "added.txt").write_text("one more file")
+    assert space.mover("backup").returncode == 0
+    newest = max(space.snapshots(), key=lambda item: item["startTime"])
+    assert newest["stats"]["fileCount"] == 1, "kopia hashed only the new file"
+    (tmp_path / "scratch").mkdir()
+    space.env["DATA_DIR"] = str(tmp_path / "scratch")
+
+    run = space.mover("restore", "verify")
+
+    assert run.returncode == 0, run
+    verified = run.result.operations[-1]
+    assert verified.snapshot_id == newest["id"]
+    assert verified.files_restored == verify_support.FILES + 1

@@ -435,11 +435,9 @@ def forget_one(context: Context) -> contract.OperationResult:
 
 
 def _record(item: dict[str, Any]) -> guard.Figures | None:
-    """Return the files and bytes a manifest records: its ``stats`` (``fileCount``,
-    ``totalSize``), else its root's summary; None when it has neither."""
-    stats = item.get("stats")
-    if isinstance(stats, dict) and "fileCount" in stats and "totalSize" in stats:
-        return guard.Figures(files=_number(stats, "fileCount"), bytes=_number(stats, "totalSize"))
+    """Return the files and bytes a manifest records for the whole tree: its root's summary
+    (``rootEntry.summ``); None when it has none. Not ``stats``: its ``fileCount`` counts only
+    the files that snapshot hashed, not those it took unchanged from the one before."""
     root = item.get("rootEntry")
     summary = root.get("summ") if isinstance(root, dict) else None
     if isinstance(summary, dict) and "files" in summary and "size" in summary:

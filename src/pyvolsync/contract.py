@@ -39,6 +39,10 @@ PINNED = "pyvolsync-pinned"
 """A pinned snapshot's restic tag (``forget --keep-tag`` keeps it) or kopia pin (kopia's
 retention keeps every pinned snapshot): ``pyvolsync pin`` adds it, ``pyvolsync unpin`` removes
 it."""
+GUARD_PIN = "pyvolsync-guard"
+"""kopia: the pin the anomaly guard puts on the source's newest snapshot for the time of a
+backup (kopia applies retention inside ``snapshot create``, before the guard can judge the new
+snapshot); removed after it, or replaced by ``PINNED`` when the new snapshot is suspicious."""
 
 
 def snapshot_path(text: str) -> str:

@@ -35,6 +35,13 @@ class Figures:
     files: int
     bytes: int
 
+    @classmethod
+    def of(cls, entry: contract.CatalogEntry) -> Figures | None:
+        """Return what a catalog entry says its snapshot holds; None when it does not say."""
+        if entry.files is None or entry.size is None:
+            return None
+        return cls(files=entry.files, bytes=entry.size)
+
 
 def _reaches(part: int, whole: int, percent: int) -> bool:
     return whole > 0 and part * 100 >= percent * whole

@@ -44,6 +44,16 @@ def kopia_snapshots(repository: pathlib.Path, scratch: pathlib.Path) -> list[dic
     return found
 
 
+def _repository_and_volume(cluster: controlplane.ControlPlane, namespace: str) -> None:
+    """Create the kopia repository Secret `kopia-repo` and the app's empty PVC `data`."""
+    apply(
+        cluster,
+        helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=PASSWORD),
+        helpers.claim("data"),
+        namespace=namespace,
+    )
+
+
 def test_a_fork_manifest_backs_up_and_restores_the_same_bytes_with_kopia(
     cluster: controlplane.ControlPlane,
     namespace: str,
@@ -51,12 +61,7 @@ def test_a_fork_manifest_backs_up_and_restores_the_same_bytes_with_kopia(
     repository_root: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    apply(
-        cluster,
-        helpers.kopia_secret("kopia-repo", path=f"{namespace}/kopia", password=PASSWORD),
-        helpers.claim("data"),
-        namespace=namespace,
-    )
+    _repository_and_volume(cluster, namespace)
     helpers.run_shell(
         cluster, namespace, "writer", claim_name="data",
         script=helpers.WRITE_SAMPLE.format(marker="kopia"),
@@ -195,3 +200,43 @@ def test_five_sources_back_up_into_one_repository_at_once_and_each_restores_its_
     snapshots = kopia_snapshots(repository_root / namespace / "kopia", tmp_path)
     owners = sorted(item["source"]["userName"] for item in snapshots)
     assert owners == sorted(WRITERS)
+
+
+SIXTY_FILES = "for i in $(seq 1 60); do head -c 40000 /dev/urandom > /data/file-$i; done"
+WIPE = "for i in $(seq 7 60); do rm /data/file-$i; done"
+
+
+def test_a_wiped_kopia_volume_is_flagged_and_its_last_good_snapshot_pinned(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: object,
+    tmp_path: pathlib.Path,
+    repository_root: pathlib.Path,
+) -> None:
+    _repository_and_volume(cluster, namespace)
+    helpers.run_shell(cluster, namespace, "fill", claim_name="data", script=SIXTY_FILES)
+    spec = {
+        "sourcePVC": "data",
+        "trigger": {"manual": "first"},
+        "kopia": {"repository": "kopia-repo", "copyMethod": "Direct", "retain": {"latest": 1}},
+    }
+    apply(
+        cluster,
+        helpers.manifest(helpers.VOLSYNC, "ReplicationSource", "app", spec),
+        namespace=namespace,
+    )
+    good = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "first")
+    helpers.run_shell(cluster, namespace, "wipe", claim_name="data", script=WIPE)
+    helpers.set_manual_trigger(cluster, SOURCE, "app", namespace, "after-wipe")
+    wiped = helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "after-wipe")
+
+    anomaly = wiped["anomaly"]
+    assert anomaly["snapshotID"] == wiped["lastSyncResult"]["snapshotID"]
+    assert "54 of 60 files are gone (90%)" in anomaly["reason"], anomaly
+    listed = kopia_snapshots(repository_root / namespace / "kopia", tmp_path)
+    pinned = [item for item in listed if item.get("pins")]
+    assert [item["id"] for item in pinned] == [anomaly["lastGood"]]
+    assert pinned[0]["rootEntry"]["summ"]["files"] == 60
+    assert good["lastSyncResult"]["snapshotID"] != anomaly["lastGood"], "kopia rewrote it pinned"
+    reasons = [reason for _, reason, _ in helpers.event_reasons(cluster, namespace, "app")]
+    assert "BackupSuspicious" in reasons

@@ -13,6 +13,10 @@ from pyvolsync import contract
 from pyvolsync.inpod.kopia import backends, config
 from pyvolsync.inpod.volume import LOST_AND_FOUND
 
+KEEP_ALL = 1_000_000
+HOLD_RETENTION = tuple(f"{flag}={KEEP_ALL}" for flag in config.RETAIN_FLAGS.values())
+"""Retention that keeps every snapshot (each rule keeps more than a repository ever holds)."""
+
 
 def global_options(config_file: str) -> tuple[str, ...]:
     """Return the options of every command: the run's configuration file and no log files."""
@@ -62,12 +66,14 @@ def policy(settings: config.KopiaConfig) -> tuple[str, ...]:
     """Return the policy of the snapshot source: no top-level lost+found, compression, retention.
 
     It is set on ``user@host:<source path>``, the same source the snapshots record, so retention
-    applies to the snapshots this identity takes even with a source path override.
+    applies to the snapshots this identity takes even with a source path override. While the
+    operator holds retention (an unacknowledged suspicious backup), it keeps every snapshot.
     """
     compression = (f"--compression={settings.compression}",) if settings.compression else ()
+    retention = HOLD_RETENTION if settings.retention_held else settings.retention
     return (
         "policy", "set", settings.target, f"--add-ignore=/{LOST_AND_FOUND}",
-        *compression, *settings.retention,
+        *compression, *retention,
     )  # fmt: skip
 
 
@@ -80,6 +86,11 @@ def snapshot(settings: config.KopiaConfig) -> tuple[str, ...]:
         "snapshot", "create", settings.data_dir, f"--override-source={settings.source_path}",
         "--json", "--progress", *parallel, *pinned, *settings.additional_arguments,
     )  # fmt: skip
+
+
+def expire(settings: config.KopiaConfig) -> tuple[str, ...]:
+    """Return the command that applies the source's retention policy now (deleting)."""
+    return ("snapshot", "expire", settings.target, "--delete")
 
 
 def snapshots(settings: config.KopiaConfig) -> tuple[str, ...]:
@@ -106,9 +117,15 @@ def show(object_id: str) -> tuple[str, ...]:
     return ("show", object_id)
 
 
-def pin(snapshot_id: str) -> tuple[str, ...]:
+def pin(snapshot_id: str, name: str = contract.PINNED) -> tuple[str, ...]:
     """Return the command that pins one snapshot (kopia's retention keeps pinned snapshots)."""
-    return ("snapshot", "pin", snapshot_id, f"--add={contract.PINNED}")
+    return ("snapshot", "pin", snapshot_id, f"--add={name}")
+
+
+def repin(snapshot_id: str, *, add: tuple[str, ...], remove: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the command that adds and removes pins of one snapshot at once."""
+    added = tuple(f"--add={name}" for name in add)
+    return ("snapshot", "pin", snapshot_id, *added, *(f"--remove={name}" for name in remove))
 
 
 def unpin(snapshot_id: str, pins: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from pyvolsync import contract
-from pyvolsync.inpod import errors, settings, times
+from pyvolsync.inpod import errors, guard, settings, times
 
 Var = contract.KopiaEnvVar
 FORK_ARGUMENT_SEPARATOR = "|VOLSYNC_ARG_SEP|"
@@ -60,6 +60,10 @@ class KopiaConfig:
     compression: str = ""
     parallelism: int | None = None
     retention: tuple[str, ...] = ()
+    guard: contract.Guard | None = None
+    """The anomaly guard's thresholds (``PYVOLSYNC_GUARD``); None: every backup is trusted."""
+    retention_held: str = ""
+    """Why the operator holds retention (``PYVOLSYNC_RETENTION_HELD``); "" when it does not."""
     restore_as_of: datetime.datetime | None = None
     previous: int = 0
     shallow: int | None = None
@@ -75,6 +79,7 @@ class KopiaConfig:
     progress_interval: float = 10.0
     probe_timeout: float = 60.0
     lock_wait: float = 120.0
+    """Shared with restic (``settings.Timing``); kopia waits for its own locks."""
     termination_grace: float = 20.0
 
     @property
@@ -224,6 +229,8 @@ def from_environ(environ: Mapping[str, str]) -> KopiaConfig:
         compression=_compression(environ),
         parallelism=_whole_number(environ, Var.PARALLELISM, minimum=1),
         retention=_retention(environ),
+        guard=guard.from_environ(environ),
+        retention_held=_text(environ, contract.EnvVar.RETENTION_HELD),
         restore_as_of=_restore_as_of(environ),
         previous=_whole_number(environ, Var.PREVIOUS, default=0) or 0,
         shallow=_whole_number(environ, Var.SHALLOW, minimum=1),

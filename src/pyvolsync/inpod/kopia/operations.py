@@ -162,6 +162,9 @@ def _snapshot(context: Context) -> contract.OperationResult:
     policy = context.kopia.run(commands.policy(settings), quiet=True)
     if policy.returncode != 0:
         raise failures.failure(policy, action=f"setting the policy of {settings.target}")
+    if settings.retention_held:
+        logger.warning("Retention is held: %s", settings.retention_held)
+    previous = _hold_previous(context)
     logger.info("Creating snapshot of %s as %s", settings.data_dir, settings.target)
     completed = context.kopia.run(
         commands.snapshot(settings),
@@ -170,7 +173,87 @@ def _snapshot(context: Context) -> contract.OperationResult:
     )
     if completed.returncode != 0:
         raise failures.failure(completed, action="kopia snapshot create")
-    return _saved(context, completed)
+    return _guarded(context, _saved(context, completed), previous)
+
+
+def _newest(
+    context: Context,
+) -> tuple[list[contract.CatalogEntry], Manifests, contract.CatalogEntry | None]:
+    entries, found = _listed(context, _catalog_and_manifests)
+    return entries, found, (entries[-1] if entries else None)
+
+
+def _hold_previous(context: Context) -> selection.Manifest | None:
+    """Pin the identity's newest snapshot for the time of the backup (``GUARD_PIN``), so the
+    retention ``snapshot create`` applies cannot remove it before the guard has judged the new
+    one; return its manifest (None when the guard is off or there is no snapshot yet)."""
+    if context.config.guard is None:
+        return None
+    _, found, newest = _newest(context)
+    if newest is None:
+        return None
+    manifest = found[newest.id]
+    if contract.GUARD_PIN not in manifest.pins:
+        _repin(context, newest.id, add=(contract.GUARD_PIN,), remove=())
+    return manifest
+
+
+def _repin(
+    context: Context, snapshot_id: str, *, add: tuple[str, ...], remove: tuple[str, ...]
+) -> None:
+    completed = context.kopia.run(commands.repin(snapshot_id, add=add, remove=remove), quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="the anomaly guard's pin (kopia snapshot pin)")
+
+
+def _guarded(
+    context: Context, saved: contract.OperationResult, previous: selection.Manifest | None
+) -> contract.OperationResult:
+    """Return the backup's result as the anomaly guard judges it, comparing its snapshot with
+    the one before it: a suspicious one leaves that one pinned (``PINNED``, the last good one);
+    otherwise the guard's pin goes."""
+    thresholds = context.config.guard
+    if thresholds is None or previous is None or not saved.snapshot_id:
+        return saved
+    entries, found, _ = _newest(context)
+    before = next((item for item in entries if found[item.id].content == previous.content), None)
+    after = next((item for item in entries if item.id == saved.snapshot_id), None)
+    if before is None or after is None:
+        logger.info("Anomaly guard: the snapshot before this one is gone; nothing to compare")
+        return saved
+    figures, now = guard.Figures.of(before), guard.Figures.of(after)
+    if figures is None or now is None:
+        logger.info("Anomaly guard: snapshot %s records no counts to compare", before.id[:8])
+        _release(context, before.id)
+        return saved
+    reason = guard.verdict(figures, now, deleted=None, guard=thresholds)
+    pins = found[before.id].pins
+    if not reason:
+        logger.info("Anomaly guard: the snapshot looks like the previous one (%s)", before.id[:8])
+        _release(context, before.id)
+        return saved
+    logger.warning("Anomaly guard: snapshot %s is suspicious: %s", saved.snapshot_id[:8], reason)
+    added = () if contract.PINNED in pins else (contract.PINNED,)
+    _repin(context, before.id, add=added, remove=(contract.GUARD_PIN,))
+    last_good = _rewritten(context, found[before.id])
+    logger.warning("Pinned the last good snapshot %s (now %s)", before.id[:8], last_good[:8])
+    return dataclasses.replace(saved, suspicious=reason, last_good=last_good)
+
+
+def _release(context: Context, snapshot_id: str) -> None:
+    """Remove the guard's pin, then apply the retention the backup could not apply to it."""
+    _repin(context, snapshot_id, add=(), remove=(contract.GUARD_PIN,))
+    if context.config.retention_held:
+        return
+    completed = context.kopia.run(commands.expire(context.config), quiet=True)
+    if completed.returncode != 0:
+        raise failures.failure(completed, action="applying retention (kopia snapshot expire)")
+
+
+def _rewritten(context: Context, manifest: selection.Manifest) -> str:
+    """Return the ID kopia gave the snapshot of ``manifest`` when it wrote it anew (a pin)."""
+    entries, found, _ = _newest(context)
+    return next((item.id for item in entries if found[item.id].content == manifest.content), "")
 
 
 def backup(context: Context) -> contract.OperationResult:

@@ -255,12 +255,6 @@ def _previous(
     return entry_of[taken[position - 1].id], entry_of[new_id], new
 
 
-def _figures(entry: contract.CatalogEntry) -> guard.Figures | None:
-    if entry.files is None or entry.size is None:
-        return None
-    return guard.Figures(files=entry.files, bytes=entry.size)
-
-
 def _guarded(context: Context, saved: contract.OperationResult) -> contract.OperationResult:
     """Return the backup's result as the anomaly guard judges it; when its snapshot is
     suspicious, the source's previous snapshot is pinned (the last good one)."""
@@ -274,7 +268,7 @@ def _guarded(context: Context, saved: contract.OperationResult) -> contract.Oper
         logger.info("Anomaly guard: no earlier snapshot of this source to compare with")
         return saved
     previous, new_entry, new = found
-    before, after = _figures(previous), _figures(new_entry)
+    before, after = guard.Figures.of(previous), guard.Figures.of(new_entry)
     if before is None or after is None:
         logger.info("Anomaly guard: snapshot %s has no summary to compare with", previous.id[:8])
         return saved
@@ -592,7 +586,7 @@ def verify_restore(context: Context) -> contract.OperationResult:
     return verify.against_snapshot(
         data_dir=context.config.data_dir,
         snapshot=entry,
-        record=_figures(entry),
+        record=guard.Figures.of(entry),
         reader=verify.reader_of(browser, entry),
         wanted=context.config.browsing,
     )

@@ -163,7 +163,7 @@ def test_upstream_to_pyvolsync_and_back(
                 assert taken.get(field) == before.get(field), (name, field, taken, before)
         scheduled = helpers.status(plane, SOURCE, "scheduled", NAMESPACE)
         assert scheduled["nextSyncTime"] == by_upstream["scheduled"]["nextSyncTime"]
-        assert job_uids(plane) == jobs_before
+        assert job_uids(plane) <= jobs_before, "no Job at takeover"
         helpers.set_manual_trigger(plane, SOURCE, "manual", NAMESPACE, "second")
         by_us = wait_synced(plane, "manual", "second")
     ours_only = set(by_us) - UPSTREAM_STATUS

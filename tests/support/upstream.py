@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from localcluster import controlplane
+from localcluster.testing import wait_until
 from tests.support import operator as support
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,15 +68,19 @@ class UpstreamOperator:
         """Start the process and wait until its readiness probe answers."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not self._ready():
-            if self.process.poll() is not None:
-                pytest.fail(f"upstream's operator exited:\n{self.log_tail()}", pytrace=False)
-            if time.monotonic() >= deadline:
-                pytest.fail(f"upstream's operator was not ready:\n{self.log_tail()}")
-            time.sleep(0.2)
+        wait_until(
+            self._ready,
+            what="upstream's operator to answer its readiness probe",
+            timeout=READY_TIMEOUT_SECONDS,
+            explain=self.log_tail,
+        )
 
     def _ready(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            pytest.fail(f"upstream's operator exited:\n{self.log_tail()}", pytrace=False)
+        return self._answers()
+
+    def _answers(self) -> bool:
         url = f"http://127.0.0.1:{self.probe_port}/readyz"
         try:
             with urllib.request.urlopen(url, timeout=2) as response:

@@ -1,4 +1,4 @@
-"""Wire the node agent together: caches, controllers, the log server, and clean shutdown."""
+"""Wire the node agent together: caches, controllers, the kubelet server, and clean shutdown."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from lightkube.config.kubeconfig import KubeConfig
 from localcluster.nodeagent import (
     classes,
     context,
+    execserver,
     informer,
     kubelet,
     layout,
@@ -84,7 +85,10 @@ class Agent:
             informer.Loop("snapshotter", self.snapshotter.reconcile),
         ]
         self.logs = logserver.LogServer(
-            settings.layout, node_name=settings.node_name, is_running=self.kubelet.running_container
+            settings.layout,
+            node_name=settings.node_name,
+            is_running=self.kubelet.running_container,
+            routes=execserver.ExecServer(self.kubelet.exec_target).routes(),
         )
 
     def wake(self) -> None:

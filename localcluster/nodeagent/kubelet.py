@@ -2,7 +2,8 @@
 
 Deleting a pod sends SIGTERM to its containers, SIGKILL after the grace period, and then removes
 the pod object (grace 0), as a kubelet does. Scratch directories of pods that no longer exist are
-swept, with any process an earlier agent left behind.
+swept, with any process an earlier agent left behind. It also tells the exec endpoint
+(``execserver.py``) which process a running container is.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import lightkube
 from lightkube.resources import core_v1
 from lightkube.types import PatchType
 
-from localcluster.nodeagent import context, faults, kube, podworker
+from localcluster.nodeagent import context, execserver, faults, kube, podworker
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +39,27 @@ class Kubelet:
                     s.name == container and s.running for s in [*worker.init_states, *worker.states]
                 )
         return False
+
+    def exec_target(self, namespace: str, pod: str, container: str) -> execserver.Target:
+        """The running container an exec goes into; raise UnavailableError when there is none."""
+        worker = next(
+            (w for w in self.workers.values() if (w.namespace, w.name) == (namespace, pod)), None
+        )
+        if worker is None:
+            raise execserver.UnavailableError(404, f'pod "{pod}" does not exist on this node')
+        states = [*worker.init_states, *worker.states]
+        state = next((state for state in states if state.name == container), None)
+        if state is None:
+            raise execserver.UnavailableError(
+                404, f'container "{container}" not found in pod "{pod}"'
+            )
+        process = state.process
+        if not state.running or process is None or process.returncode is not None:
+            raise execserver.UnavailableError(
+                400, f'container "{container}" in pod "{pod}" is not running'
+            )
+        plan = worker.directory / "containers" / container / "plan.json"
+        return execserver.Target(pid=process.pid, plan=plan)
 
     async def reconcile(self) -> None:
         present: set[str] = set()

@@ -5,7 +5,8 @@ kube-apiserver serves ``pods/log`` by proxying to ``https://<node InternalIP>:<k
 (``follow``, ``tailLines``, ``limitBytes``, ``previous``; ``timestamps`` and ``sinceSeconds`` are
 ignored) over HTTPS with a self-signed certificate. The apiserver does not verify the kubelet's
 certificate unless ``--kubelet-certificate-authority`` is set. It listens on 127.0.0.1 only and
-does not authenticate callers.
+does not authenticate callers. Other kubelet endpoints share this server and port: their routes
+are handed in (the exec endpoint, ``execserver.py``).
 """
 
 from __future__ import annotations
@@ -85,10 +86,18 @@ def optional_int(value: str | None) -> int | None:
 
 
 class LogServer:
-    def __init__(self, state: layout.StateLayout, *, node_name: str, is_running: IsRunning) -> None:
+    def __init__(
+        self,
+        state: layout.StateLayout,
+        *,
+        node_name: str,
+        is_running: IsRunning,
+        routes: collections.abc.Sequence[web.RouteDef] = (),
+    ) -> None:
         self.state = state
         self.node_name = node_name
         self.is_running = is_running
+        self.routes = routes
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -99,6 +108,7 @@ class LogServer:
         app = web.Application()
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         app.router.add_get("/healthz", self.healthz)
+        app.router.add_routes(self.routes)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", port, ssl_context=context)

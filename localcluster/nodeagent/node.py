@@ -2,7 +2,9 @@
 
 The Node's address is 127.0.0.1 (InternalIP only, so the apiserver never tries to resolve a
 hostname) and its kubelet endpoint port is the agent's log server, which is how ``kubectl logs``
-reaches the container output.
+reaches the container output and ``kubectl exec`` its containers. The Node declares the
+``ExtendWebSocketsToKubelet`` feature, so the API server hands ``kubectl exec``'s v5 WebSocket to
+that server unchanged instead of translating it into SPDY (``execserver.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ LEASE_SECONDS = 40
 RENEW_SECONDS = 10.0
 STATUS_EVERY_RENEWALS = 6
 KUBELET_VERSION = "v1.36.3-localcluster"
+DECLARED_FEATURES = ("ExtendWebSocketsToKubelet",)
+"""Node features the API server asks about: v5 exec WebSockets are served by the agent itself."""
 
 
 def memory_bytes() -> int:
@@ -81,6 +85,7 @@ def node_status(ctx: context.Context, *, kubelet_port: int) -> dict[str, Any]:
         "capacity": resources,
         "allocatable": resources,
         "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+        "declaredFeatures": list(DECLARED_FEATURES),
         "nodeInfo": {
             "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, ctx.settings.node_name).hex,
             "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, ctx.settings.node_name)),

@@ -43,6 +43,10 @@ UNUSED_ALLOWED = {
         "mover's Role granting this only because the operator holds it (RBAC escalation "
         "prevention); the scenario's privileged namespace shows that Role being created"
     ),
+    chart.Rule("", "pods/exec", "create"): (
+        "a WebSocket exec is a GET, audited as get; the API server checks create as well "
+        "(AuthorizePodWebsocketUpgradeCreatePermission) without a request of its own"
+    ),
 }
 
 JsonObject = dict[str, Any]
@@ -137,7 +141,8 @@ def successful(plane: controlplane.ControlPlane, kind: str, name: str, namespace
 
 
 def back_up_every_way(plane: controlplane.ControlPlane, namespace: str) -> None:
-    """Direct (pinned, custom CA), Clone and Snapshot backups of one volume; events, progress."""
+    """Direct (pinned, custom CA, an exec hook), Clone and Snapshot backups of one volume;
+    events, progress."""
     ca = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -161,9 +166,13 @@ def back_up_every_way(plane: controlplane.ControlPlane, namespace: str) -> None:
         for method in methods
     ]
     sources[0]["spec"]["restic"]["customCA"] = {"configMapName": "ca", "key": "ca.crt"}
+    # A before-backup hook: the operator execs in the app's pod (pods/exec).
+    sources[0]["metadata"]["annotations"] = {"pyvolsync.dev/before-backup-command": "sync"}
     apply(plane, *sources, namespace=namespace)
     for method in methods:
         successful(plane, "replicationsource", method.lower(), namespace)
+    hooked = helpers.status(plane, "replicationsource", "direct", namespace)["hooks"]
+    assert hooked["beforeBackup"]["result"] == "Succeeded", hooked
 
 
 def repeated_failure(plane: controlplane.ControlPlane, namespace: str) -> None:

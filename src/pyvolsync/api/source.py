@@ -187,6 +187,26 @@ class Drill(wire.WireModel):
     """When the next scheduled drill is due."""
 
 
+class HookRun(wire.WireModel):
+    """One run of an app hook (``pyvolsync.dev/before-backup-*`` or ``after-backup-*``)."""
+
+    start_time: wire.Time | None = None
+    """When it started; a run older than the sync's start belongs to an earlier sync."""
+    end_time: wire.Time | None = None
+    """When it ended (unset while it runs)."""
+    result: wire.Str | None = None
+    """``Succeeded``, ``Failed`` or ``Skipped`` (no running pod to run it in)."""
+    message: wire.Str | None = None
+    """What it printed last, or what went wrong."""
+
+
+class Hooks(wire.WireModel):
+    """The app hooks of the latest (or running) sync (a pyvolsync addition)."""
+
+    before_backup: HookRun | None = None
+    after_backup: HookRun | None = None
+
+
 class ReplicationSourceStatus(common.CommonStatus):
     """Observed state of a ReplicationSource."""
 
@@ -196,6 +216,8 @@ class ReplicationSourceStatus(common.CommonStatus):
     """A suspicious backup nobody has acknowledged yet (a pyvolsync addition; `pyvolsync ack`)."""
     drill: Drill | None = None
     """The latest restore drill (a pyvolsync addition)."""
+    hooks: Hooks | None = None
+    """The app hooks of the latest sync (a pyvolsync addition)."""
     restic: ResticSourceStatus | None = None
     """Restic-specific state."""
     kopia: KopiaSourceStatus | None = None

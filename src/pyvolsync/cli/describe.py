@@ -86,6 +86,7 @@ def status_rows(status: Mapping[str, Any], *, now: datetime.datetime) -> list[tu
         rows.append(("SUSPICIOUS BACKUP", anomaly_text(status["anomaly"])))
     if status.get("drill"):
         rows += drill_rows(status["drill"], now=now)
+    rows += hook_rows(status.get("hooks") or {}, now=now)
     if "kopia" in status:
         kopia = status.get("kopia") or {}
         return [
@@ -135,6 +136,25 @@ def drill_rows(found: Mapping[str, Any], *, now: datetime.datetime) -> list[tupl
         rows.append(("last restore drill", rich.text.Text(text, style=style)))
     if found.get("nextTime"):
         rows.append(("next restore drill", _when(found.get("nextTime"), now)))
+    return rows
+
+
+def hook_rows(found: Mapping[str, Any], *, now: datetime.datetime) -> list[tuple[str, Any]]:
+    """Return ``status.hooks`` as rows: each hook of the latest sync (red when it failed)."""
+    rows: list[tuple[str, Any]] = []
+    for key, label in (
+        ("beforeBackup", "before-backup hook"),
+        ("afterBackup", "after-backup hook"),
+    ):
+        run = found.get(key)
+        if not run:
+            continue
+        if not run.get("endTime"):
+            rows.append((label, f"running since {_when(run.get('startTime'), now)}"))
+            continue
+        style = "red" if run.get("result") == "Failed" else ""
+        text = f"{run.get('result')} {_when(run['endTime'], now)}: {run.get('message', '')}"
+        rows.append((label, rich.text.Text(text, style=style)))
     return rows
 
 

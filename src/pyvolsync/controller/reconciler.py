@@ -21,11 +21,11 @@ import tenacity
 from pyvolsync import contract
 from pyvolsync.api import common, conditions, destination, durations, source, validation
 from pyvolsync.api.timestamps import parse_time
-from pyvolsync.controller import drilling, notifications, schedule, slots, statemachine
+from pyvolsync.controller import drilling, hooking, notifications, schedule, slots, statemachine
 from pyvolsync.controller import metrics as metrics_module
 from pyvolsync.kube import client as kube_client
 from pyvolsync.kube import errors as kube_errors
-from pyvolsync.movers import base, iteration, jobs, protocol, registry
+from pyvolsync.movers import base, hooksettings, iteration, jobs, protocol, registry
 from pyvolsync.planning import guard, metadata, names
 
 logger = logging.getLogger(__name__)
@@ -187,6 +187,7 @@ class Reconciler:
         self._wake = wake
         self._waiting_roles: dict[str, names.Role] = {}
         self._reported_attempts: dict[str, int] = {}
+        self.hooks = hooking.Hooks(hooking.runner(kube, wake))
 
     def _wake_waiting(self, key: str) -> None:
         role = self._waiting_roles.get(key)
@@ -247,6 +248,7 @@ class Reconciler:
         self.slots.release(key)
         self._waiting_roles.pop(key, None)
         self._reported_attempts.pop(key, None)
+        self.hooks.forget(key)
         label = "source" if role is names.Role.SOURCE else "destination"
         for method in registry.names():
             self.metrics.forget(metrics_module.Identity(name, namespace, label, method))
@@ -325,9 +327,17 @@ class Reconciler:
         problem = guard.setting(run.obj).problem if run.role is names.Role.SOURCE else ""
         if problem:
             run.event("Warning", REASON_GUARD_MISCONFIGURED, problem)
-        run.status.last_sync_start_time = run.now
+        self._start_sync(run)
         run.condition("True", conditions.REASON_SYNC_IN_PROGRESS, "Synchronization in-progress")
         await self._synchronize(run, *engine)
+
+    def _start_sync(self, run: Run) -> None:
+        run.status.last_sync_start_time = run.now
+        if isinstance(run.status, source.ReplicationSourceStatus):
+            run.status.hooks = None
+            wrong = hooksettings.settings_of(run.obj).problem
+            if wrong:
+                run.event("Warning", hooking.REASON_MISCONFIGURED, wrong)
 
     async def _resolved_engine(self, run: Run) -> tuple[protocol.Mover, protocol.EngineSpec]:
         """Return the object's engine and its section, completed from what it refers to."""
@@ -392,10 +402,14 @@ class Reconciler:
     ) -> bool:
         """Drive the running sync; return True when it ended and the object is idle again."""
         current = self._iteration(run, mover, spec)
-        if run.role is names.Role.SOURCE:
-            result = await iteration.synchronize_source(
-                current, operations=self._operations(run, mover, spec)
+        if isinstance(run.status, source.ReplicationSourceStatus):
+            result = await self.hooks.before(current, run.status, run.event) or (
+                await iteration.synchronize_source(
+                    current, operations=self._operations(run, mover, spec)
+                )
             )
+            if result.phase in (base.Phase.COMPLETED, base.Phase.FAILED):
+                result = self.hooks.after(current, run.status, run.event, result)
         else:
             result = await iteration.synchronize_destination(current)
         match result.phase:

@@ -14,7 +14,7 @@ import datetime
 import enum
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx2
@@ -36,7 +36,7 @@ from lightkube.types import CascadeType, PatchType
 
 from pyvolsync import __version__
 from pyvolsync.api import resources
-from pyvolsync.kube import errors
+from pyvolsync.kube import errors, podexec
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ class Kube:
         self.instance = instance
         self.clock = clock
         self._series: collections.OrderedDict[EventKey, _Series] = collections.OrderedDict()
+        self._exec_endpoint: podexec.Endpoint | None = None
 
     async def get(
         self, kind: Kind, name: str, *, namespace: str | None = None
@@ -389,6 +390,27 @@ class Kube:
             logger.info("cannot read the log of pod %s/%s: %s", namespace, name, error)
             return ""
         return "".join(lines)
+
+    async def exec(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        command: Sequence[str],
+        *,
+        timeout: float,
+    ) -> podexec.ExecResult:
+        """Run ``command`` in a running container (``pods/exec``) for at most ``timeout``
+        seconds and return how it went; never raises for the command, the pod or the connection
+        (see ``podexec``: exit code, output tails, timed_out, the refusal's HTTP status)."""
+        try:
+            if self._exec_endpoint is None:
+                self._exec_endpoint = podexec.Endpoint.of(self.client, user_agent=USER_AGENT)
+        except (lightkube_exceptions.ConfigError, OSError) as error:
+            return podexec.ExecResult(exit_code=None, error=f"cannot set up exec: {error}")
+        return await podexec.run(
+            self._exec_endpoint, namespace, pod, container, command, timeout=timeout
+        )
 
     @property
     def default_namespace(self) -> str:

@@ -4,8 +4,9 @@ It keeps objects as dicts, as the API server would hand them back: creation fill
 resourceVersion, a creationTimestamp and (for custom resources) a generation; a merge patch
 follows RFC 7386; a status patch changes only ``status``; list filters by namespace and labels.
 It does not run controllers: a test plays the Job controller and the kubelet by editing
-objects (``set_status``) and setting pod logs. The integration tests on the real control plane
-remain the proof; this only makes each engine's decisions, retries and slots cheap to test.
+objects (``set_status``), setting pod logs and programming what ``exec`` answers
+(``exec_results``). The integration tests on the real control plane remain the proof; this only
+makes each engine's decisions, retries and slots cheap to test.
 """
 
 from __future__ import annotations
@@ -13,17 +14,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import datetime
 import itertools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pyvolsync import contract
-from pyvolsync.kube import client, errors
+from pyvolsync.kube import client, errors, podexec
 
 JsonObject = dict[str, Any]
 Key = tuple[client.Kind, str, str]
 CUSTOM_GROUPS = ("volsync.backube/",)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecCall:
+    """One ``exec`` a test's code made."""
+
+    namespace: str
+    pod: str
+    container: str
+    command: tuple[str, ...]
+    timeout: float
+
+
+ExecAnswer = podexec.ExecResult | Callable[[ExecCall], podexec.ExecResult]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -60,6 +76,11 @@ class FakeKube(client.Kube):
         self.user = "fake-user"
         self.denied: set[tuple[str, str]] = set()
         """(verb, resource) pairs the fake user may not do (``allowed`` answers False)."""
+        self.exec_results: dict[tuple[str, ...], ExecAnswer] = {}
+        """What ``exec`` answers per command line (a callable gets the call); a command not
+        listed exits 127 as not found. The pod must be stored and not finished."""
+        self.exec_calls: list[ExecCall] = []
+        """Every ``exec``, in order."""
 
     # --- what tests use to play the controllers ------------------------------------------
 
@@ -280,6 +301,40 @@ class FakeKube(client.Kube):
     async def follow_log(self, name: str, *, namespace: str, container: str) -> AsyncIterator[str]:
         for line in self.logs.get((namespace, name), "").splitlines(keepends=True):
             yield line
+
+    async def exec(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        command: Sequence[str],
+        *,
+        timeout: float,
+    ) -> podexec.ExecResult:
+        call = ExecCall(namespace, pod, container, tuple(command), timeout)
+        self.exec_calls.append(call)
+        refusal = self._exec_refusal(namespace, pod, container)
+        if refusal is not None:
+            return refusal
+        answer = self.exec_results.get(call.command)
+        if answer is None:
+            words = " ".join(call.command)
+            reason = f'exec: "{call.command[0]}": executable file not found in $PATH'
+            error = f"cannot run command [{words}]: {reason} (exit code 127)"
+            return podexec.ExecResult(exit_code=127, stderr=reason + "\n", error=error)
+        return answer(call) if callable(answer) else answer
+
+    def _exec_refusal(self, namespace: str, pod: str, container: str) -> podexec.ExecResult | None:
+        """What the API server (a missing pod) or the node (a finished one) answers."""
+        found = self.objects.get((client.Kind.POD, namespace, pod))
+        if found is None:
+            return podexec.ExecResult(
+                exit_code=None, error=f'pods "{pod}" not found', http_status=404
+            )
+        if (found.get("status") or {}).get("phase") in {"Succeeded", "Failed"}:
+            error = f'container "{container}" in pod "{pod}" is not running'
+            return podexec.ExecResult(exit_code=None, error=error, http_status=400)
+        return None
 
     @property
     def default_namespace(self) -> str:

@@ -502,7 +502,7 @@ async def _direct_affinity(
         return None, []
     if "ReadWriteMany" in ((data.get("status") or {}).get("accessModes") or []):
         return None, []
-    pod = await _pod_using_claim(iteration, data["metadata"]["name"])
+    pod = await pod_using_claim(iteration.kube, iteration.namespace, data["metadata"]["name"])
     node_name = (pod or {}).get("spec", {}).get("nodeName")
     if not node_name:
         return None, []
@@ -512,9 +512,10 @@ async def _direct_affinity(
     return {HOSTNAME_LABEL: hostname}, tolerations
 
 
-async def _pod_using_claim(iteration: Iteration, claim: str) -> JsonObject | None:
+async def pod_using_claim(kube: kube_client.Kube, namespace: str, claim: str) -> JsonObject | None:
+    """Return the app's pod that mounts ``claim`` (a running one first), not one of ours."""
     candidates: list[JsonObject] = []
-    for pod in await iteration.kube.list(Kind.POD, namespace=iteration.namespace):
+    for pod in await kube.list(Kind.POD, namespace=namespace):
         labels = pod["metadata"].get("labels") or {}
         if labels.get(metadata.CREATED_BY_LABEL) == metadata.CREATED_BY_VALUE:
             continue

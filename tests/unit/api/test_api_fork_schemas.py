@@ -58,6 +58,7 @@ def without_additions(kind: str) -> dict[str, Any]:
         del status["snapshots"]
         del status["anomaly"]
         del status["drill"]
+        del status["hooks"]
     return schema
 
 

@@ -155,3 +155,20 @@ def test_the_latest_restore_drill_and_the_next_are_shown() -> None:
     assert last.plain.startswith("Failed ") and "9a8b7c6d" in last.plain
     assert "3 pages corrupt" in last.plain and last.style == "red"
     assert rows["next restore drill"] == "2026-12-13T04:00:00Z (in 5d17h)"
+
+
+def test_the_hooks_of_the_latest_sync_are_shown_a_running_one_with_its_start() -> None:
+    hooks = {
+        "beforeBackup": {
+            "startTime": "2026-12-07T09:59:00Z",
+            "endTime": "2026-12-07T10:00:00Z",
+            "result": "Failed",
+            "message": "exit code 1 in pod db-0, container db: database is locked",
+        },
+        "afterBackup": {"startTime": "2026-12-07T10:00:00Z"},
+    }
+    rows = dict(describe.status_rows({"hooks": hooks}, now=NOW))
+    before = rows["before-backup hook"]
+    assert before.plain.startswith("Failed 2026-12-07T10:00:00Z")
+    assert before.plain.endswith("database is locked") and before.style == "red"
+    assert rows["after-backup hook"].startswith("running since 2026-12-07T10:00:00Z")

@@ -126,6 +126,11 @@ def _verify_result(result: contract.MoverResult | None) -> contract.OperationRes
 def _verdict(found: drills.Finished, verified: contract.OperationResult | None) -> tuple[bool, str]:
     """Return whether the drill passed and what to say about it (one line)."""
     result = found.result
+    if found.deadline_exceeded:
+        return False, (
+            f"the drill did not finish within its time ({drillsettings.TIMEOUT_ANNOTATION}) "
+            "and was stopped: a check that hangs, or a restore slower than that"
+        )
     if result is None:
         return False, "the drill's pod left no result (was it deleted?); it runs again when due"
     if not result.outcome.ok:

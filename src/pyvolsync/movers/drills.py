@@ -38,6 +38,8 @@ class Finished:
     ended: datetime.datetime | None = None
     answered: str = ""
     """The ``drill-now`` value the drill answered."""
+    deadline_exceeded: bool = False
+    """The Job was stopped at its deadline (``pyvolsync.dev/drill-timeout``)."""
 
 
 async def start(
@@ -54,6 +56,7 @@ async def start(
         environment=wanted.environment(),
         check=check,
         annotations={NOW_ANNOTATION: answering},
+        deadline_seconds=int(wanted.timeout.total_seconds()),
     )
     await current.kube.create(job)
 
@@ -92,6 +95,8 @@ async def read(current: iteration.Iteration, job: JsonObject) -> Finished:
     )
     answered = (job["metadata"].get("annotations") or {}).get(NOW_ANNOTATION, "")
     ended = iteration.job_ended(job)
+    if _deadline_exceeded(job):
+        return Finished(result=None, ended=ended, answered=answered, deadline_exceeded=True)
     if pod is None:
         return Finished(result=None, ended=ended, answered=answered)
     mover = _status_of(pod, _mover_container(job))
@@ -111,6 +116,13 @@ async def read(current: iteration.Iteration, job: JsonObject) -> Finished:
         check_log=check_log,
         ended=ended,
         answered=answered,
+    )
+
+
+def _deadline_exceeded(job: Mapping[str, Any]) -> bool:
+    return any(
+        condition.get("type") == "Failed" and condition.get("reason") == "DeadlineExceeded"
+        for condition in (job.get("status") or {}).get("conditions") or []
     )
 
 

@@ -16,13 +16,14 @@ touches the source's backups.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from pyvolsync import contract
-from pyvolsync.api import validation
+from pyvolsync.api import durations, validation
 from pyvolsync.kube import quantities
 
 PREFIX = "pyvolsync.dev/drill-"
@@ -32,7 +33,12 @@ PATHS_ANNOTATION = f"{PREFIX}paths"
 MIN_SIZE_ANNOTATION = f"{PREFIX}min-size"
 IMAGE_ANNOTATION = f"{PREFIX}image"
 COMMAND_ANNOTATION = f"{PREFIX}command"
+TIMEOUT_ANNOTATION = f"{PREFIX}timeout"
+DEFAULT_TIMEOUT = datetime.timedelta(hours=6)
+"""A drill (restore, verification and check) still running after this is stopped and fails."""
+LONGEST_TIMEOUT = datetime.timedelta(days=2)
 KNOWN = {
+    TIMEOUT_ANNOTATION,
     SCHEDULE_ANNOTATION,
     NOW_ANNOTATION,
     PATHS_ANNOTATION,
@@ -55,6 +61,7 @@ class Settings:
     min_bytes: int = 0
     image: str = ""
     command: str = ""
+    timeout: datetime.timedelta = DEFAULT_TIMEOUT
     problem: str = ""
 
     @property
@@ -93,6 +100,8 @@ def settings_of(obj: Mapping[str, Any]) -> Settings:
         problems.append(f"{IMAGE_ANNOTATION} and {COMMAND_ANNOTATION} go together: give both")
     paths, path_problem = _paths(found.get(PATHS_ANNOTATION, ""))
     problems += [path_problem] if path_problem else []
+    timeout, timeout_problem = _timeout(found.get(TIMEOUT_ANNOTATION, ""))
+    problems += [timeout_problem] if timeout_problem else []
     if problems:
         return Settings(problem="; ".join(problems))
     return Settings(
@@ -102,7 +111,22 @@ def settings_of(obj: Mapping[str, Any]) -> Settings:
         min_bytes=min_bytes,
         image=image,
         command=command.strip(),
+        timeout=timeout,
     )
+
+
+def _timeout(text: str) -> tuple[datetime.timedelta, str]:
+    if not text.strip():
+        return DEFAULT_TIMEOUT, ""
+    try:
+        parsed = durations.parse_duration(text.strip())
+    except ValueError:
+        parsed = datetime.timedelta(0)
+    if not datetime.timedelta(minutes=1) <= parsed <= LONGEST_TIMEOUT:
+        return DEFAULT_TIMEOUT, (
+            f"{TIMEOUT_ANNOTATION}: {text!r} is not a duration between 1m and 48h such as 2h"
+        )
+    return parsed, ""
 
 
 def _min_bytes(text: str) -> tuple[int, str]:

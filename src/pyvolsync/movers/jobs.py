@@ -353,6 +353,7 @@ def drill_job(
     environment: Mapping[str, str],
     check: tuple[str, str] | None,
     annotations: Mapping[str, str],
+    deadline_seconds: int,
 ) -> JsonObject:
     """Return a restore drill's Job: the mover restores into the scratch claim and verifies it;
     ``check`` (image, shell command), when given, runs after it with the restored data read-only
@@ -380,6 +381,7 @@ def drill_job(
         "metadata": metadata.object_metadata(plan.owner, plan.name, annotations=annotations),
         "spec": {
             "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline_seconds,
             "template": {
                 "metadata": {"labels": {metadata.CREATED_BY_LABEL: metadata.CREATED_BY_VALUE}},
                 "spec": pod_spec,

@@ -8,6 +8,7 @@ events, and that nothing is left behind (no Job, no scratch PVC).
 from __future__ import annotations
 
 import json
+import pathlib
 from typing import Any
 
 from localcluster import controlplane
@@ -15,6 +16,7 @@ from localcluster.testing import apply, get, wait_until
 
 from pyvolsync.movers import drillsettings
 from reconcile import helpers
+from reconcile.conftest import Operator
 
 SOURCE = "replicationsource"
 SCRATCH = "volsync-drill-app"
@@ -127,4 +129,49 @@ def test_a_kopia_source_is_drilled_the_same_way(
     assert passed["result"] == "Succeeded", passed
     assert passed["snapshotID"] == backed_up["lastSyncResult"]["snapshotID"]
     assert passed["files"] == 3  # hello.txt, dir/blob, dir/deeper/marker
+    wait_until(lambda: not left_behind(cluster, namespace), what="the drill's Job and PVC to go")
+
+
+def damage_largest_pack(repository: pathlib.Path) -> pathlib.Path:
+    """Overwrite bytes in the middle of the repository's largest pack (bit rot on the NAS)."""
+    pack = max((repository / "data").rglob("*"), key=lambda item: item.stat().st_size)
+    pack.chmod(0o600)
+    with pack.open("r+b") as opened:
+        opened.seek(pack.stat().st_size // 2)
+        opened.write(b"\0" * 4096)
+    return pack
+
+
+def test_a_drill_fails_loudly_on_a_repository_with_a_damaged_pack(
+    cluster: controlplane.ControlPlane,
+    namespace: str,
+    operator: Operator,
+    repository_root: pathlib.Path,
+) -> None:
+    helpers.prepare_app(cluster, namespace)
+    helpers.run_shell(
+        cluster, namespace, "sample", claim_name="data",
+        script=helpers.WRITE_SAMPLE.format(marker="rot"),
+    )  # fmt: skip
+    apply(cluster, helpers.replication_source("app", copy_method="Direct"), namespace=namespace)
+    helpers.wait_for_manual_sync(cluster, SOURCE, "app", namespace, "first")
+    damage_largest_pack(repository_root / namespace / "app")
+
+    annotate(cluster, namespace, {drillsettings.NOW_ANNOTATION: "after-rot"})
+    failed = drilled(cluster, namespace, "after-rot")
+
+    assert failed["result"] == "Failed", failed
+    assert "ciphertext verification failed" in failed["message"], failed
+    assert "restic repair packs" in failed["message"]
+    warnings = [
+        note for kind, reason, note in helpers.event_reasons(cluster, namespace, "app")
+        if (kind, reason) == ("Warning", "DrillFailed")
+    ]  # fmt: skip
+    assert warnings == [failed["message"]]
+    failing = [
+        line
+        for line in operator.metrics().splitlines()
+        if line.startswith("pyvolsync_drill_failed{") and f'obj_namespace="{namespace}"' in line
+    ]
+    assert len(failing) == 1 and failing[0].endswith(" 1.0"), failing
     wait_until(lambda: not left_behind(cluster, namespace), what="the drill's Job and PVC to go")

@@ -137,6 +137,27 @@ def test_a_failed_drill_is_a_warning_a_metric_and_one_notification() -> None:
     assert registry.get_sample_value("pyvolsync_drill_failed", labels) == 1
 
 
+def test_a_drill_that_outlives_its_timeout_fails_naming_the_setting() -> None:
+    cluster = Cluster()
+    backed_up(
+        cluster,
+        **{drillsettings.NOW_ANNOTATION: "1", drillsettings.TIMEOUT_ANNOTATION: "20m"},
+    )
+    cluster.reconcile()
+    job = drill_job(cluster)
+    assert job is not None and job["spec"]["activeDeadlineSeconds"] == 1200
+
+    cluster.now += datetime.timedelta(minutes=20)
+    stopped = {"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}
+    cluster.kube.set_status(Kind.JOB, DRILL, NAMESPACE, {"conditions": [stopped]})
+    cluster.reconcile()
+
+    status = cluster.source()["status"]["drill"]
+    assert status["result"] == "Failed"
+    assert drillsettings.TIMEOUT_ANNOTATION in status["message"]
+    assert drill_job(cluster) is None
+
+
 def test_a_weekly_drill_waits_for_its_time_and_shows_it() -> None:
     cluster = Cluster()  # 2026-12-03 09:00, a Thursday
     backed_up(cluster, **{drillsettings.SCHEDULE_ANNOTATION: "0 4 * * 0"})

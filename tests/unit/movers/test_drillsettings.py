@@ -1,5 +1,6 @@
 """A source asks for restore drills with annotations; a wrong one is named, never half-applied."""
 
+import datetime
 import json
 
 import pytest
@@ -54,6 +55,8 @@ def test_drill_now_alone_asks_for_one_drill() -> None:
         ({drillsettings.COMMAND_ANNOTATION: "true"}, drillsettings.IMAGE_ANNOTATION),
         ({drillsettings.PATHS_ANNOTATION: "../etc/passwd"}, drillsettings.PATHS_ANNOTATION),
         ({"pyvolsync.dev/drill-schedul": "0 4 * * 0"}, "pyvolsync.dev/drill-schedul"),
+        ({drillsettings.TIMEOUT_ANNOTATION: "forever"}, drillsettings.TIMEOUT_ANNOTATION),
+        ({drillsettings.TIMEOUT_ANNOTATION: "30s"}, drillsettings.TIMEOUT_ANNOTATION),
     ],
 )
 def test_a_wrong_setting_turns_the_drill_off_and_names_the_annotation(
@@ -62,6 +65,15 @@ def test_a_wrong_setting_turns_the_drill_off_and_names_the_annotation(
     wanted = drillsettings.settings_of(source(**{drillsettings.NOW_ANNOTATION: "x", **annotations}))
     assert not wanted.wanted
     assert named in wanted.problem
+
+
+def test_a_drill_is_stopped_after_six_hours_unless_told_otherwise() -> None:
+    default = drillsettings.settings_of(source(**{drillsettings.NOW_ANNOTATION: "x"}))
+    assert default.timeout == datetime.timedelta(hours=6)
+    told = drillsettings.settings_of(
+        source(**{drillsettings.NOW_ANNOTATION: "x", drillsettings.TIMEOUT_ANNOTATION: "20m"})
+    )
+    assert told.timeout == datetime.timedelta(minutes=20)
 
 
 def test_the_job_and_claim_name_fit_kubernetes_limits() -> None:

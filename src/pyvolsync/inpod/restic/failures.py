@@ -132,8 +132,14 @@ class ResticStderr(runner.StderrReader):
         return hopeless_retry(line)
 
     def explanation(self) -> str:
-        """Return restic's exit message, else the last lines of stderr."""
-        return self.exit_message.strip() or super().explanation()
+        """Return restic's exit message (with the first error it counted), else the last lines
+        of stderr."""
+        said = self.exit_message.strip()
+        if said and self.errors:
+            first = self.errors[0]
+            where = f"{first.item}: " if first.item else ""
+            return f"{said} (the first: {where}{first.message})"
+        return said or super().explanation()
 
     def _add_error(self, document: dict[str, Any]) -> None:
         nested = document.get("error")
@@ -185,11 +191,25 @@ _KIND_BY_EXIT = {
     ResticExit.REPOSITORY_LOCKED: contract.ErrorKind.REPOSITORY_LOCKED,
     ResticExit.WRONG_PASSWORD: contract.ErrorKind.WRONG_PASSWORD,
 }
+_DAMAGED = re.compile(
+    r"ciphertext verification failed|checksum mismatch|invalid data returned"
+    r"|pack file .* is damaged|blob .* not found in index",
+    re.IGNORECASE,
+)
+"""restic's words for data in the repository that is gone or does not decrypt."""
 _READ_ONLY = re.compile(
     r"read-only file system"
     r"|(?:Save\(<[^>]*>\) (?:returned error|failed)|unable to create lock).*permission denied",
     re.IGNORECASE,
 )
+
+_KIND_BY_WORDS = (
+    (errors.NO_SPACE, contract.ErrorKind.NO_SPACE),
+    (_DAMAGED, contract.ErrorKind.REPOSITORY_DAMAGED),
+    (_READ_ONLY, contract.ErrorKind.REPOSITORY_READ_ONLY),
+    (errors.NETWORK, contract.ErrorKind.REPOSITORY_UNREACHABLE),
+)
+"""What restic's words say a failure was, the first match winning."""
 
 
 def failure_kind(completed: Completed) -> contract.ErrorKind:
@@ -199,13 +219,12 @@ def failure_kind(completed: Completed) -> contract.ErrorKind:
     kind = _KIND_BY_EXIT.get(exit_of(completed))
     if kind is not None:
         return kind
-    text = "\n".join((*completed.stderr.tail, completed.stderr.exit_message))
-    if errors.NO_SPACE.search(text):
-        return contract.ErrorKind.NO_SPACE
-    if _READ_ONLY.search(text):
-        return contract.ErrorKind.REPOSITORY_READ_ONLY
-    if errors.NETWORK.search(text):
-        return contract.ErrorKind.REPOSITORY_UNREACHABLE
+    stderr = completed.stderr
+    counted = (error.message for error in stderr.errors[:KEPT_ERROR_MESSAGES])
+    text = "\n".join((*stderr.tail, stderr.exit_message, *counted))
+    for pattern, found in _KIND_BY_WORDS:
+        if pattern.search(text):
+            return found
     return contract.ErrorKind.RESTIC_FAILED
 
 

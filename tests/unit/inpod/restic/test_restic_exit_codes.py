@@ -87,6 +87,27 @@ def test_failure_messages_quote_restic_and_say_what_to_do() -> None:
     assert "spec.restic.unlock" in error.message
 
 
+DAMAGED_RESTORE = (
+    '{"message_type":"error","error":{"message":"decrypting blob <data/805dcf24> from be57c86d '
+    'failed: ciphertext verification failed"},"during":"restore","item":"/data/db.sqlite"}',
+    '{"message_type":"error","error":{"message":"lchown /data/db.sqlite: no such file or '
+    'directory"},"during":"restore","item":"/data/db.sqlite"}',
+    '{"message_type":"exit_error","code":1,"message":"Fatal: There were 2 errors\\n"}',
+)
+
+
+def test_a_restore_from_a_damaged_pack_says_which_file_and_how_to_repair() -> None:
+    completed = _completed(1, *DAMAGED_RESTORE)
+    error = failures.failure(completed, action="restore")
+
+    assert failures.failure_kind(completed) is Kind.REPOSITORY_DAMAGED
+    assert error.message.startswith(
+        "restore failed: Fatal: There were 2 errors (the first: /data/db.sqlite: decrypting blob "
+        "<data/805dcf24> from be57c86d failed: ciphertext verification failed)"
+    )
+    assert "restic repair packs" in error.message
+
+
 def test_a_wrong_password_is_permanent_and_names_the_secret_key() -> None:
     error = failures.failure(_completed(12), action="opening the repository")
 

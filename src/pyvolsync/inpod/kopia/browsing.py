@@ -50,6 +50,9 @@ class KopiaBrowser:
         self.roots: dict[str, str] = {}
         self.objects: dict[tuple[str, str], str] = {}
         """The object of each path seen, by snapshot ID and path."""
+        self.folders: dict[str, list[Any]] = {}
+        """Each folder's entries read, by object ID: an object never changes, so a walk to a
+        second file of the same folder (a drill's sample) reads no folder twice."""
 
     def catalog(self) -> list[contract.CatalogEntry]:
         """Return the identity's snapshots."""
@@ -63,12 +66,16 @@ class KopiaBrowser:
         return completed.stdout
 
     def _folder(self, snapshot: str, path: str, object_id: str) -> list[contract.TreeEntry]:
-        try:
-            items = json.loads(self._show(object_id))["entries"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise failures.error(
-                contract.ErrorKind.KOPIA_FAILED, f"the folder {path} was not understood: {error}"
-            ) from None
+        items = self.folders.get(object_id)
+        if items is None:
+            try:
+                items = list(json.loads(self._show(object_id))["entries"])
+            except (ValueError, KeyError, TypeError) as error:
+                raise failures.error(
+                    contract.ErrorKind.KOPIA_FAILED,
+                    f"the folder {path} was not understood: {error}",
+                ) from None
+            self.folders[object_id] = items
         found = []
         for item in items:
             child = entry(path, item)

@@ -25,14 +25,15 @@ SOURCE = "replicationsource"
 WRITER = """
 import sqlite3, sys, threading
 database = sqlite3.connect("/data/app.db")
+database.execute("pragma journal_mode=wal")  # no journal file that comes and goes mid-backup
 database.execute("create table if not exists orders (id integer primary key, item text)")
 database.commit()
 print("writing", flush=True)
 pause = threading.Event()
 while True:
     with database:
-        database.executemany("insert into orders (item) values (?)", [("x" * 300,)] * 40)
-    pause.wait(0.01)
+        database.executemany("insert into orders (item) values (?)", [("x" * 300,)] * 5)
+    pause.wait(0.02)
 """
 RESUMED = "resumed after a backup that succeeded"
 DUMP = '["sqlite3", "/data/app.db", ".timeout 10000", ".backup /data/app-backup.db"]'

@@ -214,6 +214,12 @@ def _tell(hook: Hook, outcome: hooks.Outcome, event: EventSink) -> None:
             event("Warning", REASON_FAILED, hooks.describe(hook.moment, outcome))
 
 
+def failed(status: source.ReplicationSourceStatus) -> int:
+    """Return 1 when a hook of the latest (or running) sync failed, else 0 (the metric)."""
+    runs = (_record(status, moment) for moment in Moment)
+    return int(any(run is not None and run.result == hooks.Result.FAILED for run in runs))
+
+
 def _record(status: source.ReplicationSourceStatus, moment: Moment) -> source.HookRun | None:
     if status.hooks is None:
         return None

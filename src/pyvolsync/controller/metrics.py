@@ -92,6 +92,12 @@ class Metrics:
             LABELS,
             registry=self.registry,
         )
+        self.hook_failed = prometheus_client.Gauge(
+            "pyvolsync_hook_failed",
+            "1 while a before- or after-backup hook of the source's latest sync failed, else 0",
+            LABELS,
+            registry=self.registry,
+        )
         self.drill_last_success = prometheus_client.Gauge(
             "pyvolsync_drill_last_success_timestamp_seconds",
             "When the latest successful restore drill of the source ended (Unix time)",
@@ -137,6 +143,7 @@ class Metrics:
             self.repository_damaged,
             self.backup_suspicious,
             self.drill_failed,
+            self.hook_failed,
             self.drill_last_success,
         ):
             try:

@@ -240,6 +240,9 @@ class Reconciler:
             return None
         before = run.status.to_dict()
         await self._advance(run)
+        if isinstance(run.status, source.ReplicationSourceStatus):
+            hook_failed = self.metrics.hook_failed.labels(*run.identity.labels)
+            hook_failed.set(hooking.failed(run.status))  # 0 for a source without hooks
         await self._write(run, kind, before)
         self._update_slot_metrics()
         return run.requeue

@@ -20,6 +20,7 @@ from localcluster.testing import apply, get, wait_until
 from tests.support.receiver import Receiver, receiving
 
 from reconcile import helpers
+from reconcile.conftest import Operator
 
 SOURCE = "replicationsource"
 WRITER = """
@@ -134,10 +135,10 @@ def test_a_dump_made_by_the_before_hook_restores_whole_while_the_app_keeps_writi
     assert pod["status"]["containerStatuses"][0]["restartCount"] == 0
 
 
-@pytest.mark.usefixtures("operator")
 def test_a_failed_hook_stops_or_warns_and_a_gone_pod_skips_the_hook(
     cluster: controlplane.ControlPlane,
     namespace: str,
+    operator: Operator,
     repository_root: pathlib.Path,
     receiver: Receiver,
 ) -> None:
@@ -183,6 +184,7 @@ def test_a_failed_hook_stops_or_warns_and_a_gone_pod_skips_the_hook(
     assert any(
         reason == "HookFailed" and "/freeze answered 500" in note for _, reason, note in notes
     )
+    assert hook_failed(operator, namespace) == "1.0"
 
     annotate(
         cluster,
@@ -196,3 +198,12 @@ def test_a_failed_hook_stops_or_warns_and_a_gone_pod_skips_the_hook(
     assert skipped["lastSyncResult"]["outcome"] == "succeeded", skipped
     assert skipped["hooks"]["beforeBackup"]["result"] == "Skipped"
     assert "no running pod mounts PVC data" in skipped["hooks"]["beforeBackup"]["message"]
+    wait_until(lambda: hook_failed(operator, namespace) == "0.0", what="the hook alert to clear")
+
+
+def hook_failed(operator: Operator, namespace: str) -> str:
+    """Return the value of the source's ``pyvolsync_hook_failed`` ("" when not served)."""
+    for line in operator.metrics().splitlines():
+        if line.startswith("pyvolsync_hook_failed{") and f'obj_namespace="{namespace}"' in line:
+            return line.rsplit(" ", 1)[1]
+    return ""

@@ -116,6 +116,7 @@ def test_the_before_hook_runs_first_and_the_job_only_after_it_succeeded() -> Non
     cluster.reconcile()
     assert cluster.source()["status"]["lastSyncTime"]
     assert len(cluster.started) == 1
+    assert hook_failed(cluster) == 0
 
 
 def test_a_failed_before_hook_takes_no_backup_but_the_after_hook_still_runs() -> None:
@@ -179,6 +180,13 @@ def test_the_after_hook_runs_when_the_backup_ended_and_the_sync_ends_after_it() 
     assert status["lastFailureTime"] and cluster.job() is None
     assert status["hooks"]["afterBackup"]["result"] == "Failed"
     assert ("Warning", "HookFailed") in reasons(cluster)
+    assert hook_failed(cluster) == 1
+
+
+def hook_failed(cluster: Cluster) -> float | None:
+    labels = {"obj_name": "app", "obj_namespace": NAMESPACE, "role": "source", "method": "restic"}
+    registry = cluster.reconciler.metrics.registry
+    return registry.get_sample_value("pyvolsync_hook_failed", labels)
 
 
 def test_a_skipped_hook_is_a_normal_event_and_the_backup_goes_on() -> None:

@@ -11,6 +11,8 @@ to a set of host commands. The repository name decides, ignoring registry, tag a
 | busybox, alpine          | host tools (sh, sleep, shuf, cat, ...)    | - / sh              |
 | debian, ubuntu, bash     | host tools                                | - / bash            |
 | pause                    | host sleep                                | sleep infinity / -  |
+| distroless/static:debug, | host tools, also at /busybox (read-only), | /busybox/sh / -     |
+| distroless/base:debug    | where the image keeps its busybox         |                     |
 | anything else            | the venv if the command's first word is a | - / -               |
 |                          | program in the venv's bin directory;      |                     |
 |                          | otherwise the container waits with reason |                     |
@@ -48,6 +50,8 @@ class Runtime:
     cmd: tuple[str, ...] = ()
     wrapper: tuple[str, ...] = ()
     """Runs first, with the container's whole command line as its arguments (no-op images)."""
+    binds: tuple[tuple[str, str], ...] = ()
+    """Host directories bound read-only into the container (host path, container path)."""
 
     def command_line(self, words: list[str]) -> list[str]:
         """Return what runs for the container's command line ``words``."""
@@ -95,6 +99,16 @@ echo "no-op mover: nothing copied, reported success for: $*"
 """The no-op mover: its arguments are the pod's command line, e.g. ``pyvolsync-mover restic
 backup``; it writes the result document with one entry per operation found among them."""
 
+DISTROLESS = (
+    "distroless/static",
+    "distroless/base",
+    "distroless/static-debian12",
+    "distroless/base-debian12",
+    "distroless/static-debian13",
+    "distroless/base-debian13",
+)
+DISTROLESS_SHELL_DIRECTORY = "/busybox"
+"""Where a distroless ``:debug`` image keeps its busybox shell and applets."""
 _VENV_IMAGES: dict[str, tuple[str, ...]] = {
     "pyvolsync-mover": ("pyvolsync-mover",),
     "pyvolsync": ("pyvolsync",),
@@ -115,10 +129,33 @@ def resolve(
     if name in _HOST_IMAGES:
         entrypoint, cmd = _HOST_IMAGES[name]
         return Runtime(path=STANDARD_PATH, entrypoint=entrypoint, cmd=cmd)
+    if repository_name(image).endswith(DISTROLESS):
+        return _distroless(image)
     if command and "/" not in command[0] and (venv_bin / command[0]).exists():
         return Runtime(path=venv_path)
     known = ", ".join(sorted([*_VENV_IMAGES, *_HOST_IMAGES, NOOP_MOVER]))
     raise ImageNotMappedError(
         f'image "{image}" has no local mapping: the node agent runs images whose repository ends'
         f" in {known}, or any image whose command is a program in {venv_bin}"
+    )
+
+
+def tag(image: str) -> str:
+    """``gcr.io/distroless/static:debug-nonroot@sha256:..`` -> ``debug-nonroot`` ("" if none)."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.partition(":")[2]
+
+
+def _distroless(image: str) -> Runtime:
+    """A distroless ``:debug`` image: host tools, also at /busybox, its shell as entrypoint."""
+    if not tag(image).startswith("debug"):
+        raise ImageNotMappedError(
+            f'image "{image}" has no shell nor any program the node agent could stand in for '
+            "(distroless images other than :debug hold only what was copied into them); "
+            f"use its :debug tag, whose busybox shell is {DISTROLESS_SHELL_DIRECTORY}/sh"
+        )
+    return Runtime(
+        path=f"{STANDARD_PATH}:{DISTROLESS_SHELL_DIRECTORY}",
+        entrypoint=(f"{DISTROLESS_SHELL_DIRECTORY}/sh",),
+        binds=(("/usr/bin", DISTROLESS_SHELL_DIRECTORY),),
     )

@@ -418,7 +418,7 @@ class PodWorker:
         plan = {
             "root": str(files / "root"),
             "tool_paths": list(settings.tool_paths),
-            "volumes": self.mounts(spec, env),
+            "volumes": [*self.mounts(spec, env), *_image_binds(runtime)],
             "termination_log": {
                 "source": str(termination),
                 "target": spec.terminationMessagePath or DEFAULT_TERMINATION_PATH,
@@ -651,3 +651,10 @@ class PodWorker:
             except httpx2.HTTPError as error:
                 self.unpublished = True
                 LOG.warning("status of %s/%s not written: %s", self.namespace, self.name, error)
+
+
+def _image_binds(runtime: images.Runtime) -> list[dict[str, Any]]:
+    """The image's own directories that stand for host ones (a distroless image's /busybox)."""
+    return [
+        {"source": source, "target": target, "read_only": True} for source, target in runtime.binds
+    ]

@@ -574,6 +574,44 @@ def test_an_image_without_a_local_mapping_waits_like_a_failed_pull(
     assert document["status"]["phase"] == "Pending"
 
 
+def test_a_distroless_debug_image_runs_its_busybox_shell(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("")
+    spec["containers"][0] = {
+        "name": "main",
+        "image": "gcr.io/distroless/static:debug",
+        "args": ["-c", "echo shell=$0; /busybox/ls /busybox/cat; echo path=$PATH"],
+    }
+    testing.apply(cluster, pod("distroless", spec), namespace=namespace)
+    document = testing.wait_until(
+        lambda: finished_pod(cluster, namespace, "distroless"), what="the pod to finish"
+    )
+    assert document["status"]["phase"] == "Succeeded", pod_story(cluster, namespace, "distroless")
+    log = cluster.kubectl("logs", "-n", namespace, "distroless").stdout.splitlines()
+    assert log[:2] == ["shell=/busybox/sh", "/busybox/cat"]
+    assert log[2].endswith(":/busybox")
+
+
+def test_a_distroless_image_without_a_shell_is_refused_saying_so(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("true")
+    spec["containers"][0]["image"] = "gcr.io/distroless/static:nonroot"
+    testing.apply(cluster, pod("shell-less", spec), namespace=namespace)
+
+    def waiting() -> dict[str, Any] | None:
+        document = testing.get(cluster, "pod", "shell-less", namespace=namespace) or {}
+        for status in document.get("status", {}).get("containerStatuses", []):
+            state = status["state"].get("waiting", {})
+            if state.get("reason") == "ErrImagePull":
+                return state  # type: ignore[no-any-return]
+        return None
+
+    state = testing.wait_until(waiting, what="the pull error")
+    assert "use its :debug tag" in state["message"], state
+
+
 def test_nfs_volumes_and_nfs_persistent_volumes_share_one_local_export(
     cluster: controlplane.ControlPlane, namespace: str
 ) -> None:

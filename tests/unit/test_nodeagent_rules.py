@@ -134,6 +134,18 @@ def test_command_and_args_replace_entrypoint_and_cmd(
     assert words == expected
 
 
+def test_a_distroless_debug_image_is_host_tools_with_its_busybox_directory(
+    tmp_path: pathlib.Path,
+) -> None:
+    options = {"venv_bin": tmp_path, "tool_dirs": ()}
+    runtime = images.resolve("gcr.io/distroless/static:debug-nonroot", [], **options)
+    assert runtime.entrypoint == ("/busybox/sh",)
+    assert runtime.binds == (("/usr/bin", "/busybox"),)
+    assert runtime.path.endswith(":/busybox")
+    with pytest.raises(images.ImageNotMappedError, match="use its :debug tag"):
+        images.resolve("gcr.io/distroless/base-debian12:latest", ["/app"], **options)
+
+
 def test_images_map_by_repository_name(tmp_path: pathlib.Path) -> None:
     venv = tmp_path / "bin"
     venv.mkdir()

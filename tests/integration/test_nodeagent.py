@@ -552,22 +552,27 @@ def test_an_active_deadline_stops_the_pod(
     assert document["status"]["reason"] == "DeadlineExceeded"
 
 
-def test_an_image_without_a_local_mapping_waits_like_a_failed_pull(
-    cluster: controlplane.ControlPlane, namespace: str
-) -> None:
-    spec = pod_spec("true")
-    spec["containers"][0]["image"] = "docker.io/library/nginx:1.27"
-    testing.apply(cluster, pod("unmapped", spec), namespace=namespace)
+def pull_error(cluster: controlplane.ControlPlane, namespace: str, name: str) -> dict[str, Any]:
+    """Wait until the pod's container waits with ErrImagePull; return that waiting state."""
 
     def waiting() -> dict[str, Any] | None:
-        document = testing.get(cluster, "pod", "unmapped", namespace=namespace) or {}
+        document = testing.get(cluster, "pod", name, namespace=namespace) or {}
         for status in document.get("status", {}).get("containerStatuses", []):
             state = status["state"].get("waiting", {})
             if state.get("reason") == "ErrImagePull":
                 return state  # type: ignore[no-any-return]
         return None
 
-    state = testing.wait_until(waiting, what="the pull error")
+    return dict(testing.wait_until(waiting, what="the pull error"))
+
+
+def test_an_image_without_a_local_mapping_waits_like_a_failed_pull(
+    cluster: controlplane.ControlPlane, namespace: str
+) -> None:
+    spec = pod_spec("true")
+    spec["containers"][0]["image"] = "docker.io/library/nginx:1.27"
+    testing.apply(cluster, pod("unmapped", spec), namespace=namespace)
+    state = pull_error(cluster, namespace, "unmapped")
     assert "nginx" in state["message"]
     document = testing.get(cluster, "pod", "unmapped", namespace=namespace)
     assert document is not None
@@ -599,16 +604,7 @@ def test_a_distroless_image_without_a_shell_is_refused_saying_so(
     spec = pod_spec("true")
     spec["containers"][0]["image"] = "gcr.io/distroless/static:nonroot"
     testing.apply(cluster, pod("shell-less", spec), namespace=namespace)
-
-    def waiting() -> dict[str, Any] | None:
-        document = testing.get(cluster, "pod", "shell-less", namespace=namespace) or {}
-        for status in document.get("status", {}).get("containerStatuses", []):
-            state = status["state"].get("waiting", {})
-            if state.get("reason") == "ErrImagePull":
-                return state  # type: ignore[no-any-return]
-        return None
-
-    state = testing.wait_until(waiting, what="the pull error")
+    state = pull_error(cluster, namespace, "shell-less")
     assert "use its :debug tag" in state["message"], state
 
 
